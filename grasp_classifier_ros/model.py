@@ -1,0 +1,184 @@
+# Copyright 2026 The grasp_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Load and run a TorchScript classifier that carries its own metadata."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import hashlib
+import os
+from pathlib import Path
+import warnings
+import zipfile
+
+import numpy as np
+import torch
+
+from .errors import DeviceError, MetadataError, ModelLoadError
+from .metadata import METADATA_FILE, ModelMetadata, extra_files
+
+DEVICE_CHOICES = ('auto', 'cpu', 'cuda', 'cuda:N')
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Return the hex SHA-256 of a file."""
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def resolve_device(spec: str, *, cuda_fallback: bool = True) -> torch.device:
+    """Map ``auto | cpu | cuda | cuda:N`` to a torch device.
+
+    ``auto`` picks CUDA when present. When CUDA is asked for but absent, fall back
+    to CPU with a warning if ``cuda_fallback`` else raise DeviceError.
+    """
+    spec = spec.strip().lower()
+    if spec == 'auto':
+        return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    if spec == 'cpu':
+        return torch.device('cpu')
+    if spec == 'cuda' or spec.startswith('cuda:'):
+        index = 0
+        if spec.startswith('cuda:'):
+            tail = spec[5:]
+            if not tail.isdigit():
+                raise DeviceError(f"device='{spec}' is not valid: use auto, cpu, cuda or cuda:N")
+            index = int(tail)
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if index < count:
+            return torch.device('cuda', index)
+        why = 'CUDA is not available' if count == 0 else f'only {count} CUDA device(s) present'
+        if not cuda_fallback:
+            raise DeviceError(
+                f"device='{spec}' requested but {why}; set device:=cpu or cuda_fallback:=true"
+            )
+        warnings.warn(f"device='{spec}' requested but {why}; falling back to CPU", stacklevel=2)
+        return torch.device('cpu')
+    raise DeviceError(f"device='{spec}' is not valid: use auto, cpu, cuda or cuda:N")
+
+
+@dataclass
+class LoadedModel:
+    """A ready-to-run model: TorchScript module, its metadata and device."""
+
+    module: torch.jit.ScriptModule
+    metadata: ModelMetadata
+    device: torch.device
+    dtype: torch.dtype
+    path: str
+    sha256: str
+
+    @property
+    def model_id(self) -> str:
+        """Short human-readable id: architecture plus file hash prefix."""
+        return f'{self.metadata.architecture}@{self.sha256[:12]}'
+
+    def forward(self, batch: torch.Tensor) -> torch.Tensor:
+        """Run the module; return raw outputs as float32 ``(N, num_classes)``."""
+        with torch.inference_mode():
+            out = self.module(batch)
+        return out.float()
+
+    def calibrated_probabilities(self, raw: torch.Tensor) -> np.ndarray:
+        """Map raw outputs ``(N, C)`` to temperature-calibrated class probabilities."""
+        meta = self.metadata
+        if meta.output_kind == 'probabilities':
+            raw = torch.log(raw.clamp_min(1e-12))
+        probs = torch.softmax(raw / meta.temperature, dim=1)
+        return probs.cpu().numpy()
+
+    def predict(self, batch: torch.Tensor) -> np.ndarray:
+        """Return calibrated class probabilities ``(N, C)`` for a preprocessed batch."""
+        return self.calibrated_probabilities(self.forward(batch))
+
+
+def save_model(
+    module: torch.jit.ScriptModule, metadata: ModelMetadata, path: str | os.PathLike[str]
+) -> Path:
+    """Write a TorchScript module with its metadata embedded; return the path."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + '.tmp')
+    torch.jit.save(module, str(tmp), _extra_files=extra_files(metadata))
+    os.replace(tmp, out)  # atomic: a hot-reloading node never sees half a file
+    return out
+
+
+def read_metadata(path: str | os.PathLike[str]) -> ModelMetadata:
+    """Read only the embedded metadata of a model file (no weights loaded)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ModelLoadError(p, 'file does not exist; set model_path to an exported .pt file')
+    try:
+        with zipfile.ZipFile(p) as zf:
+            names = [n for n in zf.namelist() if n.endswith('/extra/' + METADATA_FILE)]
+            if not names:
+                raise ModelLoadError(
+                    p, f"no embedded '{METADATA_FILE}'; export it with 'grasp-train export'"
+                )
+            text = zf.read(names[0])
+    except zipfile.BadZipFile as exc:
+        raise ModelLoadError(p, f'not a TorchScript archive ({exc})') from exc
+    try:
+        return ModelMetadata.from_json(text)
+    except MetadataError as exc:
+        raise ModelLoadError(p, str(exc)) from exc
+
+
+def load_model(
+    path: str | os.PathLike[str],
+    *,
+    device: str = 'auto',
+    cuda_fallback: bool = True,
+    fp16: bool = True,
+    expected_sha256: str = '',
+    warmup_runs: int = 3,
+) -> LoadedModel:
+    """Load a TorchScript model + metadata, check it, warm it up.
+
+    Every failure (missing or corrupt file, bad metadata, hash mismatch,
+    output shape not matching the metadata) raises one ModelLoadError naming
+    the file and the problem.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ModelLoadError(p, 'file does not exist; set model_path to an exported .pt file')
+    digest = file_sha256(p)
+    if expected_sha256 and digest.lower() != expected_sha256.strip().lower():
+        raise ModelLoadError(
+            p,
+            f'sha256 {digest} does not match model_sha256 {expected_sha256}; '
+            'wrong or tampered file',
+        )
+    meta = read_metadata(p)
+    dev = resolve_device(device, cuda_fallback=cuda_fallback)
+    try:
+        module = torch.jit.load(str(p), map_location=dev)
+    except Exception as exc:  # torch raises RuntimeError/ValueError variants for bad archives
+        raise ModelLoadError(
+            p, f'not a loadable TorchScript file ({type(exc).__name__}: {exc})'
+        ) from exc
+    module.eval()
+    dtype = torch.float16 if (fp16 and dev.type == 'cuda') else torch.float32
+    if dtype == torch.float16:
+        module = module.half()
+    loaded = LoadedModel(module, meta, dev, dtype, str(p), digest)
+    dummy = torch.zeros((1, 3, *meta.input_size), dtype=dtype, device=dev)
+    try:
+        out = loaded.forward(dummy)
+    except Exception as exc:
+        raise ModelLoadError(
+            p, f'forward pass on a {tuple(dummy.shape)} input failed ({type(exc).__name__}: {exc})'
+        ) from exc
+    if tuple(out.shape) != (1, meta.num_classes):
+        raise ModelLoadError(
+            p,
+            f'output shape {tuple(out.shape)} does not match metadata '
+            f'(expected (1, {meta.num_classes}) for classes {list(meta.class_names)})',
+        )
+    for _ in range(max(0, warmup_runs)):
+        loaded.forward(dummy)
+    return loaded

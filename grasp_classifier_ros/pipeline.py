@@ -1,0 +1,333 @@
+# Copyright 2026 The grasp_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""The one frame pipeline shared by the node and the bag evaluator.
+
+``Pipeline.process`` = freshness check -> decode -> preprocess -> infer ->
+decide, with per-stage timings. It never raises for a per-frame fault: bad
+images, non-finite model outputs and stale frames come back as a
+``FrameResult`` with a status and no verdict. ``NewestFrameWorker`` runs it on
+its own thread, keeping only the newest pending frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+import logging
+import threading
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from .decision import CheckCollector, Decider, Decision, DecisionConfig
+from .errors import ImageConversionError
+from .image_codec import DEFAULT_MAX_PIXELS, DecodedImage, decode_compressed, decode_image
+from .metadata import ModelMetadata
+from .model import LoadedModel, load_model
+from .params import validate_all
+from .preprocess import FULL_FRAME, Preprocessor, Roi, validate_roi
+from .stats import StreamStats
+
+_LOG = logging.getLogger(__name__)
+NS = 1_000_000_000
+STATUSES = ('ok', 'stale', 'future', 'out_of_order', 'bad_image', 'nonfinite', 'error')
+
+
+def stamp_to_ns(stamp: Any) -> int:
+    """``builtin_interfaces/Time`` (``sec``, ``nanosec``) to integer nanoseconds."""
+    return int(stamp.sec) * NS + int(stamp.nanosec)
+
+
+@dataclass
+class FrameResult:
+    """What the pipeline made of one frame. ``decision`` is None unless status is 'ok'."""
+
+    header: Any
+    stamp_ns: int
+    receive_ns: int
+    status: str
+    decision: Decision | None = None
+    probabilities: np.ndarray | None = None
+    success_probability: float | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+    preview: np.ndarray | None = None
+    done_ns: int = 0
+
+    @property
+    def success(self) -> bool:
+        """True only for a fresh frame whose verdict is SUCCESS."""
+        return self.decision is not None and self.decision.success
+
+
+class Pipeline:
+    """Decode -> preprocess -> infer -> decide for one camera stream."""
+
+    def __init__(
+        self,
+        model: LoadedModel,
+        *,
+        decision: DecisionConfig | None = None,
+        roi: Roi = FULL_FRAME,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        compressed: bool = False,
+        threshold_param: float = -1.0,
+    ) -> None:
+        self._lock = threading.RLock()
+        self.model = model
+        self.compressed = compressed
+        self.max_pixels = max_pixels
+        self.threshold_param = threshold_param
+        self.preprocessor = Preprocessor(model.metadata, model.device, model.dtype, roi)
+        cfg = decision or DecisionConfig(threshold=model.metadata.threshold)
+        self.decider = Decider(cfg)
+        self.check = CheckCollector()
+        self.stats = StreamStats()
+        self.keep_preview = False
+
+    @classmethod
+    def from_params(cls, values: dict[str, Any]) -> Pipeline:
+        """Validate node parameters, load the model they name and build the pipeline."""
+        v = validate_all(values)
+        if v['num_threads'] > 0:
+            torch.set_num_threads(v['num_threads'])
+        model = load_model(
+            resolve_model_path(v['model_path']),
+            device=v['device'],
+            cuda_fallback=v['cuda_fallback'],
+            fp16=v['fp16'],
+            expected_sha256=v['model_sha256'],
+            warmup_runs=v['warmup_runs'],
+        )
+        return cls(
+            model,
+            decision=DecisionConfig.from_params(v, model.metadata.threshold),
+            roi=tuple(v['roi']),  # type: ignore[arg-type]
+            max_pixels=v['max_pixels'],
+            compressed=v['compressed'],
+            threshold_param=v['threshold'],
+        )
+
+    @property
+    def metadata(self) -> ModelMetadata:
+        return self.model.metadata
+
+    @property
+    def threshold(self) -> float:
+        return self.decider.config.threshold
+
+    def apply_params(self, changed: dict[str, Any]) -> None:
+        """Apply already-validated dynamic parameters (not model_path: use swap_model)."""
+        with self._lock:
+            cfg = self.decider.config
+            updates: dict[str, Any] = {}
+            if 'threshold' in changed:
+                self.threshold_param = float(changed['threshold'])
+                updates['threshold'] = (
+                    self.model.metadata.threshold
+                    if self.threshold_param < 0
+                    else self.threshold_param
+                )
+            for name in ('hysteresis', 'max_frame_age', 'max_future_skew'):
+                if name in changed:
+                    updates[name] = float(changed[name])
+            if 'smoothing' in changed:
+                updates['smoothing'] = str(changed['smoothing'])
+            if 'window' in changed:
+                updates['window'] = int(changed['window'])
+            if updates:
+                self.decider.set_config(DecisionConfig(**{**cfg.__dict__, **updates}))
+            if 'roi' in changed:
+                self.preprocessor.set_roi(validate_roi(changed['roi']))
+            if 'max_pixels' in changed:
+                self.max_pixels = int(changed['max_pixels'])
+
+    def swap_model(self, model: LoadedModel) -> None:
+        """Serve ``model`` from the next frame on (load it first; this cannot fail)."""
+        with self._lock:
+            roi = self.preprocessor.roi
+            self.model = model
+            self.preprocessor = Preprocessor(model.metadata, model.device, model.dtype, roi)
+            cfg = self.decider.config
+            thr = model.metadata.threshold if self.threshold_param < 0 else self.threshold_param
+            self.decider.set_config(DecisionConfig(**{**cfg.__dict__, 'threshold': thr}))
+
+    def decode(self, msg: Any) -> DecodedImage:
+        """Decode a message per the configured transport."""
+        if self.compressed:
+            return decode_compressed(
+                msg, max_pixels=self.max_pixels, min_size=self.preprocessor.decode_min_size()
+            )
+        return decode_image(msg, max_pixels=self.max_pixels)
+
+    def process(self, msg: Any, now_ns: int, receive_ns: int | None = None) -> FrameResult:
+        """Classify one frame; never raises for per-frame faults."""
+        t0 = time.perf_counter_ns()
+        rx = now_ns if receive_ns is None else receive_ns
+        header = getattr(msg, 'header', None)
+        try:
+            stamp_ns = stamp_to_ns(header.stamp)  # type: ignore[union-attr]
+        except (AttributeError, TypeError, ValueError):
+            result = FrameResult(header, 0, rx, 'bad_image', error='message has no header.stamp')
+            return self._finish(result, t0)
+        with self._lock:
+            try:
+                result = self._process_locked(msg, header, stamp_ns, now_ns, rx, t0)
+            except Exception as exc:  # a per-frame fault must never kill the worker
+                _LOG.exception('unexpected error while processing a frame')
+                result = FrameResult(
+                    header, stamp_ns, rx, 'error', error=f'{type(exc).__name__}: {exc}'
+                )
+        return self._finish(result, t0)
+
+    def _process_locked(
+        self, msg: Any, header: Any, stamp_ns: int, now_ns: int, rx: int, t0: int
+    ) -> FrameResult:
+        chk = self.decider.check_stamp(stamp_ns, now_ns)
+        if not chk.ok:
+            return FrameResult(header, stamp_ns, rx, chk.status, error=chk.reason)
+        try:
+            img = self.decode(msg)
+        except ImageConversionError as exc:
+            return FrameResult(header, stamp_ns, rx, 'bad_image', error=str(exc))
+        t1 = time.perf_counter_ns()
+        x = self.preprocessor(img)
+        t2 = time.perf_counter_ns()
+        probs = self.model.predict(x)[0]  # .cpu() inside synchronises CUDA: timings are true
+        t3 = time.perf_counter_ns()
+        timings = {
+            'decode': (t1 - t0) / 1e6,
+            'preprocess': (t2 - t1) / 1e6,
+            'inference': (t3 - t2) / 1e6,
+        }
+        if not np.all(np.isfinite(probs)):
+            return FrameResult(
+                header,
+                stamp_ns,
+                rx,
+                'nonfinite',
+                probabilities=probs,
+                timings_ms=timings,
+                error='model output is NaN/inf; frame skipped (check the model file)',
+            )
+        p = float(probs[self.model.metadata.success_index])
+        decision = self.decider.update(p, stamp_ns, now_ns)
+        timings['decision'] = (time.perf_counter_ns() - t3) / 1e6
+        preview = None
+        if self.keep_preview:
+            px = img.pixels if img.order == 'bgr' else img.pixels[..., ::-1]
+            preview = np.ascontiguousarray(px)
+        return FrameResult(
+            header,
+            stamp_ns,
+            rx,
+            'ok',
+            decision=decision,
+            probabilities=probs,
+            success_probability=p,
+            timings_ms=timings,
+            preview=preview,
+        )
+
+    def _finish(self, result: FrameResult, t0: int) -> FrameResult:
+        result.timings_ms['total'] = (time.perf_counter_ns() - t0) / 1e6
+        result.done_ns = time.time_ns()
+        age = result.decision.age_s if result.decision is not None else None
+        self.stats.record_result(result.status, result.timings_ms['total'], age)
+        self.check.offer(result)
+        return result
+
+
+def resolve_model_path(path: str) -> str:
+    """'' means the shipped model; anything else is used as given."""
+    if path:
+        return path
+    from .paths import default_model_path
+
+    return str(default_model_path())
+
+
+class NewestFrameWorker:
+    """Run a pipeline on its own thread over the newest submitted frame only.
+
+    ``submit`` never blocks: a frame arriving while another waits replaces it
+    (the replaced one is counted as dropped). ``clock_ns`` gives "now" for the
+    freshness check — wall time in the node, replayed bag time in evaluation.
+    """
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        on_result: Callable[[FrameResult], None],
+        clock_ns: Callable[[], int] = time.time_ns,
+        name: str = 'grasp-inference',
+    ) -> None:
+        self.pipeline = pipeline
+        self.on_result = on_result
+        self.clock_ns = clock_ns
+        self._cond = threading.Condition()
+        self._pending: tuple[Any, int] | None = None
+        self._busy = False
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.submitted = 0
+        self.dropped = 0
+        self.processed = 0
+        self.callback_errors = 0
+
+    def start(self) -> NewestFrameWorker:
+        self._thread.start()
+        return self
+
+    def submit(self, msg: Any, receive_ns: int | None = None) -> bool:
+        """Queue ``msg`` as the newest frame; return True if it replaced an unprocessed one."""
+        rx = self.clock_ns() if receive_ns is None else receive_ns
+        self.pipeline.stats.record_input(rx)
+        with self._cond:
+            replaced = self._pending is not None
+            if replaced:
+                self.dropped += 1
+                self.pipeline.stats.record_drop()
+            self._pending = (msg, rx)
+            self.submitted += 1
+            self._cond.notify()
+        return replaced
+
+    def wait_idle(self, timeout_s: float | None = None) -> bool:
+        """Block until nothing is pending or running; return False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(
+                lambda: self._pending is None and not self._busy, timeout=timeout_s
+            )
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._pending is not None or self._stop)
+                if self._stop:
+                    return
+                assert self._pending is not None
+                msg, rx = self._pending
+                self._pending = None
+                self._busy = True
+            try:
+                result = self.pipeline.process(msg, self.clock_ns(), rx)
+                self.processed += 1
+                try:
+                    self.on_result(result)
+                except Exception:  # a publisher error must not stop inference
+                    self.callback_errors += 1
+                    _LOG.exception('result callback failed')
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()

@@ -1,0 +1,137 @@
+# Copyright 2026 The grasp_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Turn decoded pixels into the model's input tensor: ROI crop, resize, normalise.
+
+Training, evaluation and the node all go through ``crop_resize`` and
+``Preprocessor`` so there is no train/serve skew in resizing or normalisation.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+import torch
+
+from .errors import ParameterError
+from .metadata import ModelMetadata
+
+if TYPE_CHECKING:
+    from .image_codec import DecodedImage
+
+Roi = tuple[float, float, float, float]
+FULL_FRAME: Roi = (0.0, 0.0, 1.0, 1.0)
+
+
+def validate_roi(roi: tuple[float, ...] | list[float]) -> Roi:
+    """Check a normalised ``(x, y, w, h)`` ROI lies inside the frame; return it as a tuple."""
+    values = tuple(float(v) for v in roi)
+    if len(values) != 4:
+        raise ParameterError('roi', roi, 'needs exactly four numbers [x, y, w, h] in 0..1')
+    if not all(math.isfinite(v) for v in values):
+        raise ParameterError('roi', roi, 'values must be finite')
+    x, y, w, h = values
+    if not (0.0 <= x < 1.0 and 0.0 <= y < 1.0 and 0.0 < w <= 1.0 and 0.0 < h <= 1.0):
+        raise ParameterError('roi', roi, 'x, y must be in [0, 1) and w, h in (0, 1]')
+    eps = 1e-9
+    if x + w > 1.0 + eps or y + h > 1.0 + eps:
+        raise ParameterError('roi', roi, 'x + w and y + h must not exceed 1')
+    return (x, y, w, h)
+
+
+def roi_slices(height: int, width: int, roi: Roi) -> tuple[slice, slice]:
+    """Pixel slices of a normalised ROI; always at least one pixel each way."""
+    x, y, w, h = roi
+    x0 = min(int(round(x * width)), width - 1)
+    y0 = min(int(round(y * height)), height - 1)
+    x1 = max(x0 + 1, min(width, int(round((x + w) * width))))
+    y1 = max(y0 + 1, min(height, int(round((y + h) * height))))
+    return slice(y0, y1), slice(x0, x1)
+
+
+def crop_resize(
+    pixels: np.ndarray, order: str, meta: ModelMetadata, roi: Roi = FULL_FRAME
+) -> np.ndarray:
+    """Crop ``roi``, resize to the model input and reorder channels.
+
+    Works on uint8 before any float conversion (cheap); returns a contiguous
+    ``(H, W, 3)`` uint8 array in ``meta.color_order``.
+    """
+    ys, xs = roi_slices(pixels.shape[0], pixels.shape[1], roi)
+    region = pixels[ys, xs]
+    h, w = meta.input_size
+    if region.shape[0] != h or region.shape[1] != w:
+        shrinking = region.shape[0] >= h and region.shape[1] >= w
+        interp = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+        region = cv2.resize(region, (w, h), interpolation=interp)
+    if order != meta.color_order:
+        region = region[..., ::-1]
+    return np.ascontiguousarray(region)
+
+
+class Preprocessor:
+    """Reusable ROI/resize/normalise stage producing ``(1, 3, H, W)`` tensors.
+
+    The returned tensor is a preallocated buffer that the next call overwrites;
+    run inference on it before preprocessing the next frame.
+    """
+
+    def __init__(
+        self,
+        meta: ModelMetadata,
+        device: torch.device | str = 'cpu',
+        dtype: torch.dtype = torch.float32,
+        roi: Roi = FULL_FRAME,
+    ) -> None:
+        self.meta = meta
+        self.device = torch.device(device)
+        self.dtype = dtype
+        self.roi = validate_roi(roi)
+        h, w = meta.input_size
+        # x_norm = x_uint8 * scale + bias  ==  (x / 255 - mean) / std
+        std = np.asarray(meta.std, dtype=np.float32)
+        mean = np.asarray(meta.mean, dtype=np.float32)
+        self._scale = torch.from_numpy(1.0 / (255.0 * std)).view(1, 3, 1, 1).to(self.device)
+        self._bias = torch.from_numpy(-mean / std).view(1, 3, 1, 1).to(self.device)
+        self._u8 = torch.empty((1, h, w, 3), dtype=torch.uint8)
+        if self.device.type == 'cuda':
+            self._u8 = self._u8.pin_memory()
+        self._out = torch.empty((1, 3, h, w), dtype=torch.float32, device=self.device)
+
+    def set_roi(self, roi: tuple[float, ...] | list[float]) -> None:
+        """Validate and set a new ROI (takes effect on the next frame)."""
+        self.roi = validate_roi(roi)
+
+    def decode_min_size(self) -> tuple[int, int]:
+        """Smallest full-frame size (h, w) keeping the ROI at least model-input sized.
+
+        Lets the JPEG decoder pick a reduced decode scale safely.
+        """
+        h, w = self.meta.input_size
+        _, _, rw, rh = self.roi
+        return (math.ceil(h / rh), math.ceil(w / rw))
+
+    def resize(self, img: DecodedImage) -> np.ndarray:
+        """Crop, resize and reorder a decoded frame to ``(H, W, 3)`` uint8."""
+        return crop_resize(img.pixels, img.order, self.meta, self.roi)
+
+    def to_tensor(self, small: np.ndarray) -> torch.Tensor:
+        """Normalise an ``(H, W, 3)`` uint8 input-sized image into the model tensor."""
+        self._u8[0].copy_(torch.from_numpy(small))
+        src = self._u8.to(self.device, non_blocking=True).permute(0, 3, 1, 2)
+        torch.addcmul(self._bias, src, self._scale, out=self._out)
+        return self._out if self.dtype == torch.float32 else self._out.to(self.dtype)
+
+    def __call__(self, img: DecodedImage) -> torch.Tensor:
+        return self.to_tensor(self.resize(img))
+
+
+def normalize_batch(images: torch.Tensor, meta: ModelMetadata) -> torch.Tensor:
+    """Normalise a uint8 ``(N, 3, H, W)`` batch exactly as ``Preprocessor`` does (for training)."""
+    std = torch.tensor(meta.std, dtype=torch.float32, device=images.device).view(1, 3, 1, 1)
+    mean = torch.tensor(meta.mean, dtype=torch.float32, device=images.device).view(1, 3, 1, 1)
+    scale = 1.0 / (255.0 * std)
+    bias = -mean / std
+    return torch.addcmul(bias, images.float(), scale)
