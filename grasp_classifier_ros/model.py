@@ -19,6 +19,13 @@ from .metadata import METADATA_FILE, ModelMetadata, extra_files
 
 DEVICE_CHOICES = ('auto', 'cpu', 'cuda', 'cuda:N')
 
+# TorchScript is this project's shipped artifact (it carries the metadata as an
+# extra file and loads without Python model code); torch >= 2.10 flags it as
+# deprecated in favour of torch.export, which we keep as a future option.
+warnings.filterwarnings(
+    'ignore', message=r'`torch\.jit\.\w+` is deprecated', category=FutureWarning
+)
+
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
     """Return the hex SHA-256 of a file."""

@@ -1,0 +1,61 @@
+# grasp_classifier_ros — developer entry points. `make help` lists them.
+SHELL := /bin/bash
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SHARED_DATA ?= ../shared/data/grasp_verification_small
+export PYTHONUNBUFFERED := 1
+
+.PHONY: help venv demo demo-real test lint typecheck pytest bench fuzz soak docs zoo model clean
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+
+$(STAMP): requirements-dev.txt constraints-dev.txt setup.py training/pyproject.toml
+	@echo ">> creating $(VENV) (torch is large: ~1-2 minutes)"
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements-dev.txt -c constraints-dev.txt
+	$(BIN)/pip install -q --no-deps -e . -e training
+	touch $(STAMP)
+
+venv: $(STAMP)  ## create the development environment (.venv)
+
+demo: $(STAMP)  ## replay the demo bag through the shipped model in real time; report in out/demo
+	$(BIN)/evaluate_bag data/demo/grasp_demo --realtime --out out/demo
+
+demo-real: $(STAMP)  ## evaluate the shipped model on the real images in ../shared (if present)
+	@test -d $(SHARED_DATA) || { echo "$(SHARED_DATA) not found: nothing to evaluate"; exit 2; }
+	$(BIN)/evaluate_bag --from-images $(SHARED_DATA) --out out/demo_real
+
+test: lint typecheck pytest  ## everything CI runs: lint, type check, tests
+
+lint: $(STAMP)  ## ruff lint + format check, generated-docs drift check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python tools/gen_docs.py --check
+
+typecheck: $(STAMP)  ## mypy, the node against rclpy's real Python API
+	bash tools/typecheck.sh
+
+pytest: $(STAMP)  ## the test suite (ROS-dependent tests skip with a reason here)
+	$(BIN)/python -m pytest -ra test training/tests
+
+bench: $(STAMP)  ## latency/throughput benchmarks vs the notebook baseline -> bench.json
+	$(BIN)/python benchmarks/bench.py --out bench.json
+
+fuzz: $(STAMP)  ## >= 10,000 property-based cases against image conversion
+	$(BIN)/python tools/fuzz_image_codec.py
+
+soak: $(STAMP)  ## >= 100,000 frames: memory, latency drift, fd/thread growth
+	$(BIN)/python benchmarks/soak.py
+
+docs: $(STAMP)  ## regenerate config/classifier.yaml and the README parameter table
+	$(BIN)/python tools/gen_docs.py
+
+model: $(STAMP)  ## retrain + export the shipped model (see models/REPRODUCE.md)
+	bash models/reproduce.sh
+
+clean:  ## remove build and report outputs (keeps .venv)
+	rm -rf build install log out bench.json .pytest_cache .mypy_cache .ruff_cache
