@@ -1,0 +1,92 @@
+# Copyright 2026 The grasp_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Launch the grasp classifier node.
+
+Usage::
+
+    ros2 launch grasp_classifier_ros classify.launch.py \
+        image_topic:=/hand_camera/image_raw threshold:=0.6 namespace:=left_hand
+
+Arguments left empty do not override anything: the value comes from
+``params_file`` if given, else the parameter's default (see README). Outputs are
+relative topics (``grasp/success``, ...), so ``namespace`` moves them under
+``/<namespace>/grasp/...``.
+"""
+
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch_ros.actions import Node
+
+from grasp_classifier_ros.launch_args import node_overrides, ros_arguments
+
+
+def _node(context, *args, **kwargs):
+    config = context.launch_configurations
+    parameters = []
+    if config['params_file'].strip():
+        parameters.append(config['params_file'].strip())
+    overrides = node_overrides(config)
+    if overrides:
+        parameters.append(overrides)  # after the file: explicit arguments win
+    return [
+        Node(
+            package='grasp_classifier_ros',
+            executable='grasp_classifier_node',
+            name='grasp_classifier',
+            namespace=config['namespace'].strip() or None,
+            parameters=parameters,
+            ros_arguments=ros_arguments(config),
+            output='screen',
+            emulate_tty=True,
+        )
+    ]
+
+
+def generate_launch_description():
+    return LaunchDescription(
+        [
+            DeclareLaunchArgument(
+                'model',
+                default_value='',
+                description='TorchScript model file (.pt); empty = the shipped model.',
+            ),
+            DeclareLaunchArgument(
+                'image_topic',
+                default_value='',
+                description='Camera topic; empty = parameter default /camera/image_raw.',
+            ),
+            DeclareLaunchArgument(
+                'compressed',
+                default_value='',
+                choices=['', 'true', 'false'],
+                description='Subscribe to sensor_msgs/CompressedImage; empty = false.',
+            ),
+            DeclareLaunchArgument(
+                'device',
+                default_value='',
+                description='auto | cpu | cuda | cuda:N; empty = auto.',
+            ),
+            DeclareLaunchArgument(
+                'threshold',
+                default_value='',
+                description="Success threshold 0..1; empty or -1 = the model's own.",
+            ),
+            DeclareLaunchArgument(
+                'namespace',
+                default_value='',
+                description='Namespace for the node and its grasp/* topics.',
+            ),
+            DeclareLaunchArgument(
+                'params_file',
+                default_value='',
+                description='YAML parameter file (see config/classifier.yaml).',
+            ),
+            DeclareLaunchArgument(
+                'log_level',
+                default_value='info',
+                choices=['debug', 'info', 'warn', 'error', 'fatal'],
+                description='Node log level.',
+            ),
+            OpaqueFunction(function=_node),
+        ]
+    )
