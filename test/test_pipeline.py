@@ -39,7 +39,13 @@ def flat(value: int, h: int = 48, w: int = 64) -> np.ndarray:
 
 
 def cfg(**kw) -> DecisionConfig:
-    base = dict(threshold=0.5, hysteresis=0.0, smoothing='none', window=1, max_frame_age=0.5)
+    base = {
+        'threshold': 0.5,
+        'hysteresis': 0.0,
+        'smoothing': 'none',
+        'window': 1,
+        'max_frame_age': 0.5,
+    }
     base.update(kw)
     return DecisionConfig(**base)
 
@@ -159,7 +165,7 @@ def test_preprocess_matches_reference_normalisation():
     ref = (
         torch.from_numpy(small).permute(2, 0, 1)[None].float() / 255
         - torch.tensor(meta.mean).view(1, 3, 1, 1)
-    ) / torch.tensor(meta.std).view(1, 3, 1, 1)  # noqa: E501
+    ) / torch.tensor(meta.std).view(1, 3, 1, 1)
     assert torch.allclose(got, ref, atol=1e-5)
     batch = torch.from_numpy(small).permute(2, 0, 1)[None]
     assert torch.allclose(normalize_batch(batch, meta), ref, atol=1e-5)
