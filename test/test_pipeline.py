@@ -272,3 +272,23 @@ def test_health_assessment():
 
 def test_verdict_enum_values_are_stable():
     assert [v.value for v in Verdict] == ['success', 'failure', 'uncertain', 'stale', 'no_data']
+
+
+def test_hot_reload_failure_keeps_the_old_model_serving(tmp_path):
+    from grasp_classifier_ros.errors import ModelLoadError
+
+    good = load_model(write_model(tmp_path / 'good.pt'), device='cpu')
+    pl = Pipeline(good, decision=cfg())
+    broken = tmp_path / 'broken.pt'
+    broken.write_bytes(b'PK\x03\x04 truncated')
+    with pytest.raises(ModelLoadError, match='broken.pt'):
+        pl.reload_model(str(broken), device='cpu')
+    assert pl.model is good
+    r = pl.process(make_image(flat(200), 'bgr8', stamp_ns=S), now_ns=S)
+    assert r.status == 'ok'
+    assert r.success_probability == pytest.approx(flat_probability(200), abs=1e-5)
+    new = pl.reload_model(
+        str(write_model(tmp_path / 'new.pt', meta=brightness_metadata(threshold=0.9))),
+        device='cpu',
+    )
+    assert pl.model is new and pl.threshold == 0.9
