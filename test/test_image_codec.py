@@ -538,8 +538,9 @@ def test_compressed_errors(scene_bgr: np.ndarray, make, fmt: str, message: str) 
     assert message in str(info.value)
 
 
-def test_jpeg_with_trailing_zero_padding_decodes(scene_bgr: np.ndarray) -> None:
-    data = _jpeg(scene_bgr) + b'\x00' * 10
+@pytest.mark.parametrize('padding', [b'\x00' * 10, b'\x12\x34' * 31])
+def test_jpeg_with_padding_after_eoi_decodes(scene_bgr: np.ndarray, padding: bytes) -> None:
+    data = _jpeg(scene_bgr) + padding
     assert decode_compressed(mf.compressed_msg(data, 'jpeg')).pixels.shape == (64, 64, 3)
 
 
