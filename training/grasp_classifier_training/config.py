@@ -1,0 +1,80 @@
+# Copyright 2026 The grasp_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Training configs: YAML files merged over ``configs/default.yaml``."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CONFIG_DIR = Path(__file__).resolve().parent / 'configs'
+DEFAULT_CONFIG = CONFIG_DIR / 'default.yaml'
+
+
+class ConfigError(ValueError):
+    """A config file is missing, malformed or names an unknown key."""
+
+
+def _read(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"config '{path}' does not exist")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config '{path}' is not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config '{path}' must be a mapping, got {type(data).__name__}")
+    return data
+
+
+def merge(base: dict[str, Any], override: dict[str, Any], where: str = '') -> dict[str, Any]:
+    """Return ``base`` updated by ``override``; unknown keys raise ConfigError."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        name = f'{where}{key}'
+        if key not in base:
+            raise ConfigError(f"unknown config key '{name}'; known: {sorted(base)}")
+        if isinstance(base[key], dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"config key '{name}' must be a mapping")
+            out[key] = merge(base[key], value, f'{name}.')
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def load_config(path: str | Path | None = None) -> dict[str, Any]:
+    """Load the default config, overlaid with ``path`` when given.
+
+    A bare name such as ``seed_cnn`` picks the packaged ``configs/seed_cnn.yaml``.
+    """
+    cfg = _read(DEFAULT_CONFIG)
+    if path is None:
+        return cfg
+    p = Path(path)
+    if not p.exists() and not p.suffix and (CONFIG_DIR / f'{p}.yaml').is_file():
+        p = CONFIG_DIR / f'{p}.yaml'
+    return merge(cfg, _read(p))
+
+
+def set_dotted(cfg: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``cfg['a']['b'] = value`` for ``dotted='a.b'``; the key must exist."""
+    *parents, leaf = dotted.split('.')
+    node = cfg
+    for part in parents:
+        if not isinstance(node.get(part), dict):
+            raise ConfigError(f"unknown config key '{dotted}'")
+        node = node[part]
+    if leaf not in node:
+        raise ConfigError(f"unknown config key '{dotted}'")
+    node[leaf] = value
+
+
+def dump(cfg: dict[str, Any], path: Path) -> None:
+    """Write ``cfg`` as YAML."""
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
