@@ -9,7 +9,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 import math
 import re
@@ -57,16 +58,21 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-_DEVICE_RE = re.compile(r'^(auto|cpu|cuda|cuda:\d+)$')
-_SHA_RE = re.compile(r'^([0-9a-fA-F]{64})?$')
+# Matched with fullmatch: `$` would also accept a trailing newline.
+_DEVICE_RE = re.compile(r'auto|cpu|cuda|cuda:[0-9]+')
+_SHA_RE = re.compile(r'([0-9a-fA-F]{64})?')
+# ROS 2 topic names: tokens of [A-Za-z0-9_] not starting with a digit, or {substitutions},
+# separated by single slashes; optionally absolute (/) or private (~/); no trailing slash.
+_TOKEN = r'(?:[A-Za-z_][A-Za-z0-9_]*|\{[A-Za-z_][A-Za-z0-9_]*\})'
+_TOPIC_RE = re.compile(rf'(?:~/|/)?{_TOKEN}(?:/{_TOKEN})*')
 
 
 def _check_device(v: str) -> str | None:
-    return None if _DEVICE_RE.match(v) else 'must be auto, cpu, cuda or cuda:N'
+    return None if _DEVICE_RE.fullmatch(v) else 'must be auto, cpu, cuda or cuda:N'
 
 
 def _check_sha(v: str) -> str | None:
-    return None if _SHA_RE.match(v) else "must be '' or 64 hex digits"
+    return None if _SHA_RE.fullmatch(v) else "must be '' or 64 hex digits"
 
 
 def _check_threshold(v: float) -> str | None:
@@ -82,7 +88,7 @@ def _check_roi(v: list[float]) -> str | None:
 
 
 def _check_topic(v: str) -> str | None:
-    if not v or not re.match(r'^[~/]?[A-Za-z_][A-Za-z0-9_/{}~]*$', v) or '//' in v:
+    if not _TOPIC_RE.fullmatch(v):
         return 'must be a valid ROS topic name, e.g. /camera/image_raw'
     return None
 
@@ -263,8 +269,8 @@ def _coerce(spec: ParamSpec, value: Any) -> Any:
         raise ParameterError(spec.name, value, 'must be an integer')
     if t == 'double':
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            v = float(value)
-            if not math.isfinite(v):
+            v = _finite_float(value)
+            if v is None:
                 raise ParameterError(spec.name, value, 'must be a finite number')
             return v
         raise ParameterError(spec.name, value, 'must be a number')
@@ -273,15 +279,25 @@ def _coerce(spec: ParamSpec, value: Any) -> Any:
             return value
         raise ParameterError(spec.name, value, 'must be a string')
     if t == 'double_array':
-        if isinstance(value, (list, tuple)) and all(
+        # rclpy hands double arrays to parameter callbacks as array('d').
+        if isinstance(value, (list, tuple, array)) and all(
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
         ):
-            out = [float(v) for v in value]
-            if not all(math.isfinite(v) for v in out):
+            out = [_finite_float(v) for v in value]
+            if any(v is None for v in out):
                 raise ParameterError(spec.name, value, 'values must be finite numbers')
             return out
         raise ParameterError(spec.name, value, 'must be a list of numbers')
     raise AssertionError(f'unknown parameter type {t}')  # a spec bug, not user input
+
+
+def _finite_float(value: float) -> float | None:
+    """Return ``value`` as a finite float, or None (NaN, inf, or an int beyond double range)."""
+    try:
+        v = float(value)
+    except OverflowError:
+        return None
+    return v if math.isfinite(v) else None
 
 
 def validate(name: str, value: Any) -> Any:
@@ -315,6 +331,26 @@ def validate_all(values: dict[str, Any]) -> dict[str, Any]:
     out = defaults()
     for name, value in values.items():
         out[name] = validate(name, value)
+    return out
+
+
+def validate_changes(current: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate a batch of run-time parameter changes as one unit; return them coerced.
+
+    For the node's set-parameters callback: check every change first and apply
+    the returned values (``Pipeline.apply_params``) only if this returns, so a
+    rejected batch changes nothing. A read-only parameter may only be "set" to
+    its ``current`` value (default if absent). Raise ParameterError naming the
+    first bad parameter. (``PARAMETERS`` has no cross-field rules yet; they go here.)
+    """
+    out: dict[str, Any] = {}
+    for name, value in changes.items():
+        v = validate(name, value)
+        if name not in DYNAMIC and v != current.get(name, SPECS[name].default):
+            raise ParameterError(
+                name, value, 'is read-only at run time; restart the node to change it'
+            )
+        out[name] = v
     return out
 
 
