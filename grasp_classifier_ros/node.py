@@ -24,7 +24,7 @@ from collections.abc import Callable
 import importlib.util
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 import warnings
 
 from . import params as param_specs
@@ -69,7 +69,17 @@ try:
         ReliabilityPolicy,
         qos_policy_name_from_kind,
     )
-    from rclpy.qos_event import QoSRequestedIncompatibleQoSInfo, SubscriptionEventCallbacks
+
+    if TYPE_CHECKING:  # humble's module: the API the type check reads
+        from rclpy.qos_event import QoSRequestedIncompatibleQoSInfo, SubscriptionEventCallbacks
+    else:
+        try:  # Iron and newer; there rclpy.qos_event is a deprecated alias
+            from rclpy.event_handler import (
+                QoSRequestedIncompatibleQoSInfo,
+                SubscriptionEventCallbacks,
+            )
+        except ImportError:
+            from rclpy.qos_event import QoSRequestedIncompatibleQoSInfo, SubscriptionEventCallbacks
     from sensor_msgs.msg import CompressedImage, Image
     from std_msgs.msg import Bool, Float32, Header
     from std_srvs.srv import Trigger

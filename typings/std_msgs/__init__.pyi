@@ -1,0 +1,3 @@
+# Copyright 2026 The grasp_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Typed stub of the std_msgs ROS 2 interface package (only what this project uses)."""
