@@ -191,7 +191,7 @@ class Pipeline:
         header = getattr(msg, 'header', None)
         try:
             stamp_ns = stamp_to_ns(header.stamp)  # type: ignore[union-attr]
-        except (AttributeError, TypeError, ValueError):
+        except (AttributeError, TypeError, ValueError, OverflowError):  # int(inf) overflows
             result = FrameResult(header, 0, rx, 'bad_image', error='message has no header.stamp')
             return self._finish(result, t0)
         with self._lock:
