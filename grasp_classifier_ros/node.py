@@ -220,21 +220,15 @@ class GraspClassifierNode(Node):
         keeps serving.
         """
         with self._params_lock:
-            changes: dict[str, Any] = {}
-            for param in parameters:
-                spec = param_specs.SPECS.get(param.name)
-                if spec is None:
-                    continue  # not ours (use_sim_time, diagnostic_updater.period, ...)
-                if not spec.dynamic:
-                    return SetParametersResult(
-                        successful=False, reason=f'{param.name} is read-only; restart the node'
-                    )
-                try:
-                    changes[param.name] = param_specs.validate(
-                        param.name, from_ros_value(param.value)
-                    )
-                except ParameterError as exc:
-                    return SetParametersResult(successful=False, reason=str(exc))
+            ours = {
+                p.name: from_ros_value(p.value)
+                for p in parameters
+                if p.name in param_specs.SPECS  # others: use_sim_time, diagnostic_updater.*
+            }
+            try:
+                changes = param_specs.validate_changes(self.values, ours)
+            except ParameterError as exc:
+                return SetParametersResult(successful=False, reason=str(exc))
             if not changes:
                 return SetParametersResult(successful=True)
             values = {**self.values, **changes}
