@@ -1,0 +1,84 @@
+# Copyright 2026 The grasp_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Timeline plot of a bag evaluation: probability over time, labels shaded, verdicts marked.
+
+Uses matplotlib's Agg backend (no display needed); matplotlib is imported
+lazily so the rest of the evaluator works without it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .bag_replay import DROPPED, FrameRecord
+from .bag_report import EpisodeResult
+from .labels import NS
+
+VERDICT_COLOURS = {'success': '#2ca02c', 'failure': '#d62728', 'uncertain': '#7f7f7f'}
+
+
+def timeline_png(
+    path: Path,
+    records: list[FrameRecord],
+    episodes: list[EpisodeResult],
+    *,
+    bag_start_ns: int,
+    threshold: float,
+    hysteresis: float,
+    title: str = '',
+) -> Path:
+    """Write the timeline PNG and return its path."""
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    def t(ns: int) -> float:
+        return (ns - bag_start_ns) / NS
+
+    fig, ax = plt.subplots(figsize=(14, 4.8), dpi=100)
+    for e in episodes:
+        ep = e.episode
+        if ep.success is not None:
+            colour = VERDICT_COLOURS['success' if ep.success else 'failure']
+            ax.axvspan(t(ep.start_ns), t(ep.end_ns), color=colour, alpha=0.12, lw=0)
+        mark = {True: 'ok', False: 'MISS', None: ''}[e.correct]
+        ax.text(
+            (t(ep.start_ns) + t(ep.end_ns)) / 2,
+            1.07,
+            f'{e.verdict}\n{mark}',
+            ha='center',
+            va='bottom',
+            fontsize=7,
+            color=VERDICT_COLOURS.get(e.verdict, 'black'),
+        )
+    lo, hi = max(0.0, threshold - hysteresis), min(1.0, threshold + hysteresis)
+    ax.axhspan(lo, hi, color='#ffbf00', alpha=0.15, lw=0, label='hysteresis band')
+    ax.axhline(threshold, color='#ff7f0e', ls='--', lw=1, label=f'threshold {threshold:.2f}')
+    ok = [r for r in records if r.status == 'ok' and r.probability is not None]
+    if ok:
+        xs = [t(r.stamp_ns) for r in ok]
+        ax.plot(xs, [r.probability for r in ok], '.', ms=3, color='#1f77b4', label='p(success)')
+        ax.plot(xs, [r.smoothed for r in ok], '-', lw=1, color='#17becf', label='smoothed')
+        for verdict, colour in VERDICT_COLOURS.items():
+            sel = [x for x, r in zip(xs, ok) if r.verdict == verdict]
+            if sel:
+                ax.plot(sel, [-0.06] * len(sel), '|', ms=8, color=colour, label=f'{verdict}')
+    for status, y, marker in ((DROPPED, -0.14, 'x'), ('stale', -0.14, 'v')):
+        sel = [t(r.stamp_ns) for r in records if r.status == status]
+        if sel:
+            ax.plot(sel, [y] * len(sel), marker, ms=4, color='black', label=status, alpha=0.6)
+    faults = [t(r.stamp_ns) for r in records if r.status not in ('ok', 'stale', DROPPED)]
+    if faults:
+        ax.plot(faults, [-0.14] * len(faults), 's', ms=4, color='purple', label='rejected')
+    ax.set_ylim(-0.2, 1.25)
+    ax.set_xlabel('time since bag start [s] (frame header stamp)')
+    ax.set_ylabel('calibrated success probability')
+    ax.set_title(title or 'grasp classifier timeline', fontsize=10)
+    ax.legend(loc='upper left', bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
+    ax.grid(alpha=0.25)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
