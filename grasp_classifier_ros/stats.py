@@ -93,6 +93,7 @@ class StreamStats:
                 'latency_ms_p95': lat['p95'],
                 'e2e_ms_p50': e2e['p50'],
                 'e2e_ms_p95': e2e['p95'],
+                'recent_counts': dict(Counter(recent)),
                 'recent_stale_fraction': (
                     sum(1 for s in recent if s in ('stale', 'future')) / len(recent)
                     if recent
@@ -119,6 +120,10 @@ def assess(snapshot: dict[str, Any], camera_timeout_s: float) -> tuple[str, str]
         )
     if snapshot['recent_stale_fraction'] >= 1.0:
         return 'ERROR', 'all recent frames are stale or future-stamped: no verdicts are published'
+    recent = snapshot.get('recent_counts', {})
+    if recent and not recent.get('ok'):  # e.g. every frame NaN or out of order: not 'classifying'
+        why = ', '.join(f'{n} {status}' for status, n in sorted(recent.items()))
+        return 'ERROR', f'no verdict from any of the last {sum(recent.values())} frames ({why})'
     if snapshot['recent_stale_fraction'] > 0:
         return 'WARN', f'{snapshot["recent_stale_fraction"]:.0%} of recent frames stale'
     if snapshot['recent_fault_fraction'] > 0:
