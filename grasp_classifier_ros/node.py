@@ -114,7 +114,6 @@ class GraspClassifierNode(Node):
             self.get_logger().fatal(f'refusing to start: {exc}')
             self.destroy_node()
             raise
-        self._warn_unknown_overrides()
 
         self.pub_success = self.create_publisher(Bool, 'grasp/success', 10)
         self.pub_confidence = self.create_publisher(Float32, 'grasp/confidence', 10)
@@ -138,6 +137,7 @@ class GraspClassifierNode(Node):
         self.diagnostics = Updater(self)
         self.diagnostics.setHardwareID(f'grasp_classifier:{self.pipeline.model.device}')
         self.diagnostics.add('grasp classifier', self._diagnose)
+        self._warn_unknown_overrides()  # after diagnostic_updater declared its parameters
         # Last: declaring parameters (ours and diagnostic_updater's) must not run it.
         self.add_on_set_parameters_callback(self._on_set_parameters)
         model = self.pipeline.model

@@ -15,11 +15,13 @@ PY=${PY:-.venv/bin/python}
 SITE=.typecheck/site
 STUBS=.typecheck/stubs
 RCLPY_STUB_PACKAGE=rclpy-intellisense==1.2.0
-TYPE_STUB_PACKAGES=(types-PyYAML)
-TARGETS=(grasp_classifier_ros)
+TYPE_STUB_PACKAGES=(types-PyYAML types-tqdm)
+# test_node_ros.py cannot run without ROS; the type check at least holds its rclpy calls
+# to the real API.
+TARGETS=(grasp_classifier_ros test/test_node_ros.py)
 compgen -G 'examples/*.py' >/dev/null && TARGETS+=(examples)
 
-if [[ ! -f "$SITE/rclpy/node.py" || ! -d "$SITE/yaml-stubs" ]]; then
+if [[ ! -f "$SITE/rclpy/node.py" || ! -d "$SITE/yaml-stubs" || ! -d "$SITE/tqdm-stubs" ]]; then
     echo ">> installing $RCLPY_STUB_PACKAGE ${TYPE_STUB_PACKAGES[*]} into $SITE (type checking only)"
     "$PY" -m pip install -q --no-deps --upgrade --target "$SITE" \
         "$RCLPY_STUB_PACKAGE" "${TYPE_STUB_PACKAGES[@]}"
