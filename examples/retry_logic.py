@@ -1,0 +1,125 @@
+# Copyright 2026 The grasp_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Grasp-and-verify retry policy for a grasp controller, free of ROS.
+
+After each grasp the controller asks the classifier (``~/check``) whether the
+object is held. The answer is one of three things:
+
+* ``held``: done;
+* ``dropped``: release and grasp again, up to ``max_attempts`` grasps;
+* ``no verdict`` (no fresh frames: camera stopped, stale stamps, timeout):
+  ask again up to ``max_rechecks`` times *without* re-grasping, since
+  grasping again cannot fix a camera problem; if it persists, stop and report
+  that the grasp could not be verified.
+
+``grasp_retry_client.py`` wires this to ROS 2 services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+import enum
+import time
+
+NO_VERDICT_PREFIX = 'no verdict'
+
+
+class CheckResult(str, enum.Enum):
+    HELD = 'held'
+    DROPPED = 'dropped'
+    NO_VERDICT = 'no_verdict'
+
+
+def interpret(success: bool, message: str) -> CheckResult:
+    """Map a ``std_srvs/Trigger`` answer of ``~/check`` to held / dropped / no verdict."""
+    if success:
+        return CheckResult.HELD
+    if message.startswith(NO_VERDICT_PREFIX):
+        return CheckResult.NO_VERDICT
+    return CheckResult.DROPPED
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often to grasp and re-check, and how long to let the scene settle."""
+
+    max_attempts: int = 3
+    max_rechecks: int = 1
+    settle_s: float = 0.3
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError(f'max_attempts must be >= 1, got {self.max_attempts}')
+        if self.max_rechecks < 0:
+            raise ValueError(f'max_rechecks must be >= 0, got {self.max_rechecks}')
+        if self.settle_s < 0:
+            raise ValueError(f'settle_s must be >= 0, got {self.settle_s}')
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One grasp and the check answers it got (several when re-checked)."""
+
+    number: int
+    answers: tuple[tuple[CheckResult, str], ...]
+
+    @property
+    def result(self) -> CheckResult:
+        return self.answers[-1][0]
+
+
+@dataclass
+class GraspReport:
+    """What happened over all attempts."""
+
+    held: bool = False
+    verified: bool = True
+    attempts: list[Attempt] = field(default_factory=list)
+
+    @property
+    def summary(self) -> str:
+        n = len(self.attempts)
+        if self.held:
+            return f'object held after {n} grasp(s)'
+        if not self.verified:
+            last = self.attempts[-1].answers[-1][1] if self.attempts else ''
+            return f'grasp {n} could not be verified ({last}); stopped'
+        return f'object not held after {n} grasp(s); giving up'
+
+
+def grasp_with_retries(
+    grasp: Callable[[int], None],
+    check: Callable[[], tuple[bool, str]],
+    policy: RetryPolicy,
+    *,
+    release: Callable[[], None] = lambda: None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> GraspReport:
+    """Grasp, verify, and retry per ``policy``; return the report.
+
+    ``grasp(attempt)`` performs grasp number ``attempt`` (1-based), ``check()``
+    calls ``~/check`` and returns its ``(success, message)``, ``release()``
+    opens the gripper before a retry. Exceptions from them propagate.
+    """
+    report = GraspReport()
+    for number in range(1, policy.max_attempts + 1):
+        grasp(number)
+        sleep(policy.settle_s)
+        answers: list[tuple[CheckResult, str]] = []
+        for _ in range(policy.max_rechecks + 1):
+            success, message = check()
+            answers.append((interpret(success, message), message))
+            if answers[-1][0] is not CheckResult.NO_VERDICT:
+                break
+        report.attempts.append(Attempt(number, tuple(answers)))
+        outcome = answers[-1][0]
+        if outcome is CheckResult.HELD:
+            report.held = True
+            return report
+        if outcome is CheckResult.NO_VERDICT:
+            report.verified = False
+            return report
+        if number < policy.max_attempts:
+            release()
+    return report
