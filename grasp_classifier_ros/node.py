@@ -22,9 +22,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 import importlib.util
+from pathlib import Path
 import sys
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 import warnings
 
 from . import params as param_specs
@@ -96,6 +97,8 @@ NO_ROS_MESSAGE = (
     'for ROS-free evaluation use evaluate_bag'
 )
 MODEL_PARAMS = frozenset({'model_path', 'model_sha256'})
+PACKAGE_DIR = Path(__file__).resolve().parent
+T = TypeVar('T')
 EXECUTOR_THREADS = 4
 
 
@@ -188,19 +191,25 @@ class GraspClassifierNode(Node):
                 f'ignoring unknown parameters {unknown} (known: {", ".join(param_specs.SPECS)})'
             )
 
-    def _build_pipeline(self, values: dict[str, Any]) -> Pipeline:
+    def _logging_warnings(self, fn: Callable[[], T]) -> T:
+        """Run ``fn``; log the warnings our package raises (e.g. CUDA fallback) as ROS warnings."""
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter('always')
-            pipeline = Pipeline.from_params(values)
-        for warning in caught:  # e.g. CUDA requested but absent, falling back to CPU
-            self.get_logger().warning(str(warning.message))
-        return pipeline
+            result = fn()
+        for w in caught:
+            if Path(w.filename).resolve().parent == PACKAGE_DIR:
+                self.get_logger().warning(str(w.message))
+            else:  # third-party warnings keep their usual route
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+        return result
+
+    def _build_pipeline(self, values: dict[str, Any]) -> Pipeline:
+        return self._logging_warnings(lambda: Pipeline.from_params(values))
 
     def _reload_model(self, values: dict[str, Any]) -> LoadedModel:
         """Load the model ``values`` name, then swap; on failure raise and keep the old one."""
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter('always')
-            model = self.pipeline.reload_model(
+        return self._logging_warnings(
+            lambda: self.pipeline.reload_model(
                 values['model_path'],
                 device=values['device'],
                 cuda_fallback=values['cuda_fallback'],
@@ -208,9 +217,7 @@ class GraspClassifierNode(Node):
                 expected_sha256=values['model_sha256'],
                 warmup_runs=values['warmup_runs'],
             )
-        for warning in caught:
-            self.get_logger().warning(str(warning.message))
-        return model
+        )
 
     def _on_set_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
         """Validate a parameter change; apply it all or nothing.
