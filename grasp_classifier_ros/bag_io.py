@@ -187,15 +187,15 @@ class BagReader:
             self._reader.open()
         except Exception as exc:  # rosbags/apsw/mcap raise many kinds; all mean "unreadable"
             raise BagError(
-                f"cannot open bag '{self.path}' (corrupt, truncated or not a bag?): "
-                f'{one_line(exc)}'
+                f"cannot open bag '{self.path}': corrupt or truncated file, or not a rosbag2 "
+                f'bag ({one_line(exc)})'
             ) from exc
         self.unknown: dict[str, str] = {}
         self._register_bag_types()
         self.topics: dict[str, TopicInfo] = {}
         for name, info in sorted(self._reader.topics.items()):
             mtype = info.msgtype or '?'
-            known = mtype in self.store.types
+            known = self._resolvable(mtype)
             if not known:
                 self.unknown.setdefault(name, mtype)
             self.topics[name] = TopicInfo(name, mtype, int(info.msgcount), known)
@@ -215,6 +215,16 @@ class BagReader:
                 self.store.register(types)
             except Exception:  # an unparsable definition just leaves the type unknown
                 continue
+
+    def _resolvable(self, msgtype: str) -> bool:
+        """Return True when ``msgtype`` and every type it uses are defined."""
+        if msgtype not in self.store.types:
+            return False
+        try:
+            self.store.generate_msgdef(msgtype, ros_version=2)
+        except Exception:  # a bag definition naming types nobody defined
+            return False
+        return True
 
     @property
     def storage(self) -> str:

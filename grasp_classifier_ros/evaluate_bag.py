@@ -304,7 +304,7 @@ def write_annotated_bag(
             if conn.topic in ours:
                 continue
             msgdef, rihs = copy_definition(conn)
-            if conn.msgtype not in reader.store.types and not (msgdef and rihs):
+            if not reader.topics[conn.topic].known and not (msgdef and rihs):
                 skipped.append(conn.topic)
                 continue
             w.add_topic(conn.topic, conn.msgtype, store=reader.store, msgdef=msgdef, rihs01=rihs)
