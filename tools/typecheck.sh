@@ -16,9 +16,9 @@ SITE=.typecheck/site
 STUBS=.typecheck/stubs
 RCLPY_STUB_PACKAGE=rclpy-intellisense==1.2.0
 TYPE_STUB_PACKAGES=(types-PyYAML types-tqdm)
-# test_node_ros.py cannot run without ROS; the type check at least holds its rclpy calls
+# The ROS tests cannot run without ROS; the type check at least holds their rclpy calls
 # to the real API.
-TARGETS=(grasp_classifier_ros test/test_node_ros.py)
+TARGETS=(grasp_classifier_ros test/test_node_ros.py test/test_launch_ros.py)
 compgen -G 'examples/*.py' >/dev/null && TARGETS+=(examples)
 
 if [[ ! -f "$SITE/rclpy/node.py" || ! -d "$SITE/yaml-stubs" || ! -d "$SITE/tqdm-stubs" ]]; then
