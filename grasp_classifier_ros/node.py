@@ -171,7 +171,10 @@ class GraspClassifierNode(Node):
                 declared = self.declare_parameter(spec.name, ros_default(spec), descriptor)
             except InvalidParameterTypeException as exc:
                 given = self._override_value(spec.name)
-                raise ParameterError(spec.name, given, f'must be of type {spec.type}') from exc
+                hint = ' (write 1.0, not 1)' if spec.type in ('double', 'double_array') else ''
+                raise ParameterError(
+                    spec.name, given, f'must be of type {spec.type}{hint}'
+                ) from exc
             except InvalidParameterValueException as exc:
                 given = self._override_value(spec.name)
                 raise ParameterError(spec.name, given, str(exc)) from exc

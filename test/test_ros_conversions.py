@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from rosbags.typesys import Stores, get_typestore
 from rosbags.typesys.msg import get_types_from_msg
+import yaml
 
 from grasp_classifier_ros import params, ros_conversions
 from grasp_classifier_ros.image_codec import decode_image
@@ -58,6 +59,18 @@ def test_ros_default_has_the_python_type_rclpy_infers_from(spec: ParamSpec) -> N
     if spec.type == 'double_array':
         assert value and all(type(v) is float for v in value)
     assert params.validate(spec.name, value) == spec.default
+
+
+def test_shipped_yaml_declares_with_the_node_types() -> None:
+    """A double written as ``1`` is an integer to rcl and would stop the node from starting."""
+    path = MSG_DEFS.parent.parent / 'config' / 'classifier.yaml'
+    values = yaml.safe_load(path.read_text())['/**']['ros__parameters']
+    assert set(values) == set(params.SPECS)
+    for name, value in values.items():
+        want = ros_conversions.ros_default(params.SPECS[name])
+        assert type(value) is type(want), name
+        if isinstance(want, list):
+            assert all(type(v) is float for v in value), name
 
 
 def test_ros_default_converts_int_literal_of_a_double() -> None:
