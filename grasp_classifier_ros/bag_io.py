@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 import shutil
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from rosbags.rosbag2 import Reader, StoragePlugin, Writer
@@ -35,7 +35,7 @@ FLOAT32_TYPE = 'std_msgs/msg/Float32'
 CLASSIFICATION_TYPE = 'vision_msgs/msg/Classification'
 LABEL_INFO_TYPE = 'vision_msgs/msg/LabelInfo'
 STORAGES = ('mcap', 'sqlite3')
-BAG_VERSION = 8
+BAG_VERSION: Literal[8] = 8
 NS = 1_000_000_000
 
 MSG_DEFS_DIR = Path(__file__).resolve().parent / 'msg_defs'

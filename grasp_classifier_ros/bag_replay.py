@@ -61,9 +61,17 @@ class FrameRecord:
     def success_probability(self) -> float | None:
         return self.probability
 
+    @success_probability.setter
+    def success_probability(self, value: float | None) -> None:
+        self.probability = value
+
     @property
     def receive_ns(self) -> int:
         return self.log_ns
+
+    @receive_ns.setter
+    def receive_ns(self, value: int) -> None:
+        self.log_ns = value
 
 
 @dataclass

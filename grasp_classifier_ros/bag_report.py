@@ -210,7 +210,7 @@ def write_frames_csv(
         w.writerow(FRAME_COLUMNS)
         for r in records:
             predicted = '' if r.probability is None else label_name(r.probability >= threshold)
-            correct = ''
+            correct: str | int = ''
             if predicted and r.label is not None and r.status == 'ok':
                 correct = int(predicted == label_name(r.label))
             w.writerow(

@@ -67,6 +67,8 @@ SUCCESS_TOPIC = '/grasp/success'
 CONFIDENCE_TOPIC = '/grasp/confidence'
 LABEL_TOPIC = '/grasp/label'
 EPISODES_FILE = 'episodes.yaml'
+# --from-images: just over the default max_frame_age, so smoothing restarts per episode
+REAL_GAP_S = 0.6
 
 
 class EvaluationError(GraspClassifierError):
@@ -466,7 +468,7 @@ def _bag_from_images(folder: Path, out: Path, args: argparse.Namespace) -> Path:
     from .make_bag import BagSpec, image_folder_episodes, write_bag
 
     episodes = image_folder_episodes(folder)
-    made = write_bag(out, episodes, BagSpec(fps=args.fps, compressed=True))
+    made = write_bag(out, episodes, BagSpec(fps=args.fps, compressed=True, gap_s=REAL_GAP_S))
     print(
         f'made a temporary bag from {folder}: {made.frames} frames, {len(made.episodes)} '
         f'episodes at {args.fps:g} fps (CompressedImage, original JPEG bytes)',

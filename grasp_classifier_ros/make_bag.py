@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+import importlib
 from pathlib import Path
 import re
 import shutil
@@ -199,8 +200,8 @@ def synth_episodes(
 ) -> list[SourceEpisode]:
     """Render ``n`` synthetic episodes (half success, half failure, shuffled by ``seed``)."""
     try:
-        from grasp_classifier_training.synth import render_episode
-    except ImportError as exc:
+        render_episode = importlib.import_module('grasp_classifier_training.synth').render_episode
+    except (ImportError, AttributeError) as exc:
         raise MakeBagError(
             '--synth needs the training package: pip install -e training '
             f'(grasp_classifier_training.synth not importable: {exc})'

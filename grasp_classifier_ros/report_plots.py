@@ -58,8 +58,11 @@ def timeline_png(
     ok = [r for r in records if r.status == 'ok' and r.probability is not None]
     if ok:
         xs = [t(r.stamp_ns) for r in ok]
-        ax.plot(xs, [r.probability for r in ok], '.', ms=3, color='#1f77b4', label='p(success)')
-        ax.plot(xs, [r.smoothed for r in ok], '-', lw=1, color='#17becf', label='smoothed')
+        nan = float('nan')
+        probs = [nan if r.probability is None else r.probability for r in ok]
+        smooth = [nan if r.smoothed is None else r.smoothed for r in ok]
+        ax.plot(xs, probs, '.', ms=3, color='#1f77b4', label='p(success)')
+        ax.plot(xs, smooth, '-', lw=1, color='#17becf', label='smoothed')
         for verdict, colour in VERDICT_COLOURS.items():
             sel = [x for x, r in zip(xs, ok) if r.verdict == verdict]
             if sel:
