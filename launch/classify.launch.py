@@ -13,6 +13,9 @@ relative topics (``grasp/success``, ...), so ``namespace`` moves them under
 ``/<namespace>/grasp/...``.
 """
 
+import os
+
+from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch_ros.actions import Node
@@ -22,9 +25,10 @@ from grasp_classifier_ros.launch_args import node_overrides, ros_arguments
 
 def _node(context, *args, **kwargs):
     config = context.launch_configurations
-    parameters = []
-    if config['params_file'].strip():
-        parameters.append(config['params_file'].strip())
+    params_file = config['params_file'].strip() or os.path.join(
+        get_package_share_directory('grasp_classifier_ros'), 'config', 'classifier.yaml'
+    )
+    parameters: list = [params_file]
     overrides = node_overrides(config)
     if overrides:
         parameters.append(overrides)  # after the file: explicit arguments win
@@ -79,7 +83,7 @@ def generate_launch_description():
             DeclareLaunchArgument(
                 'params_file',
                 default_value='',
-                description='YAML parameter file (see config/classifier.yaml).',
+                description='YAML parameter file; empty = the installed config/classifier.yaml.',
             ),
             DeclareLaunchArgument(
                 'log_level',
