@@ -1,0 +1,116 @@
+# Copyright 2026 The grasp_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""The latency levers keep results exact: box-halving resize, channels_last input."""
+
+from __future__ import annotations
+
+import cv2
+from model_factory import BrightnessModel, brightness_metadata, flat_probability, write_model
+from msg_factory import make_image
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from grasp_classifier_ros.decision import DecisionConfig
+from grasp_classifier_ros.model import load_model
+from grasp_classifier_ros.pipeline import Pipeline
+from grasp_classifier_ros.preprocess import HALVING_GAP, Preprocessor, area_resize, crop_resize
+
+S = 1_000_000_000
+
+
+def noise(h: int, w: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def box_halve(x: np.ndarray) -> np.ndarray:
+    """2x2 means rounded half up: what OpenCV's integer INTER_AREA computes."""
+    a = x.astype(np.int32)
+    s = a[0::2, 0::2] + a[1::2, 0::2] + a[0::2, 1::2] + a[1::2, 1::2]
+    return ((s + 2) >> 2).astype(np.uint8)
+
+
+def direct(x: np.ndarray, h: int, w: int) -> np.ndarray:
+    return cv2.resize(x, (w, h), interpolation=cv2.INTER_AREA)
+
+
+def test_halving_gap_is_two():
+    assert HALVING_GAP == 2
+
+
+@pytest.mark.parametrize(
+    ('shape', 'target'),
+    [
+        ((383, 500), (96, 96)),  # halving would leave < 2x the target height
+        ((256, 256), (96, 96)),  # training cache sizes are never halved
+        ((128, 128), (96, 96)),
+        ((481, 640), (96, 96)),  # odd height
+        ((480, 641), (96, 96)),  # odd width
+    ],
+)
+def test_small_or_odd_inputs_take_the_direct_inter_area(shape, target):
+    x = noise(*shape)
+    assert np.array_equal(area_resize(x, *target), direct(x, *target))
+
+
+def test_camera_frame_is_box_halved_then_area_resized():
+    x = noise(480, 640)
+    expected = direct(box_halve(x), 96, 96)  # 480 -> 240 (>= 192), not 120
+    assert np.array_equal(area_resize(x, 96, 96), expected)
+
+
+def test_halving_repeats_while_twice_the_target_remains():
+    x = noise(1024, 1536)
+    expected = direct(box_halve(box_halve(x)), 96, 96)  # 1024 -> 512 -> 256 (>= 192) -> stop
+    assert np.array_equal(area_resize(x, 96, 96), expected)
+
+
+def test_halving_works_on_read_only_strided_message_views():
+    x = noise(480, 700)
+    view = x[:, 30:670]  # row stride 700*3, like a ROI or a padded step
+    view.flags.writeable = False
+    assert np.array_equal(area_resize(view, 96, 96), direct(box_halve(view.copy()), 96, 96))
+
+
+def test_flat_frames_stay_flat_at_any_size():
+    for shape in ((480, 640), (720, 1280), (1080, 1920), (100, 100)):
+        x = np.full((*shape, 3), 137, np.uint8)
+        out = crop_resize(x, 'bgr', brightness_metadata(64))
+        assert out.shape == (64, 64, 3) and (out == 137).all()
+
+
+def test_preprocessor_output_is_channels_last_and_normalised_exactly():
+    meta = brightness_metadata(8, mean=(0.1, 0.2, 0.3), std=(0.5, 0.25, 0.125))
+    small = noise(8, 8)
+    got = Preprocessor(meta).to_tensor(small)
+    assert got.shape == (1, 3, 8, 8)
+    assert got.is_contiguous(memory_format=torch.channels_last)
+    ref = (
+        torch.from_numpy(small).permute(2, 0, 1)[None].float() / 255
+        - torch.tensor(meta.mean).view(1, 3, 1, 1)
+    ) / torch.tensor(meta.std).view(1, 3, 1, 1)
+    assert torch.allclose(got, ref, atol=1e-5)
+
+
+class ViewModel(nn.Module):
+    """Success logit = 10 * (mean - 0.5) via ``view``, which fails on channels_last input."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        m = x.view(x.shape[0], -1).mean(dim=1)
+        logit = 10.0 * (m - 0.5)
+        return torch.stack([torch.zeros_like(logit), logit], dim=1)
+
+
+def test_layout_agnostic_model_gets_channels_last(tmp_path):
+    model = load_model(write_model(tmp_path / 'b.pt', BrightnessModel()), device='cpu')
+    assert model.channels_last is True
+
+
+def test_model_that_needs_contiguous_input_still_works(tmp_path):
+    model = load_model(write_model(tmp_path / 'v.pt', ViewModel()), device='cpu')
+    assert model.channels_last is False
+    pl = Pipeline(model, decision=DecisionConfig(max_frame_age=0.0, smoothing='none'))
+    r = pl.process(make_image(np.full((48, 64, 3), 200, np.uint8), 'bgr8', stamp_ns=S), S)
+    assert r.status == 'ok'
+    assert r.success_probability == pytest.approx(flat_probability(200), abs=1e-5)
