@@ -14,10 +14,12 @@ import zipfile
 import numpy as np
 import torch
 
-from .errors import DeviceError, MetadataError, ModelLoadError
+from . import onnx_backend
+from .errors import DeviceError, MetadataError, ModelLoadError, ParameterError
 from .metadata import METADATA_FILE, ModelMetadata, extra_files
 
 DEVICE_CHOICES = ('auto', 'cpu', 'cuda', 'cuda:N')
+BACKENDS = ('torchscript', 'onnxruntime', 'auto')
 
 # TorchScript is this project's shipped artifact (it carries the metadata as an
 # extra file and loads without Python model code); torch >= 2.10 flags it as
@@ -69,9 +71,9 @@ def resolve_device(spec: str, *, cuda_fallback: bool = True) -> torch.device:
 
 @dataclass
 class LoadedModel:
-    """A ready-to-run model: TorchScript module, its metadata and device."""
+    """A ready-to-run model: TorchScript module (or its ONNX Runtime twin), metadata, device."""
 
-    module: torch.jit.ScriptModule
+    module: torch.jit.ScriptModule | onnx_backend.OnnxModule
     metadata: ModelMetadata
     device: torch.device
     dtype: torch.dtype
@@ -79,6 +81,7 @@ class LoadedModel:
     sha256: str
     # False when the module fails or differs on channels_last input (checked at load).
     channels_last: bool = True
+    backend: str = 'torchscript'
 
     @property
     def model_id(self) -> str:
@@ -147,13 +150,19 @@ def load_model(
     fp16: bool = True,
     expected_sha256: str = '',
     warmup_runs: int = 3,
+    backend: str = 'torchscript',
 ) -> LoadedModel:
     """Load a TorchScript model + metadata, check it, warm it up.
 
     Every failure (missing or corrupt file, bad metadata, hash mismatch,
     output shape not matching the metadata) raises one ModelLoadError naming
-    the file and the problem.
+    the file and the problem. ``backend='onnxruntime'`` serves the model
+    through ONNX Runtime on CPU (see ``onnx_backend``; a ModelLoadError if that
+    is impossible); ``'auto'`` does so when it works and falls back to
+    TorchScript otherwise.
     """
+    if backend not in BACKENDS:
+        raise ParameterError('backend', backend, f'must be one of {", ".join(BACKENDS)}')
     p = Path(path)
     if not p.is_file():
         raise ModelLoadError(p, 'file does not exist; set model_path to an exported .pt file')
@@ -190,7 +199,10 @@ def load_model(
             f'output shape {tuple(out.shape)} does not match metadata '
             f'(expected (1, {meta.num_classes}) for classes {list(meta.class_names)})',
         )
-    loaded.channels_last = _accepts_channels_last(loaded, dtype, dev)
+    if backend != 'torchscript':
+        _use_onnx_runtime(loaded, backend == 'onnxruntime')
+    else:
+        loaded.channels_last = _accepts_channels_last(loaded, dtype, dev)
     # Warm up on the layout Preprocessor feeds: TorchScript specialises on strides.
     dummy = dummy.contiguous(memory_format=torch.channels_last)
     for _ in range(max(0, warmup_runs)):
@@ -214,3 +226,37 @@ def _accepts_channels_last(loaded: LoadedModel, dtype: torch.dtype, dev: torch.d
         return False
     tol = 1e-2 if dtype == torch.float16 else 1e-4
     return got.shape == ref.shape and torch.allclose(got, ref, rtol=tol, atol=tol, equal_nan=True)
+
+
+def _use_onnx_runtime(loaded: LoadedModel, required: bool) -> None:
+    """Serve ``loaded`` through ONNX Runtime if it matches TorchScript; else raise or keep it."""
+    p = Path(loaded.path)
+    why = ''
+    if loaded.device.type != 'cpu':
+        why = f'the onnxruntime backend runs on CPU only, not {loaded.device}; set device:=cpu'
+    elif not onnx_backend.available():
+        why = "the onnxruntime backend needs 'pip install onnxruntime onnx'"
+    else:
+        try:
+            ort = onnx_backend.onnx_runtime_module(
+                loaded.module, loaded.metadata.input_size, torch.get_num_threads()
+            )
+            gen = torch.Generator().manual_seed(0)
+            x = torch.randn((2, 3, *loaded.metadata.input_size), generator=gen)
+            ref = loaded.forward(x)
+            got = ort(x).float()
+            if got.shape != ref.shape or not torch.allclose(got, ref, rtol=1e-4, atol=1e-4):
+                diff = float((got - ref).abs().max()) if got.shape == ref.shape else float('nan')
+                why = f'ONNX Runtime outputs differ from TorchScript (max abs diff {diff:.3g})'
+        except Exception as exc:  # exporter and runtime raise many types; all mean "unusable"
+            why = f'ONNX export/runtime failed ({type(exc).__name__}: {exc})'
+        else:
+            if not why:
+                loaded.module = ort
+                loaded.backend = 'onnxruntime'
+                loaded.channels_last = False
+                return
+    if required:
+        raise ModelLoadError(p, why)
+    warnings.warn(f'{p}: {why}; using TorchScript', stacklevel=3)
+    loaded.channels_last = _accepts_channels_last(loaded, loaded.dtype, loaded.device)
