@@ -1,0 +1,242 @@
+# Copyright 2026 The grasp_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Model zoo table: test accuracy vs CPU latency vs MFLOPs vs parameters.
+
+``python benchmarks/zoo.py [--runs DIR ...]`` measures, for every registered
+architecture at its configured input size, parameters, MFLOPs (one forward
+pass under ``torch.utils.flop_counter.FlopCounterMode``; a multiply-add is
+two FLOPs) and batch-1 CPU latency as the node runs it (frozen TorchScript,
+channels_last input, and ONNX Runtime when installed). Accuracy columns come
+from the trainer's run folders (``config.yaml`` + ``metrics.json``, test split
+of the group-aware split); with several runs of one architecture the one with
+the best *validation* accuracy is shown. Prints one Markdown table and writes
+it to ``benchmarks/zoo.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+import json
+from pathlib import Path
+import sys
+import time
+from typing import Any
+import warnings
+
+import machine
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+import yaml
+
+from grasp_classifier_ros import onnx_backend
+from grasp_classifier_ros.metadata import ModelMetadata
+
+ARCHITECTURES = ('seed_cnn', 'grasp_net', 'mobilenet_v3_small', 'resnet18')
+SLOW_TO_TRAIN = {'seed_cnn', 'resnet18'}
+DEFAULT_RUNS = (Path('/work/runs'), Path(__file__).resolve().parent.parent / 'runs')
+OUT = Path(__file__).resolve().parent / 'zoo.md'
+
+
+@dataclass
+class Run:
+    """One finished training run folder."""
+
+    path: Path
+    name: str
+    input_size: tuple[int, int]
+    metrics: dict[str, Any]
+
+    @property
+    def val_accuracy(self) -> float:
+        return float(self.metrics.get('val', {}).get('accuracy', float('-inf')))
+
+
+def find_runs(roots: list[Path]) -> list[Run]:
+    """Return every run folder under ``roots`` holding ``config.yaml`` and ``metrics.json``."""
+    runs = []
+    for root in roots:
+        if not root.exists():
+            continue
+        for metrics in sorted(root.rglob('metrics.json')):
+            cfg_file = metrics.parent / 'config.yaml'
+            if not cfg_file.is_file():
+                continue
+            try:
+                cfg = yaml.safe_load(cfg_file.read_text())
+                data = json.loads(metrics.read_text())
+                model = cfg['model']
+                size = model.get('input_size', [0, 0])
+                runs.append(
+                    Run(metrics.parent, str(model['name']), (int(size[0]), int(size[1])), data)
+                )
+            except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
+                print(f'skipping {metrics.parent}: {exc}', file=sys.stderr)
+    return runs
+
+
+def default_input_size(name: str) -> tuple[int, int]:
+    """Input size the training package uses for ``name`` (the default config for its default)."""
+    from grasp_classifier_training.config import load_config
+    from grasp_classifier_training.models import DEFAULT_INPUT_SIZE
+
+    cfg = load_config()['model']
+    if cfg['name'] == name:
+        return int(cfg['input_size'][0]), int(cfg['input_size'][1])
+    return DEFAULT_INPUT_SIZE[name]
+
+
+def build(name: str, size: tuple[int, int]) -> torch.nn.Module:
+    from grasp_classifier_training.models import ModelConfig, build_model
+
+    torch.manual_seed(0)
+    return build_model(ModelConfig(name=name, input_size=size)).eval()
+
+
+def mflops(model: torch.nn.Module, size: tuple[int, int]) -> float:
+    counter = FlopCounterMode(display=False)
+    with counter, torch.inference_mode():
+        model(torch.zeros(1, 3, *size))
+    return counter.get_total_flops() / 1e6
+
+
+def latency_ms(fn: Any, x: torch.Tensor, budget_s: float = 3.0) -> dict[str, float]:
+    """Batch-1 latency p50/p99 in ms: warm up, then run for about ``budget_s`` (10..500 runs)."""
+    with torch.inference_mode():
+        for _ in range(5):
+            fn(x)
+        t0 = time.perf_counter()
+        fn(x)
+        one = max(time.perf_counter() - t0, 1e-6)
+        runs = int(min(500, max(10, budget_s / one)))
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            fn(x)
+            times.append(time.perf_counter() - t0)
+    arr = np.asarray(times) * 1e3
+    return {'p50': float(np.median(arr)), 'p99': float(np.percentile(arr, 99)), 'runs': runs}
+
+
+def measure(name: str, size: tuple[int, int], budget_s: float) -> dict[str, Any]:
+    """Parameters, MFLOPs and CPU latency (TorchScript, ONNX Runtime) of one architecture."""
+    from grasp_classifier_training.export import to_torchscript
+
+    model = build(name, size)
+    meta = ModelMetadata(
+        input_height=size[0], input_width=size[1], class_names=('f', 's'), success_index=1
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        scripted = to_torchscript(model, meta)
+    x = torch.randn(1, 3, *size).contiguous(memory_format=torch.channels_last)
+    row: dict[str, Any] = {
+        'model': name,
+        'input_size': list(size),
+        'params': sum(p.numel() for p in model.parameters()),
+        'mflops': mflops(model, size),
+        'torchscript_ms': latency_ms(scripted, x, budget_s),
+        'onnxruntime_ms': None,
+    }
+    if onnx_backend.available():
+        ort = onnx_backend.onnx_runtime_module(scripted, size, torch.get_num_threads())
+        row['onnxruntime_ms'] = latency_ms(ort, x.contiguous(), budget_s)
+    return row
+
+
+def accuracy_columns(name: str, runs: list[Run]) -> dict[str, Any]:
+    mine = [r for r in runs if r.name == name]
+    if not mine:
+        why = 'not trained here (too slow on 2 CPU cores)' if name in SLOW_TO_TRAIN else 'n/a'
+        return {'run': None, 'note': why}
+    best = max(mine, key=lambda r: r.val_accuracy)
+    test = best.metrics.get('test', {})
+    return {
+        'run': str(best.path),
+        'runs_found': len(mine),
+        'input_size': list(best.input_size),
+        'test_n': test.get('n'),
+        'test_accuracy': test.get('accuracy'),
+        'test_balanced_accuracy': test.get('balanced_accuracy'),
+        'test_roc_auc': test.get('roc_auc'),
+        'val_accuracy': best.metrics.get('val', {}).get('accuracy'),
+    }
+
+
+def _num(v: Any, fmt: str = '.3f') -> str:
+    return '-' if v is None else format(v, fmt)
+
+
+def table(rows: list[dict[str, Any]], threads: int) -> str:
+    lines = [
+        f'| model | input | params | MFLOPs | CPU ms p50/p99 TorchScript ({threads} thr) '
+        f'| CPU ms p50/p99 ONNX Runtime ({threads} thr) | test acc | test balanced acc '
+        '| test ROC AUC | test n | run |',
+        '|' + '---|' * 11,
+    ]
+    for r in rows:
+        acc = r['accuracy']
+        ts = r['torchscript_ms']
+        ort = r['onnxruntime_ms']
+        ort_cell = f'{ort["p50"]:.2f}/{ort["p99"]:.2f}' if ort else 'not installed'
+        if acc.get('run'):
+            cells = (
+                f'{_num(acc["test_accuracy"])} | {_num(acc["test_balanced_accuracy"])} '
+                f'| {_num(acc["test_roc_auc"])} | {acc["test_n"]} | `{acc["run"]}` |'
+            )
+        else:
+            cells = f'{acc["note"]} | - | - | - | - |'
+        h, w = r['input_size']
+        lines.append(
+            f'| {r["model"]} | {h}x{w} | {r["params"] / 1e6:.2f} M | {r["mflops"]:.1f} '
+            f'| {ts["p50"]:.2f}/{ts["p99"]:.2f} | {ort_cell} | {cells}'
+        )
+    return '\n'.join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument(
+        '--runs',
+        type=Path,
+        nargs='*',
+        default=list(DEFAULT_RUNS),
+        help='folders searched (recursively) for run folders with metrics.json',
+    )
+    p.add_argument('--threads', type=int, default=1, help='torch/ONNX Runtime threads')
+    p.add_argument('--budget', type=float, default=3.0, help='seconds of timing per model')
+    p.add_argument('--models', default=','.join(ARCHITECTURES), help='comma-separated names')
+    p.add_argument('--out', type=Path, default=OUT, help='Markdown output')
+    args = p.parse_args(argv)
+
+    torch.set_num_threads(args.threads)
+    runs = find_runs(args.runs)
+    rows = []
+    for name in (m.strip() for m in args.models.split(',') if m.strip()):
+        acc = accuracy_columns(name, runs)
+        size = tuple(acc['input_size']) if acc.get('input_size') else default_input_size(name)
+        print(f'measuring {name} at {size[0]}x{size[1]} ...', file=sys.stderr)
+        row = measure(name, size, args.budget)  # type: ignore[arg-type]
+        row['accuracy'] = acc
+        rows.append(row)
+    info = machine.describe()
+    header = (
+        f'Measured by `python benchmarks/zoo.py` on {info["cpu_model"]} '
+        f'({info["usable_cores"]} cores, load {info["load_average_1_5_15"]}), '
+        f'torch {info["torch"]}, batch 1, channels_last input, random weights for timing. '
+        'Accuracy: test split of the group-aware split, from the run with the best '
+        f'validation accuracy (searched: {", ".join(str(r) for r in args.runs)}).'
+    )
+    text = f'{header}\n\n{table(rows, args.threads)}\n'
+    print(text)
+    args.out.write_text(f'# Model zoo\n\n{text}')
+    args.out.with_suffix('.json').write_text(
+        json.dumps({'machine': info, 'rows': rows}, indent=2, default=str) + '\n'
+    )
+    print(f'wrote {args.out}', file=sys.stderr)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
