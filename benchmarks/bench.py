@@ -270,13 +270,17 @@ def run_replay(
     """Feed frames at ``rate_hz`` from a thread through a NewestFrameWorker in real time.
 
     Stamps are wall time at submit and the worker's clock is the wall clock, so
-    end-to-end latency is stamp -> verdict callback. ``busy_at_arrival`` counts
+    end-to-end latency is stamp -> verdict callback; it splits into
+    ``submit_to_start_ms`` (thread hand-off and wake-up) and ``process_ms``
+    (``Pipeline.process``). ``busy_at_arrival`` counts
     frames that arrived while the worker still held the previous one;
     ``backlog_at_end`` is what was still unprocessed one period after the last
     frame (zero when the pipeline keeps up).
     """
     pipeline = Pipeline(model, compressed=compressed, decision=DecisionConfig())
     e2e_ms: list[float] = []
+    wait_ms: list[float] = []
+    process_ms: list[float] = []
     statuses: Counter[str] = Counter()
     lock = threading.Lock()
 
@@ -285,7 +289,10 @@ def run_replay(
         with lock:
             statuses[result.status] += 1
             if result.status == 'ok':
+                total = result.timings_ms['total']
                 e2e_ms.append((done - result.stamp_ns) / 1e6)
+                process_ms.append(total)
+                wait_ms.append((result.done_ns - result.receive_ns) / 1e6 - total)
 
     worker = NewestFrameWorker(pipeline, on_result).start()
     count = max(1, int(round(rate_hz * seconds)))
@@ -325,6 +332,8 @@ def run_replay(
         'statuses': dict(statuses),
         'output_hz': worker.processed / elapsed if elapsed > 0 else math.nan,
         'e2e_ms': latency_summary(e2e_ms),
+        'submit_to_start_ms': latency_summary(wait_ms),
+        'process_ms': latency_summary(process_ms),
         'feeder_lateness_ms': latency_summary(late_ms),
     }
 
