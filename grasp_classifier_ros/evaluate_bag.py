@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterator
+from dataclasses import dataclass
 import heapq
 from pathlib import Path
 import sys
@@ -126,16 +127,16 @@ def choose_image_topic(reader: BagReader, requested: str | None, params_topic: s
     )
 
 
+@dataclass
 class LabelPlan:
     """Where labels and episodes come from, resolved against the bag."""
 
-    def __init__(self) -> None:
-        self.source = 'none'
-        self.track: LabelTrack | None = None
-        self.episodes: list[Episode] | None = None
-        self.episodes_source = 'none'
-        self.time_base = ''
-        self.by_log_time = False
+    source: str = 'none'
+    track: LabelTrack | None = None
+    episodes: list[Episode] | None = None
+    episodes_source: str = 'none'
+    time_base: str = ''
+    by_log_time: bool = False  # match labels on log time instead of header stamps
 
 
 def plan_labels(
