@@ -77,6 +77,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default='torchscript,onnxruntime',
         help='CPU backends to sweep (onnxruntime is skipped when not installed)',
     )
+    p.add_argument(
+        '--case-seconds',
+        type=float,
+        default=30.0,
+        help='stop a case early after this many timed seconds (heavily loaded machines)',
+    )
     p.add_argument('--devices', default='auto', help='cpu, cuda or auto (cpu, plus cuda if any)')
     p.add_argument('--replay-rates', default='30,60,120', help='replay rates in Hz ("" to skip)')
     p.add_argument('--replay-seconds', type=float, default=5.0, help='seconds per replay rate')
@@ -180,19 +186,29 @@ def make_messages(images: list[np.ndarray], transport: str) -> list[Any]:
 
 
 def summarise(samples: dict[str, list[float]]) -> dict[str, dict[str, float]]:
-    return {k: latency_summary(v) for k, v in samples.items() if v}
+    return {k: {**latency_summary(v), 'min': float(min(v))} for k, v in samples.items() if v}
 
 
 def run_case(
-    model: LoadedModel, msgs: list[Any], compressed: bool, frames: int, warmup: int
+    model: LoadedModel,
+    msgs: list[Any],
+    compressed: bool,
+    frames: int,
+    warmup: int,
+    budget_s: float = math.inf,
 ) -> dict[str, Any]:
-    """Time ``Pipeline.process`` over ``frames`` messages after ``warmup``; wall-clock stamps."""
+    """Time ``Pipeline.process`` over ``frames`` messages after ``warmup``; wall-clock stamps.
+
+    Stops early (``truncated``) once the timed frames took ``budget_s`` seconds,
+    so a machine under heavy load cannot make the run last for ever.
+    """
     pipeline = Pipeline(model, compressed=compressed)
     if model.device.type == 'cuda':
         pipeline.preprocessor = _SyncedPreprocessor(pipeline.preprocessor)  # type: ignore[assignment]
     samples: dict[str, list[float]] = {s: [] for s in STAGES}
     statuses: Counter[str] = Counter()
     start = 0.0
+    done = 0
     for i in range(warmup + frames):
         if i == warmup:
             start = time.perf_counter()
@@ -200,42 +216,56 @@ def run_case(
         result = pipeline.process(bench_frames.restamped(msgs[i % len(msgs)], now), now)
         if i < warmup:
             continue
+        done += 1
         statuses[result.status] += 1
         for stage in STAGES:
             if stage in result.timings_ms:
                 samples[stage].append(result.timings_ms[stage])
+        if time.perf_counter() - start > budget_s:
+            break
     elapsed = time.perf_counter() - start
     return {
-        'frames': frames,
+        'frames': done,
+        'frames_requested': frames,
+        'truncated': done < frames,
         'warmup': warmup,
         'statuses': dict(statuses),
         'latency_ms': summarise(samples),
-        'fps': frames / elapsed if elapsed > 0 else math.nan,
+        'fps': done / elapsed if elapsed > 0 else math.nan,
         'rss_mb': machine.rss_mb(),
         'peak_rss_mb': machine.peak_rss_mb(),
     }
 
 
-def run_baseline(msgs: list[Any], frames: int, warmup: int = 3) -> dict[str, Any]:
-    """Time the notebook pipeline (eager seed_cnn) on the same messages."""
+def run_baseline(
+    msgs: list[Any], frames: int, warmup: int = 3, budget_s: float = math.inf
+) -> dict[str, Any]:
+    """Time the notebook pipeline (eager seed_cnn) on the same messages (``budget_s`` as above)."""
     from baseline import NotebookPipeline
 
     nb = NotebookPipeline()
     samples: dict[str, list[float]] = {s: [] for s in STAGES}
     start = 0.0
+    done = 0
     for i in range(warmup + frames):
         if i == warmup:
             start = time.perf_counter()
         _, timings = nb.process(msgs[i % len(msgs)])
-        if i >= warmup:
-            for stage in STAGES:
-                samples[stage].append(timings[stage])
+        if i < warmup:
+            continue
+        done += 1
+        for stage in STAGES:
+            samples[stage].append(timings[stage])
+        if time.perf_counter() - start > budget_s:
+            break
     elapsed = time.perf_counter() - start
     return {
-        'frames': frames,
+        'frames': done,
+        'frames_requested': frames,
+        'truncated': done < frames,
         'warmup': warmup,
         'latency_ms': summarise(samples),
-        'fps': frames / elapsed if elapsed > 0 else math.nan,
+        'fps': done / elapsed if elapsed > 0 else math.nan,
         'peak_rss_mb': machine.peak_rss_mb(),
     }
 
@@ -379,6 +409,21 @@ def evaluate_targets(report: dict[str, Any], config: str) -> dict[str, Any]:
     return out
 
 
+def speedups(report: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Notebook total / ours for every CPU case with a baseline: by p50 and by best frame."""
+    base = {b['name']: b['latency_ms']['total'] for b in report['baseline']}
+    out = {}
+    for c in report['cases']:
+        b = base.get(c['case'])
+        if b and c['device'] == 'cpu':
+            ours = c['latency_ms']['total']
+            out[c['name']] = {
+                'p50_ratio': b['p50'] / ours['p50'],
+                'min_ratio': b['min'] / ours['min'],
+            }
+    return out
+
+
 def _pair(stats: dict[str, dict[str, float]], stage: str) -> str:
     s = stats.get(stage)
     return f'{s["p50"]:.2f}/{s["p99"]:.2f}' if s else '-'
@@ -396,6 +441,8 @@ def table(report: dict[str, Any]) -> str:
         lat = c['latency_ms']
         tot = lat['total']
         notes = [f'non-ok {k}: {v}' for k, v in c['statuses'].items() if k != 'ok']
+        if c['truncated']:
+            notes.append(f'time budget hit after {c["frames"]} frames')
         b = base.get(c['case'])
         if b:
             notes.append(f'{b["latency_ms"]["total"]["p50"] / tot["p50"]:.0f}x notebook')
@@ -412,7 +459,8 @@ def table(report: dict[str, Any]) -> str:
             f'| notebook baseline t={b["threads"]} {b["name"]} | {b["frames"]} '
             f'| {_pair(lat, "decode")} | {_pair(lat, "preprocess")} | {_pair(lat, "inference")} '
             f'| {_pair(lat, "decision")} | {tot["p50"]:.1f} | {tot["p95"]:.1f} | {tot["p99"]:.1f} '
-            f'| {b["fps"]:.1f} | {b["peak_rss_mb"]:.0f} | PIL+torchvision+eager seed_cnn |'
+            f'| {b["fps"]:.1f} | {b["peak_rss_mb"]:.0f} | PIL + torchvision + eager seed_cnn'
+            f'{", time budget hit" if b["truncated"] else ""} |'
         )
     for r in report['replay']:
         e2e = r['e2e_ms']
@@ -495,7 +543,9 @@ def main(argv: list[str] | None = None) -> int:
             name = f'{label} {w}x{h} {transport}'
             print(f'case {name} ...', file=sys.stderr)
             msgs = messages[(h, w), transport]
-            case = run_case(model, msgs, transport == 'jpeg', args.frames, args.warmup)
+            case = run_case(
+                model, msgs, transport == 'jpeg', args.frames, args.warmup, args.case_seconds
+            )
             report['cases'].append(
                 {
                     'name': name,
@@ -512,7 +562,9 @@ def main(argv: list[str] | None = None) -> int:
         for (h, w), transport in ((s, t) for s in SIZES for t in TRANSPORTS):
             name = f'{w}x{h} {transport}'
             print(f'baseline {name} ({args.baseline_frames} frames) ...', file=sys.stderr)
-            base = run_baseline(messages[(h, w), transport], args.baseline_frames)
+            base = run_baseline(
+                messages[(h, w), transport], args.baseline_frames, budget_s=args.case_seconds
+            )
             report['baseline'].append({'name': name, 'threads': base_threads, **base})
     cpu_ref = [c for c in report['cases'] if c['device'] == 'cpu' and c['case'] == '640x480 bgr8']
     fastest = (
@@ -532,6 +584,7 @@ def main(argv: list[str] | None = None) -> int:
                 run = run_replay(models[label], msgs, compressed, rate, args.replay_seconds)
                 report['replay'].append({'config': label, **run})
     report['targets'] = {label: evaluate_targets(report, label) for label in evaluated}
+    report['speedup_vs_notebook'] = speedups(report)
     report['targets_reference'] = (
         f'2-core CPU, 640x480 bgr8, default shipped model; this run: {cores} cores, {model_note}'
     )

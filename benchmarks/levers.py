@@ -8,7 +8,8 @@ round-robin rounds, and prints total p50/p99 per variant with the stage that
 moved. Variants: the shipped configuration, direct fractional INTER_AREA
 instead of box halving, NCHW instead of channels_last input, full-size JPEG
 decode instead of the reduced DCT decode, 2 vs 1 torch threads, OpenCV
-single-threaded, and ``torch.jit.optimize_for_inference`` at load.
+single-threaded, ``torch.jit.optimize_for_inference`` at load, and (when
+installed) the optional ONNX Runtime backend.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import machine
 import numpy as np
 import torch
 
-from grasp_classifier_ros import preprocess
+from grasp_classifier_ros import onnx_backend, preprocess
 from grasp_classifier_ros.pipeline import Pipeline
 
 Setup = Callable[[Pipeline], contextlib.AbstractContextManager[Any]]
@@ -136,13 +137,19 @@ def main(argv: list[str] | None = None) -> int:
         'cv2.setNumThreads(1)': cv2_single_thread,
         'optimize_for_inference': optimized_model(path),
     }
+    own = {}
+    if onnx_backend.available():
+        own['onnxruntime backend'] = bench.load(path, 'cpu', 'onnxruntime')
+        variants['onnxruntime backend'] = shipped
     results: dict[str, Any] = {}
     for transport in bench.TRANSPORTS:
         msgs = bench.make_messages(images, transport)
         cases = dict(variants)
         if transport == 'jpeg':
             cases['full-size JPEG decode'] = full_jpeg_decode
-        pipelines = {name: Pipeline(model, compressed=transport == 'jpeg') for name in cases}
+        pipelines = {
+            name: Pipeline(own.get(name, model), compressed=transport == 'jpeg') for name in cases
+        }
         samples: dict[str, dict[str, list[float]]] = {
             name: {s: [] for s in bench.STAGES} for name in cases
         }
