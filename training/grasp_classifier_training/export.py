@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 import datetime as dt
+import io
 import os
 from pathlib import Path
 import shlex
@@ -93,6 +94,14 @@ def _optimize(module: torch.jit.ScriptModule) -> torch.jit.ScriptModule:
         return torch.jit.optimize_for_inference(module)
 
 
+def _roundtrip(module: torch.jit.ScriptModule) -> None:
+    """Raise if ``module`` cannot be saved and loaded back."""
+    buf = io.BytesIO()
+    torch.jit.save(module, buf)
+    buf.seek(0)
+    torch.jit.load(buf)
+
+
 def max_abs_diff(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a.float() - b.float()).abs().max())
 
@@ -120,9 +129,14 @@ def export_checkpoint(
     optimized = False
     if optimize != 'off':
         try:
-            candidate = _optimize(frozen)
-        except Exception as exc:  # some graphs cannot be optimised; the frozen one is fine
-            log(f'optimize_for_inference failed ({type(exc).__name__}); keeping the frozen module')
+            # A fresh compilation: optimize_for_inference also rewrites the graph it came from.
+            candidate = _optimize(to_torchscript(model, meta))
+            _roundtrip(candidate)
+        except Exception as exc:  # some graphs cannot be optimised or saved; frozen is fine
+            log(
+                f'optimize_for_inference unusable ({type(exc).__name__}: '
+                f'{str(exc).splitlines()[0][:80]}); keeping the frozen module'
+            )
         else:
             latency['optimized_ms_p50'] = forward_latency_ms(candidate, meta)
             if optimize == 'on' or latency['optimized_ms_p50'] < 0.9 * latency['frozen_ms_p50']:

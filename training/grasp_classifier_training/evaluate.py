@@ -1,0 +1,259 @@
+# Copyright 2026 The grasp_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""``grasp-train evaluate``: score an EXPORTED model through the runtime path.
+
+Each image is wrapped in a ``DecodedImage`` and goes through
+``grasp_classifier_ros.preprocess.Preprocessor`` and ``LoadedModel.predict``:
+exactly what the node runs. Writes ``metrics.json`` and plots (confusion
+matrix, ROC, reliability diagram, gallery of misclassified images).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+import time
+from typing import Any
+
+import numpy as np
+import torch
+from torchmetrics.functional import classification as tmf
+from tqdm import tqdm
+
+from grasp_classifier_ros.image_codec import DecodedImage
+from grasp_classifier_ros.metadata import ModelMetadata
+from grasp_classifier_ros.model import load_model
+from grasp_classifier_ros.preprocess import Preprocessor
+
+from . import data as data_mod
+from .plots import plot_confusion, plot_gallery, plot_reliability, plot_roc
+
+ECE_BINS = 15
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+def compute_metrics(probs: np.ndarray, labels: np.ndarray, meta: ModelMetadata) -> dict[str, Any]:
+    """Classification metrics of calibrated ``(N, C)`` probabilities at ``meta.threshold``.
+
+    A frame is called success when ``p_success >= threshold`` (as the node
+    decides), else the most probable other class. ``accuracy_argmax`` ignores
+    the threshold. ECE is top-label with 15 equal-width bins; ROC/PR AUC are of
+    the success probability. Undefined values (e.g. AUC with one class) are None.
+    """
+    probs_t = torch.as_tensor(probs, dtype=torch.float64)
+    y = torch.as_tensor(labels, dtype=torch.long)
+    n, c = probs_t.shape
+    s = meta.success_index
+    p_success = probs_t[:, s]
+    others = probs_t.clone()
+    others[:, s] = -1.0
+    pred = torch.where(p_success >= meta.threshold, torch.full_like(y, s), others.argmax(1))
+    is_success = (y == s).long()
+    pred_success = (pred == s).long()
+    out: dict[str, Any] = {
+        'n': int(n),
+        'class_names': list(meta.class_names),
+        'success_class': meta.success_class,
+        'threshold': float(meta.threshold),
+        'temperature': float(meta.temperature),
+        'support': {name: int((y == i).sum()) for i, name in enumerate(meta.class_names)},
+    }
+    if n == 0:
+        return out
+    out['accuracy'] = float((pred == y).double().mean())
+    out['accuracy_argmax'] = float((probs_t.argmax(1) == y).double().mean())
+    per_class = tmf.multiclass_recall(pred, y, num_classes=c, average=None)
+    out['per_class_accuracy'] = {
+        name: (float(per_class[i]) if out['support'][name] else None)
+        for i, name in enumerate(meta.class_names)
+    }
+    out['balanced_accuracy'] = float(
+        np.mean([v for v in out['per_class_accuracy'].values() if v is not None])
+    )
+    # Integer predictions: torchmetrics would threshold float scores with '>' instead.
+    out['precision'] = float(tmf.binary_precision(pred_success, is_success))
+    out['recall'] = float(tmf.binary_recall(pred_success, is_success))
+    out['f1'] = float(tmf.binary_f1_score(pred_success, is_success))
+    out['confusion_matrix'] = tmf.multiclass_confusion_matrix(pred, y, num_classes=c).tolist()
+    both = 0 < int(is_success.sum()) < n
+    out['roc_auc'] = float(tmf.binary_auroc(p_success, is_success)) if both else None
+    out['pr_auc'] = float(tmf.binary_average_precision(p_success, is_success)) if both else None
+    out['ece'] = float(
+        tmf.multiclass_calibration_error(probs_t.float(), y, num_classes=c, n_bins=ECE_BINS)
+    )
+    out['nll'] = float(torch.nn.functional.nll_loss(torch.log(probs_t.clamp_min(1e-12)), y).item())
+    out['brier'] = float(((p_success - is_success.double()) ** 2).mean())
+    return out
+
+
+def list_images(
+    folders: list[Path], split: Path | None, subset: str | None
+) -> tuple[list[tuple[Path, int]], tuple[str, ...]]:
+    """Return ``(path, label)`` pairs of the folders, optionally only one subset of a split."""
+    datasets = [data_mod.scan_dataset(f) for f in folders]
+    class_names = tuple(datasets[0].class_names)
+    for f, ds in zip(folders[1:], datasets[1:]):
+        if tuple(ds.class_names) != class_names:
+            raise data_mod.DatasetError(
+                f"'{f}' has classes {list(ds.class_names)}, expected {list(class_names)}"
+            )
+    items = [(Path(s.path), int(s.label)) for ds in datasets for s in ds.samples]
+    if split is not None:
+        wanted = data_mod.load_split_paths(split, subset or 'test')
+        items = [it for it in items if it[0].resolve() in wanted]
+        if not items:
+            raise data_mod.DatasetError(
+                f"no image of {[str(f) for f in folders]} is in the '{subset}' subset of {split}"
+            )
+    return items, class_names
+
+
+def evaluate(
+    model_path: Path,
+    folders: list[Path],
+    out: Path,
+    *,
+    split: Path | None = None,
+    subset: str | None = None,
+    device: str = 'cpu',
+    threads: int = 2,
+    gallery: int = 24,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Evaluate the exported model on the images; write metrics.json and plots to ``out``."""
+    for f in folders:
+        if not f.is_dir():
+            raise data_mod.DatasetError(f"data folder '{f}' does not exist")
+    items, class_names = list_images(folders, split, subset)
+    loaded = load_model(model_path, device=device, fp16=False)
+    meta = loaded.metadata
+    names = {name: i for i, name in enumerate(meta.class_names)}
+    missing = [c for c in class_names if c not in names]
+    if missing:
+        raise data_mod.DatasetError(
+            f'data classes {missing} are not model classes {list(meta.class_names)}'
+        )
+    remap = [names[c] for c in class_names]
+    previous_threads = torch.get_num_threads()
+    if threads > 0:
+        torch.set_num_threads(threads)
+    pre = Preprocessor(meta, loaded.device, loaded.dtype)
+    probs = np.zeros((len(items), meta.num_classes))
+    labels = np.zeros(len(items), dtype=np.int64)
+    latency_ms = np.zeros(len(items))
+    try:
+        for i, (path, label) in enumerate(
+            tqdm(items, desc='evaluating', unit='img', disable=not progress)
+        ):
+            img = DecodedImage(data_mod.load_image(path), 'rgb')
+            t0 = time.perf_counter()
+            p = loaded.predict(pre(img))
+            latency_ms[i] = (time.perf_counter() - t0) * 1e3
+            probs[i] = p[0]
+            labels[i] = remap[label]
+    finally:
+        torch.set_num_threads(previous_threads)
+    metrics = compute_metrics(probs, labels, meta)
+    metrics.update(
+        {
+            'model': str(model_path),
+            'model_id': loaded.model_id,
+            'data': [str(f) for f in folders],
+            'split': str(split) if split else None,
+            'subset': subset if split else None,
+            'device': str(loaded.device),
+            'threads': threads if threads > 0 else previous_threads,
+            'latency_ms_p50': float(np.percentile(latency_ms, 50)),
+            'latency_ms_p95': float(np.percentile(latency_ms, 95)),
+            'latency_ms_mean': float(latency_ms.mean()),
+            'latency_scope': 'Preprocessor (crop, resize, normalise) + inference, per image',
+        }
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    (out / 'metrics.json').write_text(json.dumps(metrics, indent=2, sort_keys=True))
+    write_plots(out, probs, labels, meta, metrics, items, gallery)
+    return metrics
+
+
+def write_plots(
+    out: Path,
+    probs: np.ndarray,
+    labels: np.ndarray,
+    meta: ModelMetadata,
+    metrics: dict[str, Any],
+    items: list[tuple[Path, int]],
+    gallery: int,
+) -> None:
+    """Confusion matrix, ROC, reliability diagram and misclassified gallery PNGs."""
+    s = meta.success_index
+    plot_confusion(
+        np.asarray(metrics['confusion_matrix']), meta.class_names, out / 'confusion.png'
+    )
+    is_success = torch.as_tensor(labels == s, dtype=torch.long)
+    if metrics.get('roc_auc') is not None:
+        fpr, tpr, _ = tmf.binary_roc(torch.as_tensor(probs[:, s]), is_success)
+        plot_roc(fpr.numpy(), tpr.numpy(), metrics['roc_auc'], out / 'roc.png')
+    conf = probs.max(1)
+    correct = probs.argmax(1) == labels
+    plot_reliability(conf, correct, metrics['ece'], out / 'reliability.png', ECE_BINS)
+    p_success = probs[:, s]
+    called = np.where(p_success >= meta.threshold, s, -1)
+    wrong = [i for i in range(len(items)) if (called[i] == s) != (labels[i] == s)]
+    wrong.sort(key=lambda i: -abs(p_success[i] - meta.threshold))
+    shown = wrong[:gallery]
+    plot_gallery(
+        [data_mod.load_image(items[i][0]) for i in shown],
+        [
+            f'{items[i][0].name[:26]}\ntrue {meta.class_names[labels[i]]} p={p_success[i]:.2f}'
+            for i in shown
+        ],
+        out / 'misclassified.png',
+    )
+
+
+def register(subparsers: Any) -> None:
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        'evaluate',
+        help='evaluate an exported model on image folders through the runtime path',
+        description='Run the exported TorchScript model (as the node loads it) through the '
+        "runtime's Preprocessor on class-per-folder images; write metrics.json and plots.",
+    )
+    p.add_argument('model', type=Path, help='exported .pt file')
+    p.add_argument('data', nargs='+', type=Path, help='data folder(s), one folder per class')
+    p.add_argument('--out', type=Path, required=True, help='report folder')
+    p.add_argument('--split', type=Path, help="a run's split.json: evaluate only one subset")
+    p.add_argument('--subset', choices=('train', 'val', 'test'), default='test')
+    p.add_argument('--device', default='cpu', help='auto, cpu, cuda or cuda:N (default cpu)')
+    p.add_argument('--threads', type=int, default=2, help='torch CPU threads (0: leave as is)')
+    p.add_argument('--gallery', type=int, default=24, help='misclassified images to show')
+    p.add_argument('--no-progress', action='store_true')
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    m = evaluate(
+        args.model,
+        list(args.data),
+        args.out,
+        split=args.split,
+        subset=args.subset,
+        device=args.device,
+        threads=args.threads,
+        gallery=args.gallery,
+        progress=not args.no_progress,
+    )
+    pcs = ', '.join(
+        f'{k} {v:.3f}' for k, v in m.get('per_class_accuracy', {}).items() if v is not None
+    )
+    print(
+        f'n={m["n"]} accuracy {m.get("accuracy", float("nan")):.3f} ({pcs}); '
+        f'precision {m.get("precision", float("nan")):.3f} '
+        f'recall {m.get("recall", float("nan")):.3f} ECE {m.get("ece", float("nan")):.3f}; '
+        f'latency p50 {m["latency_ms_p50"]:.2f} ms p95 {m["latency_ms_p95"]:.2f} ms -> {args.out}'
+    )
+    return 0
