@@ -148,7 +148,7 @@ def measure(name: str, size: tuple[int, int], budget_s: float) -> dict[str, Any]
 def accuracy_columns(name: str, runs: list[Run]) -> dict[str, Any]:
     mine = [r for r in runs if r.name == name]
     if not mine:
-        why = 'not trained here (too slow on 2 CPU cores)' if name in SLOW_TO_TRAIN else 'n/a'
+        why = 'n/a: no run found' + (' (slow to train on CPU)' if name in SLOW_TO_TRAIN else '')
         return {'run': None, 'note': why}
     best = max(mine, key=lambda r: r.val_accuracy)
     test = best.metrics.get('test', {})
@@ -208,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument('--budget', type=float, default=3.0, help='seconds of timing per model')
     p.add_argument('--models', default=','.join(ARCHITECTURES), help='comma-separated names')
     p.add_argument('--out', type=Path, default=OUT, help='Markdown output')
+    p.add_argument('--json', type=Path, help='also write the rows as JSON')
     args = p.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -231,9 +232,10 @@ def main(argv: list[str] | None = None) -> int:
     text = f'{header}\n\n{table(rows, args.threads)}\n'
     print(text)
     args.out.write_text(f'# Model zoo\n\n{text}')
-    args.out.with_suffix('.json').write_text(
-        json.dumps({'machine': info, 'rows': rows}, indent=2, default=str) + '\n'
-    )
+    if args.json:
+        args.json.write_text(
+            json.dumps({'machine': info, 'rows': rows}, indent=2, default=str) + '\n'
+        )
     print(f'wrote {args.out}', file=sys.stderr)
     return 0
 
