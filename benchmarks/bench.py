@@ -528,7 +528,8 @@ def main(argv: list[str] | None = None) -> int:
     for device, backend, threads in configs:
         apply_threads(threads)
         model = load(model_path, device, backend)
-        label = f'{device} {model.backend} t={threads}'
+        fused = '+onednn-fusion' if model.onednn_fusion else ''
+        label = f'{device} {model.backend}{fused} t={threads}'
         default_label = default_label or label
         models[label] = model
         report['model'].update(
@@ -553,6 +554,7 @@ def main(argv: list[str] | None = None) -> int:
                     'case': f'{w}x{h} {transport}',
                     'device': str(model.device),
                     'backend': model.backend,
+                    'onednn_fusion': model.onednn_fusion,
                     'threads': threads,
                     **case,
                 }

@@ -8,8 +8,8 @@ round-robin rounds, and prints total p50/p99 per variant with the stage that
 moved. Variants: the shipped configuration, direct fractional INTER_AREA
 instead of box halving, NCHW instead of channels_last input, full-size JPEG
 decode instead of the reduced DCT decode, 2 vs 1 torch threads, OpenCV
-single-threaded, ``torch.jit.optimize_for_inference`` at load, and (when
-installed) the optional ONNX Runtime backend.
+single-threaded, ``torch.jit.optimize_for_inference`` at load, no oneDNN
+Graph fusion, and (when installed) the optional ONNX Runtime backend.
 """
 
 from __future__ import annotations
@@ -137,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         'cv2.setNumThreads(1)': cv2_single_thread,
         'optimize_for_inference': optimized_model(path),
     }
-    own = {}
+    own = {'no oneDNN fusion': bench.load_model(path, device='cpu', onednn_fusion=False)}
+    variants['no oneDNN fusion'] = shipped
     if onnx_backend.available():
         own['onnxruntime backend'] = bench.load(path, 'cpu', 'onnxruntime')
         variants['onnxruntime backend'] = shipped

@@ -1,19 +1,28 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""The latency levers keep results exact: box-halving resize, channels_last input."""
+"""The latency levers keep results exact: box-halving resize, channels_last, oneDNN fusion."""
 
 from __future__ import annotations
 
+import math
+
 import cv2
-from model_factory import BrightnessModel, brightness_metadata, flat_probability, write_model
+from model_factory import (
+    BrightnessModel,
+    ConstantModel,
+    brightness_metadata,
+    flat_probability,
+    write_model,
+)
 from msg_factory import make_image
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
+from grasp_classifier_ros import model as model_module
 from grasp_classifier_ros.decision import DecisionConfig
-from grasp_classifier_ros.model import load_model
+from grasp_classifier_ros.model import load_model, save_model
 from grasp_classifier_ros.pipeline import Pipeline
 from grasp_classifier_ros.preprocess import HALVING_GAP, Preprocessor, area_resize, crop_resize
 
@@ -114,3 +123,80 @@ def test_model_that_needs_contiguous_input_still_works(tmp_path):
     r = pl.process(make_image(np.full((48, 64, 3), 200, np.uint8), 'bgr8', stamp_ns=S), S)
     assert r.status == 'ok'
     assert r.success_probability == pytest.approx(flat_probability(200), abs=1e-5)
+
+
+class ConvBnNet(nn.Module):
+    """A small conv-BN-ReLU net with non-trivial BN statistics (seeded)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+        self.bn = nn.BatchNorm2d(8)
+        self.fc = nn.Linear(8, 2)
+        with torch.no_grad():
+            self.bn.running_mean.uniform_(-0.5, 0.5)
+            self.bn.running_var.uniform_(0.5, 2.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.bn(self.conv(x)))
+        return self.fc(torch.flatten(torch.nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+
+def frozen_model(tmp_path, module: nn.Module, name: str = 'f.pt'):
+    """Write ``module`` scripted and frozen, as the exporter does."""
+    frozen = torch.jit.freeze(torch.jit.script(module.eval()))
+    return save_model(frozen, brightness_metadata(32), tmp_path / name)
+
+
+def pipeline_probabilities(model) -> np.ndarray:
+    pl = Pipeline(model, decision=DecisionConfig(max_frame_age=0.0, smoothing='none'))
+    out = []
+    for i in range(5):
+        px = noise(48, 64, seed=i)
+        r = pl.process(make_image(px, 'bgr8', stamp_ns=(i + 1) * S), (i + 1) * S)
+        assert r.status == 'ok'
+        out.append(r.probabilities)
+    return np.array(out)
+
+
+def test_frozen_cpu_model_is_fused_and_gives_unfused_outputs(tmp_path, recwarn):
+    path = frozen_model(tmp_path, ConvBnNet())
+    fused = load_model(path, device='cpu')
+    plain = load_model(path, device='cpu', onednn_fusion=False)
+    assert fused.onednn_fusion is True and plain.onednn_fusion is False
+    np.testing.assert_allclose(
+        pipeline_probabilities(fused), pipeline_probabilities(plain), rtol=0, atol=1e-5
+    )
+    batch = torch.randn(8, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    np.testing.assert_allclose(fused.predict(batch), plain.predict(batch), rtol=0, atol=1e-5)
+    assert not [w for w in recwarn if 'oneDNN' in str(w.message)]
+
+
+def test_unfrozen_model_is_never_fused(tmp_path, recwarn):
+    # oneDNN Graph got BatchNorm-as-a-call graphs wrong (max abs diff 0.03 here).
+    model = load_model(write_model(tmp_path / 'u.pt', ConvBnNet(), brightness_metadata(32)))
+    assert model.onednn_fusion is False
+    assert not [w for w in recwarn if 'oneDNN' in str(w.message)]
+
+
+def test_graph_fusion_cannot_compile_falls_back_with_a_warning(tmp_path):
+    path = frozen_model(tmp_path, ConstantModel([0.2, 0.8]))
+    with pytest.warns(UserWarning, match='fused run failed .*; serving without oneDNN fusion'):
+        model = load_model(path, device='cpu')
+    assert model.onednn_fusion is False
+    p_success = 1.0 / (1.0 + math.exp(0.2 - 0.8))  # softmax of the logits (0.2, 0.8)
+    got = model.predict(torch.zeros(1, 3, 32, 32))[0]
+    assert got == pytest.approx([1.0 - p_success, p_success], abs=1e-6)
+
+
+def test_fused_outputs_that_differ_are_not_served(tmp_path, monkeypatch):
+    monkeypatch.setattr(model_module, '_fusion_matches', lambda *a: 'fused outputs differ (x)')
+    path = frozen_model(tmp_path, ConvBnNet())
+    with pytest.warns(UserWarning, match=r'fused outputs differ \(x\); serving without oneDNN'):
+        model = load_model(path, device='cpu')
+    assert model.onednn_fusion is False
+    plain = load_model(path, device='cpu', onednn_fusion=False)
+    np.testing.assert_allclose(
+        pipeline_probabilities(model), pipeline_probabilities(plain), rtol=0, atol=1e-6
+    )
