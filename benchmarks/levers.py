@@ -138,6 +138,10 @@ def main(argv: list[str] | None = None) -> int:
         'optimize_for_inference': optimized_model(path),
     }
     own = {'no oneDNN fusion': bench.load_model(path, device='cpu', onednn_fusion=False)}
+    # Loaded with its own thread count: fused kernels keep the count they were built with.
+    torch.set_num_threads(other)
+    own[f'{other} torch threads'] = bench.load(path, 'cpu')
+    torch.set_num_threads(args.threads)
     variants['no oneDNN fusion'] = shipped
     if onnx_backend.available():
         own['onnxruntime backend'] = bench.load(path, 'cpu', 'onnxruntime')
