@@ -5,8 +5,9 @@
 ``python benchmarks/zoo.py [--runs DIR ...]`` measures, for every registered
 architecture at its configured input size, parameters, MFLOPs (one forward
 pass under ``torch.utils.flop_counter.FlopCounterMode``; a multiply-add is
-two FLOPs) and batch-1 CPU latency as the node runs it (frozen TorchScript,
-channels_last input, and ONNX Runtime when installed). Accuracy columns come
+two FLOPs) and batch-1 CPU latency of the exported model as ``load_model``
+serves it (frozen TorchScript, channels_last input; without and with oneDNN
+fusion, and ONNX Runtime when installed). Accuracy columns come
 from the trainer's run folders (``config.yaml`` + ``metrics.json``, test split
 of the group-aware split); with several runs of one architecture the one with
 the best *validation* accuracy is shown. Prints one Markdown table and writes
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 import json
 from pathlib import Path
 import sys
+import tempfile
 import time
 from typing import Any
 import warnings
@@ -32,6 +34,7 @@ import yaml
 
 from grasp_classifier_ros import onnx_backend
 from grasp_classifier_ros.metadata import ModelMetadata
+from grasp_classifier_ros.model import load_model, save_model
 
 ARCHITECTURES = ('seed_cnn', 'grasp_net', 'mobilenet_v3_small', 'resnet18')
 SLOW_TO_TRAIN = {'seed_cnn', 'resnet18'}
@@ -120,28 +123,37 @@ def latency_ms(fn: Any, x: torch.Tensor, budget_s: float = 3.0) -> dict[str, flo
 
 
 def measure(name: str, size: tuple[int, int], budget_s: float) -> dict[str, Any]:
-    """Parameters, MFLOPs and CPU latency (TorchScript, ONNX Runtime) of one architecture."""
+    """Parameters, MFLOPs and CPU latency of one architecture, loaded as the node loads it."""
     from grasp_classifier_training.export import to_torchscript
 
     model = build(name, size)
     meta = ModelMetadata(
-        input_height=size[0], input_width=size[1], class_names=('f', 's'), success_index=1
+        input_height=size[0],
+        input_width=size[1],
+        class_names=('failure', 'success'),
+        success_index=1,
+        architecture=name,
+        trained=False,
     )
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), tempfile.TemporaryDirectory(prefix='grasp-zoo-') as tmp:
         warnings.simplefilter('ignore')
-        scripted = to_torchscript(model, meta)
-    x = torch.randn(1, 3, *size).contiguous(memory_format=torch.channels_last)
-    row: dict[str, Any] = {
-        'model': name,
-        'input_size': list(size),
-        'params': sum(p.numel() for p in model.parameters()),
-        'mflops': mflops(model, size),
-        'torchscript_ms': latency_ms(scripted, x, budget_s),
-        'onnxruntime_ms': None,
-    }
-    if onnx_backend.available():
-        ort = onnx_backend.onnx_runtime_module(scripted, size, torch.get_num_threads())
-        row['onnxruntime_ms'] = latency_ms(ort, x.contiguous(), budget_s)
+        path = save_model(to_torchscript(model, meta), meta, Path(tmp) / f'{name}.pt')
+        x = torch.randn(1, 3, *size).contiguous(memory_format=torch.channels_last)
+        row: dict[str, Any] = {
+            'model': name,
+            'input_size': list(size),
+            'params': sum(p.numel() for p in model.parameters()),
+            'mflops': mflops(model, size),
+        }
+        plain = load_model(path, device='cpu', onednn_fusion=False)
+        row['torchscript_ms'] = latency_ms(plain.forward, x, budget_s)
+        fused = load_model(path, device='cpu')
+        row['fused'] = fused.onednn_fusion
+        row['torchscript_fused_ms'] = latency_ms(fused.forward, x, budget_s)
+        row['onnxruntime_ms'] = None
+        if onnx_backend.available():
+            ort = load_model(path, device='cpu', backend='onnxruntime')
+            row['onnxruntime_ms'] = latency_ms(ort.forward, x, budget_s)
     return row
 
 
@@ -170,14 +182,16 @@ def _num(v: Any, fmt: str = '.3f') -> str:
 
 def table(rows: list[dict[str, Any]], threads: int) -> str:
     lines = [
-        f'| model | input | params | MFLOPs | CPU ms p50/p99 TorchScript ({threads} thr) '
-        f'| CPU ms p50/p99 ONNX Runtime ({threads} thr) | test acc | test balanced acc '
+        f'| model | input | params | MFLOPs | CPU ms p50/p99, TorchScript ({threads} thr) '
+        '| + oneDNN fusion (node default) | ONNX Runtime | test acc | test balanced acc '
         '| test ROC AUC | test n | run |',
-        '|' + '---|' * 11,
+        '|' + '---|' * 12,
     ]
     for r in rows:
         acc = r['accuracy']
         ts = r['torchscript_ms']
+        fz = r['torchscript_fused_ms']
+        fz_cell = f'{fz["p50"]:.2f}/{fz["p99"]:.2f}' + ('' if r['fused'] else ' (not fused)')
         ort = r['onnxruntime_ms']
         ort_cell = f'{ort["p50"]:.2f}/{ort["p99"]:.2f}' if ort else 'not installed'
         if acc.get('run'):
@@ -190,7 +204,7 @@ def table(rows: list[dict[str, Any]], threads: int) -> str:
         h, w = r['input_size']
         lines.append(
             f'| {r["model"]} | {h}x{w} | {r["params"] / 1e6:.2f} M | {r["mflops"]:.1f} '
-            f'| {ts["p50"]:.2f}/{ts["p99"]:.2f} | {ort_cell} | {cells}'
+            f'| {ts["p50"]:.2f}/{ts["p99"]:.2f} | {fz_cell} | {ort_cell} | {cells}'
         )
     return '\n'.join(lines)
 
