@@ -211,16 +211,7 @@ class GraspClassifierNode(Node):
 
     def _reload_model(self, values: dict[str, Any]) -> LoadedModel:
         """Load the model ``values`` name, then swap; on failure raise and keep the old one."""
-        return self._logging_warnings(
-            lambda: self.pipeline.reload_model(
-                values['model_path'],
-                device=values['device'],
-                cuda_fallback=values['cuda_fallback'],
-                fp16=values['fp16'],
-                expected_sha256=values['model_sha256'],
-                warmup_runs=values['warmup_runs'],
-            )
-        )
+        return self._logging_warnings(lambda: self.pipeline.reload_from_params(values))
 
     def _on_set_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
         """Validate a parameter change; apply it all or nothing.

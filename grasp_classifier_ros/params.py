@@ -130,11 +130,22 @@ PARAMETERS: tuple[ParamSpec, ...] = (
     ParamSpec(
         'num_threads',
         'int',
-        0,
-        'CPU inference threads (0 = torch default, all cores).',
+        1,
+        'CPU inference threads (0 = torch default, all cores). 1 keeps latency steady when other '
+        'processes load the CPU (see benchmarks/README.md).',
         dynamic=False,
         min=0,
         max=256,
+    ),
+    ParamSpec(
+        'backend',
+        'string',
+        'torchscript',
+        'Inference engine for the TorchScript model: torchscript, onnxruntime (CPU, needs the '
+        'onnxruntime package; outputs checked against TorchScript at load) or auto (onnxruntime '
+        'if available).',
+        dynamic=False,
+        choices=('torchscript', 'onnxruntime', 'auto'),
     ),
     ParamSpec(
         'image_topic',

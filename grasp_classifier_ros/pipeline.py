@@ -93,14 +93,7 @@ class Pipeline:
         v = validate_all(values)
         if v['num_threads'] > 0:
             torch.set_num_threads(v['num_threads'])
-        model = load_model(
-            resolve_model_path(v['model_path']),
-            device=v['device'],
-            cuda_fallback=v['cuda_fallback'],
-            fp16=v['fp16'],
-            expected_sha256=v['model_sha256'],
-            warmup_runs=v['warmup_runs'],
-        )
+        model = load_model_from_params(v)
         return cls(
             model,
             decision=DecisionConfig.from_params(v, model.metadata.threshold),
@@ -163,6 +156,7 @@ class Pipeline:
         fp16: bool = True,
         expected_sha256: str = '',
         warmup_runs: int = 3,
+        backend: str = 'torchscript',
     ) -> LoadedModel:
         """Hot-reload: load ``path`` fully, then swap. On failure raise and keep the old model."""
         model = load_model(
@@ -172,7 +166,14 @@ class Pipeline:
             fp16=fp16,
             expected_sha256=expected_sha256,
             warmup_runs=warmup_runs,
+            backend=backend,
         )
+        self.swap_model(model)
+        return model
+
+    def reload_from_params(self, values: dict[str, Any]) -> LoadedModel:
+        """Hot-reload the model named by validated node parameters (see ``reload_model``)."""
+        model = load_model_from_params(values)
         self.swap_model(model)
         return model
 
@@ -260,6 +261,19 @@ class Pipeline:
         self.stats.record_result(result.status, result.timings_ms['total'], age)
         self.check.offer(result)
         return result
+
+
+def load_model_from_params(values: dict[str, Any]) -> LoadedModel:
+    """Load the model that validated node parameters name, with their device and backend."""
+    return load_model(
+        resolve_model_path(values['model_path']),
+        device=values['device'],
+        cuda_fallback=values['cuda_fallback'],
+        fp16=values['fp16'],
+        expected_sha256=values['model_sha256'],
+        warmup_runs=values['warmup_runs'],
+        backend=values['backend'],
+    )
 
 
 def resolve_model_path(path: str) -> str:

@@ -129,6 +129,7 @@ class Preprocessor:
         self._out = torch.empty((1, 3, h, w), dtype=torch.float32, device=self.device).contiguous(
             memory_format=torch.channels_last
         )
+        self._u8_np = self._u8[0].numpy()
 
     def set_roi(self, roi: tuple[float, ...] | list[float]) -> None:
         """Validate and set a new ROI (takes effect on the next frame)."""
@@ -149,7 +150,9 @@ class Preprocessor:
 
     def to_tensor(self, small: np.ndarray) -> torch.Tensor:
         """Normalise an ``(H, W, 3)`` uint8 input-sized image into the model tensor."""
-        self._u8[0].copy_(torch.from_numpy(small))
+        # numpy assignment into the tensor's buffer: no allocation, and read-only inputs
+        # (zero-copy views of msg.data) are fine, unlike torch.from_numpy.
+        self._u8_np[...] = small
         src = self._u8.to(self.device, non_blocking=True).permute(0, 3, 1, 2)
         torch.addcmul(self._bias, src, self._scale, out=self._out)
         return self._out if self.dtype == torch.float32 else self._out.to(self.dtype)
