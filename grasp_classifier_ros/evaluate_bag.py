@@ -485,6 +485,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise EvaluationError('--rate only applies with --realtime')
     if args.recorded and (args.realtime or args.out_bag):
         raise EvaluationError('--recorded scores recorded results: no --realtime or --out-bag')
+    if args.out_bag is not None and args.out_bag.exists():
+        raise EvaluationError(f"--out-bag '{args.out_bag}' already exists; remove it first")
     with BagReader(args.bag) as reader:
         if args.list:
             print(

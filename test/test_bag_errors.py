@@ -97,6 +97,8 @@ def test_bad_options(bag: Path, model: Path, capsys: pytest.CaptureFixture[str])
     assert '--rate only applies with --realtime' in fail([str(bag), '--rate', '2'], capsys)
     assert 'must be > 0' in fail([str(bag), '--realtime', '--rate', '0'], capsys)
     assert 'cannot load model' in fail([str(bag), '--model', '/nonexistent.pt'], capsys)
+    assert 'already exists' in fail([str(bag), '--out-bag', str(bag)], capsys)
+    assert 'no bag given' in fail([], capsys)
 
 
 def test_bad_params_file(
