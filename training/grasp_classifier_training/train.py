@@ -81,7 +81,9 @@ def success_index_of(class_names: tuple[str, ...]) -> int:
 
 def prepare_data(dirs: list[Path], cfg: dict[str, Any], seed: int) -> PreparedData:
     """Scan every data folder, check classes agree, split by group."""
-    datasets = [data_mod.scan_dataset(d) for d in dirs]
+    dcfg = cfg['data']
+    regex = dcfg['group_regex'] or data_mod.DEFAULT_GROUP_REGEX
+    datasets = [data_mod.scan_dataset(d, group_regex=regex) for d in dirs]
     class_names = tuple(datasets[0].class_names)
     for d, ds in zip(dirs[1:], datasets[1:]):
         if tuple(ds.class_names) != class_names:
@@ -89,13 +91,13 @@ def prepare_data(dirs: list[Path], cfg: dict[str, Any], seed: int) -> PreparedDa
                 f"'{d}' has classes {list(ds.class_names)} but '{dirs[0]}' has "
                 f'{list(class_names)}; every data folder needs the same class folders'
             )
-    dcfg = cfg['data']
     split = data_mod.group_split(
         datasets,
         val_fraction=float(dcfg['val_fraction']),
         test_fraction=float(dcfg['test_fraction']),
         seed=seed,
-        group_regex=dcfg['group_regex'] or data_mod.DEFAULT_GROUP_REGEX,
+        group_regex=regex,
+        strategy=str(dcfg['split_strategy']),
     )
     source_of = {}
     for i, ds in enumerate(datasets):
@@ -111,6 +113,7 @@ def prepare_data(dirs: list[Path], cfg: dict[str, Any], seed: int) -> PreparedDa
             'name': Path(d).resolve().name,
             'licence': licence_note(Path(d)),
             'images': len(ds.samples),
+            'skipped_unreadable': len(ds.skipped),
             'manifest_sha256': data_mod.manifest_hash(ds),
         }
         for d, ds in zip(dirs, datasets)

@@ -1,0 +1,234 @@
+# Copyright 2026 The grasp_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Tiny end-to-end runs: train -> run folder -> export -> load_model -> evaluate."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import cv2
+from grasp_classifier_training import export as export_mod
+from grasp_classifier_training.checkpoint import CheckpointError, load_checkpoint, restore
+from grasp_classifier_training.config import load_config, merge
+from grasp_classifier_training.data import load_image
+from grasp_classifier_training.evaluate import evaluate
+from grasp_classifier_training.export import ExportError, export_checkpoint
+from grasp_classifier_training.train import train
+import numpy as np
+import pytest
+import torch
+
+from grasp_classifier_ros.image_codec import DecodedImage
+from grasp_classifier_ros.model import load_model, read_metadata
+from grasp_classifier_ros.preprocess import Preprocessor
+
+CLASSES = ('grasped', 'notgrasped')
+
+
+def make_images(root: Path, groups: int = 4, per_group: int = 5, size: int = 40) -> Path:
+    """Write a learnable toy dataset: 'grasped' frames hold a bright block in the middle.
+
+    File names follow the real data's ``<session>_<frame>.jpg`` convention, so
+    frames of one session form one group.
+    """
+    rng = np.random.default_rng(0)
+    for ci, cls in enumerate(CLASSES):
+        (root / cls).mkdir(parents=True)
+        for g in range(groups):
+            base = rng.integers(20, 90, size=3)
+            for k in range(per_group):
+                img = np.clip(base + rng.normal(0, 12, (size, size, 3)), 0, 255).astype(np.uint8)
+                if ci == 0:
+                    lo, hi = size // 4, 3 * size // 4
+                    img[lo:hi, lo:hi] = (230, 200, 60)
+                cv2.imwrite(str(root / cls / f'session{ci}{g}_{k:02d}.jpg'), img)
+    return root
+
+
+def tiny_config(**train_overrides: Any) -> dict[str, Any]:
+    return merge(
+        load_config(),
+        {
+            'model': {'input_size': [32, 32], 'width': 0.5},
+            'data': {'cache_size': [40, 40], 'val_fraction': 0.25, 'test_fraction': 0.25},
+            'train': {
+                'batch_size': 8,
+                'max_epochs': 2,
+                'test_every': 1,
+                'ckpt_every': 1,
+                **train_overrides,
+            },
+        },
+    )
+
+
+@pytest.fixture(scope='module')
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_images(tmp_path_factory.mktemp('data'))
+
+
+@pytest.fixture(scope='module')
+def run_dir(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp('run')
+    train([data_dir], tiny_config(), out, command='test-train', progress=False)
+    return out
+
+
+@pytest.fixture(scope='module')
+def exported(run_dir: Path) -> Path:
+    out = run_dir / 'model.pt'
+    export_checkpoint(run_dir / 'checkpoints' / 'best.pt', out, command='test-export', log=print)
+    return out
+
+
+def _csv_rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline='') as f:
+        return list(csv.DictReader(f))
+
+
+def test_run_folder_records_everything(run_dir: Path, data_dir: Path) -> None:
+    for name in ('config.yaml', 'split.json', 'run.json', 'metrics.csv', 'metrics.json'):
+        assert (run_dir / name).is_file(), name
+    assert (run_dir / 'curves.png').stat().st_size > 1000
+    ckpts = sorted(p.name for p in (run_dir / 'checkpoints').iterdir())
+    assert ckpts == ['best.pt', 'epoch_001.pt', 'epoch_002.pt', 'last.pt']
+    info = json.loads((run_dir / 'run.json').read_text())
+    assert info['command'] == 'test-train'
+    assert info['data'][0]['path'] == str(data_dir.resolve())
+    assert len(info['data'][0]['manifest_sha256']) == 64
+    assert info['versions']['torch'] == torch.__version__.split('+')[0]
+    assert set(info['git']) == {'commit', 'dirty'}
+    assert sum(info['split'][s]['total'] for s in ('train', 'val', 'test')) == 40
+    rows = _csv_rows(run_dir / 'metrics.csv')
+    assert [r['epoch'] for r in rows] == ['1', '2']
+    for key in ('train_loss', 'val_loss', 'val_acc_grasped', 'val_acc_notgrasped', 'test_acc'):
+        assert all(r[key] != '' for r in rows), key
+    final = json.loads((run_dir / 'metrics.json').read_text())
+    assert final['epochs_run'] == 2
+    assert final['best_epoch'] in (1, 2)
+    for key in ('accuracy', 'per_class_accuracy', 'precision', 'recall', 'f1', 'ece'):
+        assert key in final['test'], key
+
+
+def test_test_metrics_follow_test_every(data_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / 'run'
+    train([data_dir], tiny_config(max_epochs=3, test_every=2), out, progress=False)
+    rows = _csv_rows(out / 'metrics.csv')
+    assert [r['test_loss'] != '' for r in rows] == [False, True, False]
+
+
+def test_same_command_and_seed_reproduce_the_metrics(
+    run_dir: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    again = tmp_path / 'again'
+    train([data_dir], tiny_config(), again, command='test-train', progress=False)
+    assert (again / 'metrics.csv').read_text() == (run_dir / 'metrics.csv').read_text()
+    assert (again / 'metrics.json').read_text() == (run_dir / 'metrics.json').read_text()
+    assert (again / 'split.json').read_text() == (run_dir / 'split.json').read_text()
+
+
+def test_checkpoints_are_plain_and_load_with_weights_only(run_dir: Path, tmp_path: Path) -> None:
+    data = load_checkpoint(run_dir / 'checkpoints' / 'best.pt')
+    model, cfg, meta = restore(data)
+    assert cfg.input_size == (32, 32)
+    calibration = json.loads((run_dir / 'metrics.json').read_text())['calibration']
+    assert meta.temperature == pytest.approx(calibration['temperature'])
+    assert meta.threshold == pytest.approx(calibration['threshold'])
+
+    # Any pickled object outside torch's allow-list (as in Lightning checkpoints) is refused.
+    evil = tmp_path / 'pickled.pt'
+    torch.save({'format': 'x', 'obj': argparse.Namespace(a=1)}, evil)
+    with pytest.raises(CheckpointError, match='cannot be loaded safely'):
+        load_checkpoint(evil)
+
+
+def test_exported_model_gives_the_eager_calibrated_probabilities(
+    exported: Path, run_dir: Path, data_dir: Path
+) -> None:
+    model, _, meta = restore(load_checkpoint(run_dir / 'checkpoints' / 'best.pt'))
+    loaded = load_model(exported, device='cpu', fp16=False)
+    pre = Preprocessor(loaded.metadata)
+    for path in sorted(data_dir.glob('*/*.jpg'))[::7]:
+        x = pre(DecodedImage(load_image(path), 'rgb'))
+        with torch.no_grad():
+            eager = torch.softmax(model(x).double() / meta.temperature, dim=1).numpy()
+        np.testing.assert_allclose(loaded.predict(x), eager, atol=1e-5)
+
+
+def test_metadata_round_trips_with_provenance(exported: Path, run_dir: Path) -> None:
+    meta = read_metadata(exported)
+    ckpt_meta = restore(load_checkpoint(run_dir / 'checkpoints' / 'best.pt'))[2]
+    assert meta.with_updates(provenance={}) == ckpt_meta.with_updates(provenance={})
+    assert meta.class_names == CLASSES
+    assert meta.success_class == 'grasped'
+    assert meta.input_size == (32, 32)
+    assert meta.architecture == 'grasp_net'
+    prov = meta.provenance
+    assert prov['train_command'] == 'test-train'
+    assert prov['export']['command'] == 'test-export'
+    assert prov['export']['max_abs_diff'] <= 1e-4
+    assert prov['datasets'][0]['licence'] == 'no licence file in the dataset folder'
+    assert set(prov['split']) == {'train', 'val', 'test'}
+    assert 'accuracy' in prov['metrics']['test']
+    assert prov['git']['commit']
+
+
+def test_export_refuses_a_mismatching_module(
+    run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = export_mod.to_torchscript
+
+    def off_by_one(model: torch.nn.Module, meta: Any) -> Any:
+        scripted = real(model, meta)
+        return lambda x: scripted(x) + 1e-3
+
+    monkeypatch.setattr(export_mod, 'to_torchscript', off_by_one)
+    out = tmp_path / 'bad.pt'
+    with pytest.raises(ExportError, match='differ from eager'):
+        export_checkpoint(run_dir / 'checkpoints' / 'best.pt', out, optimize='off', log=print)
+    assert not out.exists()
+
+
+def test_evaluate_scores_only_the_requested_split(
+    exported: Path, run_dir: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    info = json.loads((run_dir / 'run.json').read_text())
+    m = evaluate(
+        exported,
+        [data_dir],
+        tmp_path / 'eval',
+        split=run_dir / 'split.json',
+        subset='test',
+        progress=False,
+    )
+    assert m['n'] == info['split']['test']['total']
+    written = json.loads((tmp_path / 'eval' / 'metrics.json').read_text())
+    for key in ('accuracy', 'per_class_accuracy', 'precision', 'recall', 'f1', 'ece'):
+        assert written[key] == m[key]
+    assert written['latency_ms_p50'] > 0
+    for png in ('confusion.png', 'reliability.png', 'misclassified.png'):
+        assert (tmp_path / 'eval' / png).stat().st_size > 1000
+    assert sum(map(sum, m['confusion_matrix'])) == m['n']
+
+
+def test_compute_metrics_on_a_handmade_example() -> None:
+    from grasp_classifier_training.evaluate import compute_metrics
+
+    from grasp_classifier_ros.metadata import ModelMetadata
+
+    meta = ModelMetadata(
+        input_height=32, input_width=32, class_names=CLASSES, success_index=0, threshold=0.6
+    )
+    p = np.array([0.9, 0.6, 0.4, 0.2])
+    m = compute_metrics(np.stack([p, 1 - p], axis=1), np.array([0, 1, 0, 1]), meta)
+    # success called for p >= 0.6 (as the node decides): frames 0 and 1
+    assert m['confusion_matrix'] == [[1, 1], [1, 1]]
+    assert m['accuracy'] == 0.5
+    assert m['per_class_accuracy'] == {'grasped': 0.5, 'notgrasped': 0.5}
+    assert (m['precision'], m['recall'], m['f1']) == pytest.approx((0.5, 0.5, 0.5))
+    assert m['roc_auc'] == pytest.approx(0.75)
+    assert m['support'] == {'grasped': 2, 'notgrasped': 2}
