@@ -32,8 +32,8 @@ def run(decider: Decider, probs: list[float], start_ns: int = 100 * S, dt_ns: in
 def test_hysteresis_no_smoothing():
     d = Decider(DecisionConfig(threshold=0.5, hysteresis=0.1, smoothing='none', window=1))
     verdicts = run(d, [0.5, 0.59, 0.6, 0.45, 0.41, 0.4, 0.55, 0.59, 0.6])
-    U, S_, F = Verdict.UNCERTAIN, Verdict.SUCCESS, Verdict.FAILURE
-    assert verdicts == [U, U, S_, S_, S_, F, F, F, S_]
+    u, s, f = Verdict.UNCERTAIN, Verdict.SUCCESS, Verdict.FAILURE
+    assert verdicts == [u, u, s, s, s, f, f, f, s]
 
 
 def test_zero_hysteresis_is_a_plain_threshold():
