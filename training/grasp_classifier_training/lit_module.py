@@ -101,22 +101,28 @@ class CachedImageSet(Dataset[tuple[torch.Tensor, int]]):
         return torch.from_numpy(small).permute(2, 0, 1).contiguous(), int(self.labels[i])
 
 
-def sample_weights(labels: Sequence[int], sources: Sequence[int]) -> np.ndarray:
-    """Weights giving every (source folder, class) pair of a source equal total mass.
+def sample_weights(
+    labels: Sequence[int], sources: Sequence[int], shares: dict[int, float] | None = None
+) -> np.ndarray:
+    """Return sampling weights balancing classes within each source folder.
 
-    Each source folder keeps its share of the data, and within it the classes
-    are balanced.
+    Each source's total weight is ``shares[source]`` (normalised), or by
+    default its share of the images.
     """
     labels_a = np.asarray(labels)
     sources_a = np.asarray(sources)
     weights = np.zeros(len(labels_a), dtype=np.float64)
-    for src in np.unique(sources_a):
+    present = np.unique(sources_a)
+    if shares is None:
+        shares = {int(src): float((sources_a == src).sum()) for src in present}
+    total = sum(shares.get(int(src), 0.0) for src in present)
+    for src in present:
         in_src = sources_a == src
         classes = np.unique(labels_a[in_src])
         for c in classes:
             sel = in_src & (labels_a == c)
-            weights[sel] = in_src.sum() / (len(classes) * sel.sum())
-    return weights
+            weights[sel] = shares.get(int(src), 0.0) / total / (len(classes) * sel.sum())
+    return weights * len(labels_a)
 
 
 @dataclass
@@ -127,6 +133,7 @@ class Loaders:
     num_workers: int = 0
     balance: str = 'sampler'  # 'sampler' | 'loss' | 'none'
     seed: int = 0
+    source_shares: dict[int, float] | None = None  # sampler mass per source folder
 
 
 class GraspDataModule(L.LightningDataModule):
@@ -162,7 +169,9 @@ class GraspDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader[tuple[torch.Tensor, int]]:
         gen = torch.Generator().manual_seed(self.loaders.seed)
         if self.loaders.balance == 'sampler':
-            weights = sample_weights(self.train_set.labels, self.train_sources)
+            weights = sample_weights(
+                self.train_set.labels, self.train_sources, self.loaders.source_shares
+            )
             sampler = WeightedRandomSampler(
                 torch.from_numpy(weights), len(weights), replacement=True, generator=gen
             )

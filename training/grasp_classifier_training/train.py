@@ -79,26 +79,37 @@ def success_index_of(class_names: tuple[str, ...]) -> int:
     return 0
 
 
-def prepare_data(dirs: list[Path], cfg: dict[str, Any], seed: int) -> PreparedData:
-    """Scan every data folder, check classes agree, split by group."""
+def prepare_data(
+    dirs: list[Path], cfg: dict[str, Any], seed: int, extra: list[Path] | None = None
+) -> PreparedData:
+    """Scan every data folder, check classes agree, split ``dirs`` by group.
+
+    ``extra`` folders (e.g. synthetic frames) join the training split whole, so
+    validation (early stopping, calibration) and test stay on ``dirs`` alone.
+    """
     dcfg = cfg['data']
     regex = dcfg['group_regex'] or data_mod.DEFAULT_GROUP_REGEX
-    datasets = [data_mod.scan_dataset(d, group_regex=regex) for d in dirs]
+    extra = list(extra or [])
+    all_dirs = list(dirs) + extra
+    datasets = [data_mod.scan_dataset(d, group_regex=regex) for d in all_dirs]
     class_names = tuple(datasets[0].class_names)
-    for d, ds in zip(dirs[1:], datasets[1:]):
+    for d, ds in zip(all_dirs[1:], datasets[1:]):
         if tuple(ds.class_names) != class_names:
             raise data_mod.DatasetError(
-                f"'{d}' has classes {list(ds.class_names)} but '{dirs[0]}' has "
+                f"'{d}' has classes {list(ds.class_names)} but '{all_dirs[0]}' has "
                 f'{list(class_names)}; every data folder needs the same class folders'
             )
+    split_seed = seed if dcfg['split_seed'] is None else int(dcfg['split_seed'])
     split = data_mod.group_split(
-        datasets,
+        datasets[: len(dirs)],
         val_fraction=float(dcfg['val_fraction']),
         test_fraction=float(dcfg['test_fraction']),
-        seed=seed,
+        seed=split_seed,
         group_regex=regex,
         strategy=str(dcfg['split_strategy']),
     )
+    for ds in datasets[len(dirs) :]:
+        split.train.extend(ds.samples)
     source_of = {}
     for i, ds in enumerate(datasets):
         for s in ds.samples:
@@ -111,12 +122,13 @@ def prepare_data(dirs: list[Path], cfg: dict[str, Any], seed: int) -> PreparedDa
         {
             'path': str(Path(d).resolve()),
             'name': Path(d).resolve().name,
+            'role': 'split' if i < len(dirs) else 'train only (--extra-data)',
             'licence': licence_note(Path(d)),
             'images': len(ds.samples),
             'skipped_unreadable': len(ds.skipped),
             'manifest_sha256': data_mod.manifest_hash(ds),
         }
-        for d, ds in zip(dirs, datasets)
+        for i, (d, ds) in enumerate(zip(all_dirs, datasets))
     ]
     return PreparedData(class_names, success_index_of(class_names), split, records, folders)
 
@@ -280,6 +292,7 @@ def train(
     cfg: dict[str, Any],
     out: Path,
     *,
+    extra_data: list[Path] | None = None,
     trainer_overrides: dict[str, Any] | None = None,
     command: str | None = None,
     progress: bool = True,
@@ -287,7 +300,7 @@ def train(
 ) -> dict[str, Any]:
     """Run one training; return the final metrics (also in ``out/metrics.json``)."""
     t_start = time.perf_counter()
-    for d in data_dirs:
+    for d in [*data_dirs, *(extra_data or [])]:
         if not Path(d).is_dir():
             raise data_mod.DatasetError(f"data folder '{d}' does not exist")
     seed = int(cfg['seed'])
@@ -301,7 +314,9 @@ def train(
     except (TypeError, ValueError) as exc:
         raise ConfigError(f'model config {mcfg}: {exc}') from exc
 
-    prep = prepare_data([Path(d) for d in data_dirs], cfg, seed)
+    prep = prepare_data(
+        [Path(d) for d in data_dirs], cfg, seed, [Path(d) for d in extra_data or []]
+    )
     for name in ('train', 'val'):
         if not prep.records[name]:
             raise data_mod.DatasetError(
@@ -346,11 +361,25 @@ def train(
     if balance == 'loss':
         counts = np.bincount(labels['train'], minlength=meta.num_classes).astype(float)
         class_weights = (counts.sum() / (meta.num_classes * np.maximum(counts, 1))).tolist()
+    shares = None
+    n_split = sum(f['role'] == 'split' for f in prep.folders)
+    extra_share = cfg['data']['extra_share']
+    if extra_share is not None and n_split < len(prep.folders):
+        share = float(extra_share)
+        if not 0.0 <= share < 1.0:
+            raise ConfigError(f'data.extra_share={share} must be in [0, 1) or null')
+        n_split_imgs = {
+            i: sum(r.source == i for r in prep.records['train']) for i in range(n_split)
+        }
+        total = max(1, sum(n_split_imgs.values()))
+        shares = {i: (1.0 - share) * n / total for i, n in n_split_imgs.items()}
+        n_extra = len(prep.folders) - n_split
+        shares.update(dict.fromkeys(range(n_split, len(prep.folders)), share / n_extra))
     dm = GraspDataModule(
         CachedImageSet(train_imgs, labels['train'], meta, aug),
         CachedImageSet(val_imgs, labels['val'], meta),
         CachedImageSet(test_imgs, labels['test'], meta) if test_imgs else None,
-        Loaders(int(tcfg['batch_size']), int(tcfg['num_workers']), balance, seed),
+        Loaders(int(tcfg['batch_size']), int(tcfg['num_workers']), balance, seed, shares),
         train_sources=[r.source for r in prep.records['train']],
     )
     ocfg = cfg['optim']
@@ -527,9 +556,18 @@ def register(subparsers: Any) -> None:
         'real + synthetic, are combined), split by group, calibrate on val and write a run '
         'folder. Export RUN/checkpoints/best.pt with `grasp-train export`.',
     )
-    p.add_argument('data', nargs='+', type=Path, help='data folder(s) with one folder per class')
     p.add_argument(
-        '--extra-data', action='append', type=Path, default=[], help='another data folder'
+        'data',
+        nargs='+',
+        type=Path,
+        help='data folder(s) with one folder per class, split together by group',
+    )
+    p.add_argument(
+        '--extra-data',
+        action='append',
+        type=Path,
+        default=[],
+        help='a folder used for training only (e.g. synthetic frames); repeatable',
     )
     p.add_argument(
         '--config', help='YAML config over configs/default.yaml (or a packaged name: seed_cnn)'
@@ -548,9 +586,10 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     cfg = resolve_config(args.config, args.set, args.seed, args.max_epochs)
     final = train(
-        list(args.data) + list(args.extra_data),
+        list(args.data),
         cfg,
         args.out,
+        extra_data=list(args.extra_data),
         trainer_overrides=trainer_overrides_from(args),
         progress=not args.no_progress,
     )

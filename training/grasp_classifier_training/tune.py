@@ -68,6 +68,7 @@ def tune(
     *,
     trials: int,
     epochs: int,
+    extra_data: list[Path] | None = None,
     timeout_s: float | None = None,
     trainer_overrides: dict[str, Any] | None = None,
     study_name: str = 'grasp',
@@ -96,6 +97,7 @@ def tune(
             data_dirs,
             cfg,
             out / 'trials' / f'trial_{trial.number:03d}',
+            extra_data=extra_data,
             trainer_overrides=trainer_overrides,
             progress=False,
             extra_callbacks=[_PruneCallback(trial, monitor)],
@@ -134,7 +136,9 @@ def register(subparsers: Any) -> None:
         'OUT/best_config.yaml for `grasp-train train --config`.',
     )
     p.add_argument('data', nargs='+', type=Path, help='data folder(s), one folder per class')
-    p.add_argument('--extra-data', action='append', type=Path, default=[])
+    p.add_argument(
+        '--extra-data', action='append', type=Path, default=[], help='training-only folder'
+    )
     p.add_argument('--config', help='base config (default: configs/default.yaml)')
     p.add_argument('--out', type=Path, required=True, help='study folder')
     p.add_argument('--trials', type=int, default=20, help='complete trials wanted in total')
@@ -152,9 +156,10 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     base = resolve_config(args.config, args.set, args.seed, None)
     tune(
-        list(args.data) + list(args.extra_data),
+        list(args.data),
         args.out,
         base,
+        extra_data=list(args.extra_data),
         trials=args.trials,
         epochs=args.epochs,
         timeout_s=args.timeout,

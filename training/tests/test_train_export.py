@@ -232,3 +232,38 @@ def test_compute_metrics_on_a_handmade_example() -> None:
     assert (m['precision'], m['recall'], m['f1']) == pytest.approx((0.5, 0.5, 0.5))
     assert m['roc_auc'] == pytest.approx(0.75)
     assert m['support'] == {'grasped': 2, 'notgrasped': 2}
+
+
+def test_extra_data_joins_training_only(data_dir: Path, tmp_path: Path) -> None:
+    extra = make_images(tmp_path / 'extra', groups=2, per_group=3)
+    out = tmp_path / 'run'
+    train([data_dir], tiny_config(max_epochs=1), out, extra_data=[extra], progress=False)
+    split = json.loads((out / 'split.json').read_text())
+    extra_root = str(extra.resolve())
+    in_extra = {
+        k: sum(d['path'].startswith(extra_root) for d in split[k])
+        for k in split
+        if k in ('train', 'val', 'test')
+    }
+    assert in_extra == {'train': 12, 'val': 0, 'test': 0}
+    info = json.loads((out / 'run.json').read_text())
+    assert [f['role'] for f in info['data']] == ['split', 'train only (--extra-data)']
+
+
+def test_sampler_weights_balance_classes_within_source_shares() -> None:
+    from grasp_classifier_training.lit_module import sample_weights
+
+    labels = [0, 0, 0, 1, 0, 1, 1, 1]
+    sources = [0, 0, 0, 0, 1, 1, 1, 1]
+    w = sample_weights(labels, sources, {0: 0.75, 1: 0.25})
+    mass = {
+        (s, c): sum(wi for wi, li, si in zip(w, labels, sources) if (si, li) == (s, c))
+        for s in (0, 1)
+        for c in (0, 1)
+    }
+    total = sum(mass.values())
+    assert {k: v / total for k, v in mass.items()} == pytest.approx(
+        {(0, 0): 0.375, (0, 1): 0.375, (1, 0): 0.125, (1, 1): 0.125}
+    )
+    default = sample_weights(labels, sources)
+    assert default[:3].sum() == pytest.approx(default[3])  # classes balanced in source 0
