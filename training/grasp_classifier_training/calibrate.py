@@ -117,7 +117,12 @@ def select_threshold(
 
 @dataclass(frozen=True)
 class Calibration:
-    """Fitted temperature and threshold plus the evidence behind them."""
+    """Fitted temperature and threshold plus the evidence behind them.
+
+    ``separable`` marks a validation set the model classifies without error:
+    its NLL keeps falling as the temperature goes to 0, so no temperature is
+    fitted and 1.0 is kept.
+    """
 
     temperature: float
     threshold: float
@@ -125,6 +130,7 @@ class Calibration:
     nll_after: float
     choice: ThresholdChoice
     n_samples: int
+    separable: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -138,8 +144,14 @@ def calibrate(
     success_index: int,
     target_precision: float = 0.95,
 ) -> Calibration:
-    """Fit temperature scaling, then pick the threshold on the calibrated probabilities."""
-    t = fit_temperature(logits, labels)
+    """Fit temperature scaling, then pick the threshold on the calibrated probabilities.
+
+    When every sample is classified correctly the NLL has no minimum (it falls
+    as the temperature shrinks), so the temperature stays 1.0 instead of
+    collapsing towards 0 and pushing all probabilities to 0 or 1.
+    """
+    separable = bool((logits.argmax(1) == labels).all())
+    t = 1.0 if separable else fit_temperature(logits, labels)
     probs = torch.softmax(logits.double() / t, dim=1)[:, success_index].numpy()
     choice = select_threshold(probs, labels.numpy() == success_index, target_precision)
     return Calibration(
@@ -149,4 +161,5 @@ def calibrate(
         nll_after=nll(logits, labels, t),
         choice=choice,
         n_samples=int(labels.shape[0]),
+        separable=separable,
     )

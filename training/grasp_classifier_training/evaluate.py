@@ -11,6 +11,7 @@ matrix, ROC, reliability diagram, gallery of misclassified images).
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import math
 from pathlib import Path
@@ -176,8 +177,28 @@ def evaluate(
     )
     out.mkdir(parents=True, exist_ok=True)
     (out / 'metrics.json').write_text(json.dumps(metrics, indent=2, sort_keys=True))
+    write_predictions(out / 'predictions.csv', items, labels, probs, meta)
     write_plots(out, probs, labels, meta, metrics, items, gallery)
     return metrics
+
+
+def write_predictions(
+    path: Path,
+    items: list[tuple[Path, int]],
+    labels: np.ndarray,
+    probs: np.ndarray,
+    meta: ModelMetadata,
+) -> None:
+    """Write one row per image: path, true class, calibrated p(success), decision."""
+    s = meta.success_index
+    with open(path, 'w', newline='') as f:
+        w = csv.writer(f)
+        w.writerow(['path', 'true_class', 'p_success', 'called_success', 'correct'])
+        for (p, _), y, pr in zip(items, labels, probs):
+            called = bool(pr[s] >= meta.threshold)
+            w.writerow(
+                [str(p), meta.class_names[int(y)], f'{pr[s]:.6f}', called, called == (y == s)]
+            )
 
 
 def write_plots(

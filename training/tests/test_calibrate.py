@@ -106,3 +106,15 @@ def test_calibrate_combines_both_on_calibrated_probabilities() -> None:
     assert precision == pytest.approx(cal.choice.precision)
     assert cal.n_samples == 400
     assert cal.to_dict()['choice']['target_precision'] == 0.9
+
+
+def test_separable_validation_keeps_temperature_one() -> None:
+    logits = torch.tensor([[2.0, -1.0], [3.0, 0.0], [-1.0, 1.5], [0.0, 2.5]])
+    labels = torch.tensor([0, 0, 1, 1])
+    cal = calibrate(logits, labels, success_index=0, target_precision=0.95)
+    assert cal.separable
+    assert cal.temperature == 1.0
+    p = torch.softmax(logits.double(), dim=1)[:, 0].numpy()
+    # halfway between the best failure score and the worst success score
+    assert cal.threshold == pytest.approx((p[2] + p[0]) / 2)
+    assert fit_temperature(logits, labels) < 0.5  # what fitting would have done
