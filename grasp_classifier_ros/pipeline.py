@@ -147,27 +147,12 @@ class Pipeline:
             thr = model.metadata.threshold if self.threshold_param < 0 else self.threshold_param
             self.decider.set_config(DecisionConfig(**{**cfg.__dict__, 'threshold': thr}))
 
-    def reload_model(
-        self,
-        path: str,
-        *,
-        device: str = 'auto',
-        cuda_fallback: bool = True,
-        fp16: bool = True,
-        expected_sha256: str = '',
-        warmup_runs: int = 3,
-        backend: str = 'torchscript',
-    ) -> LoadedModel:
-        """Hot-reload: load ``path`` fully, then swap. On failure raise and keep the old model."""
-        model = load_model(
-            resolve_model_path(path),
-            device=device,
-            cuda_fallback=cuda_fallback,
-            fp16=fp16,
-            expected_sha256=expected_sha256,
-            warmup_runs=warmup_runs,
-            backend=backend,
-        )
+    def reload_model(self, path: str, **load_kwargs: Any) -> LoadedModel:
+        """Hot-reload: load ``path`` fully (``load_model`` keywords), then swap.
+
+        On failure the ModelLoadError propagates and the old model keeps serving.
+        """
+        model = load_model(resolve_model_path(path), **load_kwargs)
         self.swap_model(model)
         return model
 
