@@ -77,12 +77,18 @@ def tune(
     out.mkdir(parents=True, exist_ok=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     logging.getLogger('lightning.pytorch').setLevel(logging.WARNING)
+    storage = f'sqlite:///{(out / "optuna.db").resolve()}'
+    try:
+        previous = len(optuna.load_study(study_name=study_name, storage=storage).trials)
+    except KeyError:
+        previous = 0
     study = optuna.create_study(
         study_name=study_name,
-        storage=f'sqlite:///{(out / "optuna.db").resolve()}',
+        storage=storage,
         load_if_exists=True,
         direction='minimize',
-        sampler=optuna.samplers.TPESampler(seed=int(base['seed'])),
+        # A resumed study must not replay the first session's random start-up trials.
+        sampler=optuna.samplers.TPESampler(seed=int(base['seed']) + previous),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2),
     )
     short = copy.deepcopy(base)

@@ -267,3 +267,16 @@ def test_sampler_weights_balance_classes_within_source_shares() -> None:
     )
     default = sample_weights(labels, sources)
     assert default[:3].sum() == pytest.approx(default[3])  # classes balanced in source 0
+
+
+def test_tune_resumes_and_writes_a_train_config(data_dir: Path, tmp_path: Path) -> None:
+    from grasp_classifier_training.tune import tune
+
+    out = tmp_path / 'study'
+    tune([data_dir], out, tiny_config(), trials=1, epochs=1)
+    best = tune([data_dir], out, tiny_config(), trials=2, epochs=1)
+    rows = _csv_rows(out / 'trials.csv')
+    assert [r['state'] for r in rows] == ['COMPLETE', 'COMPLETE']
+    assert rows[0]['lr'] != rows[1]['lr']  # the resumed session drew new parameters
+    assert (out / 'optuna.db').is_file()
+    assert load_config(out / 'best_config.yaml') == best
