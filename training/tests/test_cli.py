@@ -1,0 +1,105 @@
+# Copyright 2026 The grasp_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""``grasp-train`` command line: help texts and one-line errors with non-zero exit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+from grasp_classifier_training.cli import SUBCOMMANDS, build_parser, main
+import numpy as np
+import pytest
+import torch
+
+COMMANDS = ('inspect', 'train', 'evaluate', 'export', 'tune', 'augment', 'synth')
+
+
+def _write_images(folder: Path, n: int = 3) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        img = rng.integers(0, 255, (24, 24, 3), dtype=np.uint8)
+        cv2.imwrite(str(folder / f'session{i}_{i:02d}.jpg'), img)
+
+
+def _one_error_line(capsys: pytest.CaptureFixture[str], command: str) -> str:
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f'grasp-train {command}: error: '), lines[0]
+    return lines[0]
+
+
+def test_every_subcommand_is_registered() -> None:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == 'command')
+    assert set(sub.choices) == set(COMMANDS)
+    assert len(SUBCOMMANDS) == len(COMMANDS)
+
+
+@pytest.mark.parametrize('command', COMMANDS)
+def test_help_of_every_subcommand(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main([command, '--help'])
+    assert exc.value.code == 0
+    assert f'usage: grasp-train {command}' in capsys.readouterr().out
+
+
+def test_train_on_a_missing_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / 'nope'
+    assert main(['train', str(missing), '--out', str(tmp_path / 'run')]) == 2
+    assert str(missing) in _one_error_line(capsys, 'train')
+
+
+def test_train_with_an_empty_class(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / 'data'
+    _write_images(data / 'grasped')
+    (data / 'notgrasped').mkdir()
+    assert main(['train', str(data), '--out', str(tmp_path / 'run')]) == 2
+    assert 'notgrasped' in _one_error_line(capsys, 'train')
+
+
+def test_train_on_a_single_class(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / 'data'
+    _write_images(data / 'grasped')
+    assert main(['train', str(data), '--out', str(tmp_path / 'run')]) == 2
+    _one_error_line(capsys, 'train')
+
+
+def test_train_with_an_unknown_config_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / 'c.yaml'
+    cfg.write_text('optim:\n  lrr: 0.1\n')
+    assert main(['train', str(tmp_path), '--config', str(cfg), '--out', str(tmp_path / 'r')]) == 2
+    assert "unknown config key 'optim.lrr'" in _one_error_line(capsys, 'train')
+
+
+def test_train_with_an_unknown_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ['train', str(tmp_path), '--set', 'model.name=nonet', '--out', str(tmp_path / 'r')]
+    assert main(argv) == 2
+    assert "unknown model 'nonet'" in _one_error_line(capsys, 'train')
+
+
+def test_export_of_a_missing_checkpoint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(['export', str(tmp_path / 'none.pt')]) == 2
+    assert 'does not exist' in _one_error_line(capsys, 'export')
+
+
+def test_export_of_a_foreign_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    foreign = tmp_path / 'weights.pt'
+    torch.save({'w': torch.zeros(2)}, foreign)
+    assert main(['export', str(foreign)]) == 2
+    assert 'is not a grasp-train checkpoint' in _one_error_line(capsys, 'export')
+
+
+def test_evaluate_with_a_missing_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / 'data'
+    _write_images(data / 'grasped')
+    _write_images(data / 'notgrasped')
+    argv = ['evaluate', str(tmp_path / 'm.pt'), str(data), '--out', str(tmp_path / 'e')]
+    assert main(argv) == 2
+    assert 'm.pt' in _one_error_line(capsys, 'evaluate')
