@@ -139,21 +139,28 @@ def augment(
     for s in ds.samples:
         shutil.copyfile(s.path, out_dir / s.class_name / s.path.name)
     transforms: dict[tuple[int, int], Any] = {}
-    with torch.random.fork_rng(devices=[]):
-        for src, k, j in tqdm(plan, desc='augment', unit='img', disable=None):
-            target = out_dir / src.class_name / augmented_name(src, k, group_regex)
-            if target.exists():  # an original of that name, or a source differing by suffix
-                raise DatasetError(
-                    f"augmented name '{target.name}' of '{src.path}' is taken in "
-                    f"'{out_dir / src.class_name}'; rename the source"
-                )
-            rgb = load_image(src.path)
-            hw = (rgb.shape[0], rgb.shape[1])
-            tf = transforms.setdefault(hw, build_transform(hw))
-            torch.manual_seed(_image_seed(seed, src.class_name, j))
-            out = tf(torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1))
-            bgr = out.permute(1, 2, 0).numpy()[..., ::-1]
-            cv2.imwrite(str(target), np.ascontiguousarray(bgr))
+    # One small image per call: intra-op threads only add hand-off cost, which on a busy
+    # machine made each image ~100x slower (0.3 s instead of 2 ms on 2 loaded cores).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch.random.fork_rng(devices=[]):
+            for src, k, j in tqdm(plan, desc='augment', unit='img', disable=None):
+                target = out_dir / src.class_name / augmented_name(src, k, group_regex)
+                if target.exists():  # an original of that name, or a source differing by suffix
+                    raise DatasetError(
+                        f"augmented name '{target.name}' of '{src.path}' is taken in "
+                        f"'{out_dir / src.class_name}'; rename the source"
+                    )
+                rgb = load_image(src.path)
+                hw = (rgb.shape[0], rgb.shape[1])
+                tf = transforms.setdefault(hw, build_transform(hw))
+                torch.manual_seed(_image_seed(seed, src.class_name, j))
+                out = tf(torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1))
+                bgr = out.permute(1, 2, 0).numpy()[..., ::-1]
+                cv2.imwrite(str(target), np.ascontiguousarray(bgr))
+    finally:
+        torch.set_num_threads(threads)
     return summary
 
 

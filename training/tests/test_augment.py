@@ -45,6 +45,7 @@ def digest(root: Path) -> dict[str, str]:
         ('image_6_454.jpg', 0, 'image_6_4540000.png'),
         ('image_6_454.jpg', 12, 'image_6_4540012.png'),
         ('image_2019_12_12_17_03_42_53.jpg', 3, 'image_2019_12_12_17_03_42_530003.png'),
+        ('synth_e0003_017.png', 2, 'synth_e0003_0170002.png'),
         ('nogroup.png', 1, 'nogroup_0001.png'),
     ],
 )
