@@ -96,7 +96,15 @@ class CachedImageSet(Dataset[tuple[torch.Tensor, int]]):
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
         img = self.images[i]
         if self.augment is not None:
-            img = self.augment(torch.from_numpy(img).permute(2, 0, 1)).permute(1, 2, 0).numpy()
+            # Small per-image ops: extra intra-op threads only add synchronisation, which
+            # costs a lot on busy cores. The output bytes do not depend on the thread count.
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                t = self.augment(torch.from_numpy(img).permute(2, 0, 1))
+            finally:
+                torch.set_num_threads(threads)
+            img = t.permute(1, 2, 0).numpy()
         small = crop_resize(img, 'rgb', self.meta)
         return torch.from_numpy(small).permute(2, 0, 1).contiguous(), int(self.labels[i])
 
