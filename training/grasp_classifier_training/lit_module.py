@@ -110,7 +110,9 @@ class CachedImageSet(Dataset[tuple[torch.Tensor, int]]):
 
 
 def sample_weights(
-    labels: Sequence[int], sources: Sequence[int], shares: dict[int, float] | None = None
+    labels: Sequence[int] | np.ndarray,
+    sources: Sequence[int] | np.ndarray,
+    shares: dict[int, float] | None = None,
 ) -> np.ndarray:
     """Return sampling weights balancing classes within each source folder.
 
@@ -181,7 +183,7 @@ class GraspDataModule(L.LightningDataModule):
                 self.train_set.labels, self.train_sources, self.loaders.source_shares
             )
             sampler = WeightedRandomSampler(
-                torch.from_numpy(weights), len(weights), replacement=True, generator=gen
+                weights.tolist(), len(weights), replacement=True, generator=gen
             )
             return self._loader(self.train_set, sampler=sampler, drop_last=False)
         return self._loader(self.train_set, shuffle=True, generator=gen, drop_last=False)
@@ -220,6 +222,7 @@ class GraspLitModule(L.LightningModule):
         self.meta = meta
         self.optim = optim
         self.test_every = max(1, int(test_every))
+        self.class_weight: torch.Tensor | None
         weight = torch.tensor(list(class_weights), dtype=torch.float32) if class_weights else None
         self.register_buffer('class_weight', weight, persistent=False)
         n = meta.num_classes
@@ -306,7 +309,8 @@ class GraspLitModule(L.LightningModule):
             m.reset()
 
     def configure_optimizers(self) -> Any:
-        decay, no_decay = [], []
+        decay: list[torch.nn.Parameter] = []
+        no_decay: list[torch.nn.Parameter] = []
         for p in self.model.parameters():
             (no_decay if p.ndim <= 1 else decay).append(p)
         opt = torch.optim.AdamW(

@@ -46,7 +46,7 @@ class _PruneCallback(L.Callback):
                 raise optuna.TrialPruned()
 
 
-def suggest(trial: optuna.Trial, base: dict[str, Any]) -> dict[str, Any]:
+def suggest(trial: optuna.Trial | optuna.trial.FixedTrial, base: dict[str, Any]) -> dict[str, Any]:
     """Return ``base`` with this trial's hyperparameters filled in."""
     cfg = copy.deepcopy(base)
     cfg['optim']['lr'] = trial.suggest_float('lr', 3e-4, 1e-2, log=True)
