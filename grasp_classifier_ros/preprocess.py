@@ -23,8 +23,10 @@ if TYPE_CHECKING:
 
 Roi = tuple[float, float, float, float]
 FULL_FRAME: Roi = (0.0, 0.0, 1.0, 1.0)
-# area_resize halves while the result stays at least this many times the target.
-HALVING_GAP = 2
+# area_resize halves while the result stays at least this many times the target. 1 lets a
+# 640x480 frame reach a 128x128 input via 320x240 (0.22 ms instead of 0.48 ms for one
+# fractional INTER_AREA on this CPU); the result is the same box average up to edge weights.
+HALVING_GAP = 1
 
 
 def validate_roi(roi: tuple[float, ...] | list[float]) -> Roi:

@@ -44,15 +44,15 @@ def direct(x: np.ndarray, h: int, w: int) -> np.ndarray:
     return cv2.resize(x, (w, h), interpolation=cv2.INTER_AREA)
 
 
-def test_halving_gap_is_two():
-    assert HALVING_GAP == 2
+def test_halving_gap_is_one():
+    assert HALVING_GAP == 1
 
 
 @pytest.mark.parametrize(
     ('shape', 'target'),
     [
-        ((383, 500), (96, 96)),  # halving would leave < 2x the target height
-        ((256, 256), (96, 96)),  # training cache sizes are never halved
+        ((383, 500), (96, 96)),  # odd height
+        ((190, 256), (96, 96)),  # halving would leave less than the target height
         ((128, 128), (96, 96)),
         ((481, 640), (96, 96)),  # odd height
         ((480, 641), (96, 96)),  # odd width
@@ -65,13 +65,21 @@ def test_small_or_odd_inputs_take_the_direct_inter_area(shape, target):
 
 def test_camera_frame_is_box_halved_then_area_resized():
     x = noise(480, 640)
-    expected = direct(box_halve(x), 96, 96)  # 480 -> 240 (>= 192), not 120
+    expected = direct(box_halve(box_halve(x)), 96, 96)  # 480 -> 240 -> 120 (>= 96), not 60
     assert np.array_equal(area_resize(x, 96, 96), expected)
+    # the shipped 128x128 input: 480 -> 240 only (120 < 128)
+    assert np.array_equal(area_resize(x, 128, 128), direct(box_halve(x), 128, 128))
+
+
+def test_training_sizes_halve_exactly_like_direct_area():
+    x = noise(256, 256)  # real images are 128x128 or 256x256; the shipped input is 128
+    assert np.array_equal(area_resize(x, 128, 128), direct(x, 128, 128))
 
 
 def test_halving_repeats_while_twice_the_target_remains():
     x = noise(1024, 1536)
-    expected = direct(box_halve(box_halve(x)), 96, 96)  # 1024 -> 512 -> 256 (>= 192) -> stop
+    # 1024 -> 512 -> 256 -> 128 (>= 96) -> stop
+    expected = direct(box_halve(box_halve(box_halve(x))), 96, 96)
     assert np.array_equal(area_resize(x, 96, 96), expected)
 
 
@@ -79,7 +87,7 @@ def test_halving_works_on_read_only_strided_message_views():
     x = noise(480, 700)
     view = x[:, 30:670]  # row stride 700*3, like a ROI or a padded step
     view.flags.writeable = False
-    assert np.array_equal(area_resize(view, 96, 96), direct(box_halve(view.copy()), 96, 96))
+    assert np.array_equal(area_resize(view, 128, 128), direct(box_halve(view.copy()), 128, 128))
 
 
 def test_flat_frames_stay_flat_at_any_size():
