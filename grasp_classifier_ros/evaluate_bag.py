@@ -22,8 +22,6 @@ import sys
 import tempfile
 from typing import Any
 
-import yaml
-
 from .bag_io import (
     BOOL_TYPE,
     CLASSIFICATION_TYPE,
@@ -61,6 +59,7 @@ from .labels import (
 )
 from .params import defaults as param_defaults
 from .pipeline import Pipeline, stamp_to_ns
+from .yaml_file import read_mapping
 
 RESULT_TOPIC = '/grasp/result'
 LABEL_INFO_TOPIC = '/grasp/label_info'
@@ -81,16 +80,7 @@ class EvaluationError(GraspClassifierError):
 
 def load_params_file(path: Path) -> dict[str, Any]:
     """Read node parameters from a ROS 2 params YAML (``node: ros__parameters: {...}``) or flat."""
-    if not path.is_file():
-        raise EvaluationError(f"params file '{path}' does not exist")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise EvaluationError(f"params file '{path}' is not valid YAML: {exc}") from exc
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise EvaluationError(f"params file '{path}' must hold a mapping of parameters")
+    raw = read_mapping(path, 'params file', EvaluationError)
     for value in raw.values():
         if isinstance(value, dict) and 'ros__parameters' in value:
             params = value['ros__parameters']

@@ -46,6 +46,24 @@ class ConstantModel(nn.Module):
         return self.row.to(x.dtype).unsqueeze(0).expand(x.shape[0], -1) + 0.0 * x.sum()
 
 
+class ConvBnNet(nn.Module):
+    """A small conv-BN-ReLU net with non-trivial BN statistics (seeded), for fusion/export."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+        self.bn = nn.BatchNorm2d(8)
+        self.fc = nn.Linear(8, 2)
+        with torch.no_grad():
+            self.bn.running_mean.uniform_(-0.5, 0.5)
+            self.bn.running_var.uniform_(0.5, 2.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.bn(self.conv(x)))
+        return self.fc(torch.flatten(torch.nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+
 def brightness_metadata(size: int = 32, **changes: object) -> ModelMetadata:
     meta = ModelMetadata(
         input_height=size,

@@ -10,6 +10,7 @@ import cv2
 from model_factory import (
     BrightnessModel,
     ConstantModel,
+    ConvBnNet,
     brightness_metadata,
     flat_probability,
     write_model,
@@ -131,24 +132,6 @@ def test_model_that_needs_contiguous_input_still_works(tmp_path):
     r = pl.process(make_image(np.full((48, 64, 3), 200, np.uint8), 'bgr8', stamp_ns=S), S)
     assert r.status == 'ok'
     assert r.success_probability == pytest.approx(flat_probability(200), abs=1e-5)
-
-
-class ConvBnNet(nn.Module):
-    """A small conv-BN-ReLU net with non-trivial BN statistics (seeded)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        torch.manual_seed(0)
-        self.conv = nn.Conv2d(3, 8, 3, stride=2, padding=1)
-        self.bn = nn.BatchNorm2d(8)
-        self.fc = nn.Linear(8, 2)
-        with torch.no_grad():
-            self.bn.running_mean.uniform_(-0.5, 0.5)
-            self.bn.running_var.uniform_(0.5, 2.0)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = torch.relu(self.bn(self.conv(x)))
-        return self.fc(torch.flatten(torch.nn.functional.adaptive_avg_pool2d(x, 1), 1))
 
 
 def frozen_model(tmp_path, module: nn.Module, name: str = 'f.pt'):

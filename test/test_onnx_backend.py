@@ -4,12 +4,16 @@
 
 from __future__ import annotations
 
-from model_factory import BrightnessModel, ConstantModel, brightness_metadata, write_model
+from model_factory import (
+    BrightnessModel,
+    ConstantModel,
+    ConvBnNet,
+    brightness_metadata,
+    write_model,
+)
 from msg_factory import make_image
 import numpy as np
 import pytest
-import torch
-from torch import nn
 
 from grasp_classifier_ros import onnx_backend
 from grasp_classifier_ros.decision import DecisionConfig
@@ -21,22 +25,6 @@ S = 1_000_000_000
 needs_ort = pytest.mark.skipif(
     not onnx_backend.available(), reason='onnxruntime/onnx not installed (optional backend)'
 )
-
-
-class TinyConvNet(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        torch.manual_seed(0)
-        self.conv = nn.Conv2d(3, 8, 3, stride=2, padding=1)
-        self.bn = nn.BatchNorm2d(8)
-        self.fc = nn.Linear(8, 2)
-        with torch.no_grad():
-            self.bn.running_mean.uniform_(-0.5, 0.5)
-            self.bn.running_var.uniform_(0.5, 2.0)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = torch.relu(self.bn(self.conv(x)))
-        return self.fc(torch.flatten(torch.nn.functional.adaptive_avg_pool2d(x, 1), 1))
 
 
 def frames() -> list[np.ndarray]:
@@ -64,7 +52,7 @@ def test_torchscript_is_the_default(tmp_path):
 
 
 @needs_ort
-@pytest.mark.parametrize('module', [BrightnessModel(), TinyConvNet()], ids=['brightness', 'conv'])
+@pytest.mark.parametrize('module', [BrightnessModel(), ConvBnNet()], ids=['brightness', 'conv'])
 def test_onnxruntime_gives_torchscript_probabilities(tmp_path, module):
     path = write_model(tmp_path / 'm.pt', module, brightness_metadata(32))
     ts = load_model(path, device='cpu')
@@ -76,7 +64,7 @@ def test_onnxruntime_gives_torchscript_probabilities(tmp_path, module):
 
 @needs_ort
 def test_auto_uses_onnxruntime_when_it_matches(tmp_path):
-    path = write_model(tmp_path / 'm.pt', TinyConvNet(), brightness_metadata(32))
+    path = write_model(tmp_path / 'm.pt', ConvBnNet(), brightness_metadata(32))
     assert load_model(path, device='cpu', backend='auto').backend == 'onnxruntime'
 
 

@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from grasp_classifier_ros.yaml_file import read_mapping
+
 CONFIG_DIR = Path(__file__).resolve().parent / 'configs'
 DEFAULT_CONFIG = CONFIG_DIR / 'default.yaml'
 
@@ -19,17 +21,7 @@ class ConfigError(ValueError):
 
 
 def _read(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise ConfigError(f"config '{path}' does not exist")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"config '{path}' is not valid YAML: {exc}") from exc
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"config '{path}' must be a mapping, got {type(data).__name__}")
-    return data
+    return read_mapping(path, 'config', ConfigError)
 
 
 def merge(base: dict[str, Any], override: dict[str, Any], where: str = '') -> dict[str, Any]:
