@@ -8,10 +8,14 @@ pass under ``torch.utils.flop_counter.FlopCounterMode``; a multiply-add is
 two FLOPs) and batch-1 CPU latency of the exported model as ``load_model``
 serves it (frozen TorchScript, channels_last input; without and with oneDNN
 fusion, and ONNX Runtime when installed). Accuracy columns come
-from the trainer's run folders (``config.yaml`` + ``metrics.json``, test split
-of the group-aware split); with several runs of one architecture the one with
-the best *validation* accuracy is shown. Prints one Markdown table and writes
-it to ``benchmarks/zoo.md``.
+from the trainer's run folders (``config.yaml`` + ``metrics.json``; the
+exported model's ``eval_real_test/metrics.json`` when the run has one): only
+runs on the shipped model's split (strategy, fractions, seed) are compared.
+The shipped architecture is measured at the shipped model's input size, with
+the accuracy of the run it was trained in; for the others, the run with the
+best *validation* accuracy is shown. Runs trained with fewer epochs or batches
+than the default config are marked capped. Prints one Markdown table and
+writes it to ``benchmarks/zoo.md``.
 """
 
 from __future__ import annotations
@@ -34,12 +38,19 @@ import yaml
 
 from grasp_classifier_ros import onnx_backend
 from grasp_classifier_ros.metadata import ModelMetadata
-from grasp_classifier_ros.model import load_model, save_model
+from grasp_classifier_ros.model import load_model, read_metadata, save_model
 
 ARCHITECTURES = ('seed_cnn', 'grasp_net', 'mobilenet_v3_small', 'resnet18')
-SLOW_TO_TRAIN = {'seed_cnn', 'resnet18'}
-DEFAULT_RUNS = (Path('/work/runs'), Path(__file__).resolve().parent.parent / 'runs')
+# Why an architecture has no run here (measured on the 2-core dev VM).
+NOT_TRAINED = {
+    'seed_cnn': 'slow to train on CPU',
+    'resnet18': 'too slow to train here',
+}
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_RUNS = (Path('/work/runs'), ROOT / 'runs')
+SHIPPED = ROOT / 'models' / 'grasp_classifier.pt'
 OUT = Path(__file__).resolve().parent / 'zoo.md'
+EVAL_DIR = 'eval_real_test'
 
 
 @dataclass
@@ -50,10 +61,62 @@ class Run:
     name: str
     input_size: tuple[int, int]
     metrics: dict[str, Any]
+    config: dict[str, Any]
 
     @property
     def val_accuracy(self) -> float:
         return float(self.metrics.get('val', {}).get('accuracy', float('-inf')))
+
+    @property
+    def split(self) -> tuple[Any, ...]:
+        return split_key(self.config)
+
+
+@dataclass
+class Shipped:
+    """The shipped model: architecture, input size, split and the run it came from."""
+
+    name: str
+    input_size: tuple[int, int]
+    split: tuple[Any, ...] | None
+    run: Path | None
+
+
+def split_key(config: dict[str, Any]) -> tuple[Any, ...]:
+    """Return what decides the real test split of a training config."""
+    data = config.get('data', {})
+    seed = data.get('split_seed')
+    return (
+        data.get('split_strategy'),
+        data.get('val_fraction'),
+        data.get('test_fraction'),
+        config.get('seed') if seed is None else seed,
+        data.get('group_regex'),
+    )
+
+
+def _out_arg(command: str) -> Path | None:
+    words = command.split()
+    if '--out' not in words[:-1]:
+        return None
+    out = Path(words[words.index('--out') + 1])
+    return (out if out.is_absolute() else ROOT / out).resolve()
+
+
+def shipped_model(path: Path = SHIPPED) -> Shipped | None:
+    """Read the shipped model's metadata; ``None`` when there is no shipped model."""
+    if not path.is_file():
+        return None
+    meta = read_metadata(path)
+    prov = meta.provenance or {}
+    config = prov.get('config')
+    command = prov.get('train_command')
+    return Shipped(
+        name=meta.architecture,
+        input_size=(meta.input_height, meta.input_width),
+        split=split_key(config) if isinstance(config, dict) else None,
+        run=_out_arg(command) if isinstance(command, str) else None,
+    )
 
 
 def find_runs(roots: list[Path]) -> list[Run]:
@@ -72,7 +135,13 @@ def find_runs(roots: list[Path]) -> list[Run]:
                 model = cfg['model']
                 size = model.get('input_size', [0, 0])
                 runs.append(
-                    Run(metrics.parent, str(model['name']), (int(size[0]), int(size[1])), data)
+                    Run(
+                        metrics.parent,
+                        str(model['name']),
+                        (int(size[0]), int(size[1])),
+                        data,
+                        cfg,
+                    )
                 )
             except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
                 print(f'skipping {metrics.parent}: {exc}', file=sys.stderr)
@@ -157,23 +226,74 @@ def measure(name: str, size: tuple[int, int], budget_s: float) -> dict[str, Any]
     return row
 
 
-def accuracy_columns(name: str, runs: list[Run]) -> dict[str, Any]:
+def training_note(run: Run) -> str:
+    """Describe how long ``run`` trained, marked capped when below the default config."""
+    from grasp_classifier_training.config import load_config
+
+    default = load_config()['train']
+    train = run.config.get('train', {})
+    max_epochs = train.get('max_epochs')
+    limit = train.get('limit_train_batches')
+    text = f'{run.metrics.get("epochs_run", "?")}/{max_epochs} epochs'
+    if limit:
+        text += f' x {limit} batches of {train.get("batch_size")}'
+    if limit or (max_epochs or 0) < default['max_epochs']:
+        text += f' (capped; default {default["max_epochs"]} epochs, all batches)'
+    if isinstance(run.metrics.get('epochs_run'), int) and run.metrics['epochs_run'] < (
+        max_epochs or 0
+    ):
+        text += ' (early stop)'
+    text += f', best {run.metrics.get("best_epoch", "?")}'
+    try:
+        wall = json.loads((run.path / 'run.json').read_text())['wall_time_s']
+        text += f', {float(wall):.0f} s'
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return text
+
+
+def accuracy_columns(name: str, runs: list[Run], shipped: Shipped | None) -> dict[str, Any]:
+    """Real-test accuracy of the run shown for ``name`` (only runs on the shipped split)."""
     mine = [r for r in runs if r.name == name]
+    if shipped is not None and shipped.split is not None:
+        mine = [r for r in mine if r.split == shipped.split]
+    if shipped is not None and name == shipped.name:
+        mine = [r for r in mine if r.input_size == shipped.input_size]
+        own = [r for r in mine if r.path.resolve() == shipped.run]
+        mine = own or mine
     if not mine:
-        why = 'n/a: no run found' + (' (slow to train on CPU)' if name in SLOW_TO_TRAIN else '')
+        why = 'n/a: no run found'
+        if name in NOT_TRAINED:
+            why += f' ({NOT_TRAINED[name]})'
         return {'run': None, 'note': why}
     best = max(mine, key=lambda r: r.val_accuracy)
     test = best.metrics.get('test', {})
+    source = 'metrics.json'
+    evaluated = best.path / EVAL_DIR / 'metrics.json'
+    if evaluated.is_file():
+        test = json.loads(evaluated.read_text())
+        source = f'{EVAL_DIR}/metrics.json'
     return {
         'run': str(best.path),
+        'source': source,
+        'shipped': shipped is not None and best.path.resolve() == shipped.run,
         'runs_found': len(mine),
         'input_size': list(best.input_size),
+        'training': training_note(best),
         'test_n': test.get('n'),
         'test_accuracy': test.get('accuracy'),
         'test_balanced_accuracy': test.get('balanced_accuracy'),
         'test_roc_auc': test.get('roc_auc'),
+        'constant_output': test.get('roc_auc') == 0.5 and test.get('balanced_accuracy') == 0.5,
         'val_accuracy': best.metrics.get('val', {}).get('accuracy'),
     }
+
+
+def _split_text(shipped: Shipped | None) -> str:
+    if shipped is None or shipped.split is None:
+        return 'no shipped model: runs on any split'
+    strategy, val, test, seed, _ = shipped.split
+    return f'{strategy}, val {val}, test {test}, seed {seed}'
 
 
 def _num(v: Any, fmt: str = '.3f') -> str:
@@ -184,8 +304,8 @@ def table(rows: list[dict[str, Any]], threads: int) -> str:
     lines = [
         f'| model | input | params | MFLOPs | CPU ms p50/p99, TorchScript ({threads} thr) '
         '| + oneDNN fusion (node default) | ONNX Runtime | test acc | test balanced acc '
-        '| test ROC AUC | test n | run |',
-        '|' + '---|' * 12,
+        '| test ROC AUC | test n | training | run |',
+        '|' + '---|' * 13,
     ]
     for r in rows:
         acc = r['accuracy']
@@ -195,12 +315,15 @@ def table(rows: list[dict[str, Any]], threads: int) -> str:
         ort = r['onnxruntime_ms']
         ort_cell = f'{ort["p50"]:.2f}/{ort["p99"]:.2f}' if ort else 'not installed'
         if acc.get('run'):
+            run = f'`{acc["run"]}`' + (' (shipped)' if acc['shipped'] else '')
+            if acc['constant_output']:
+                run += ' (one class for every test image: degenerate)'
             cells = (
                 f'{_num(acc["test_accuracy"])} | {_num(acc["test_balanced_accuracy"])} '
-                f'| {_num(acc["test_roc_auc"])} | {acc["test_n"]} | `{acc["run"]}` |'
+                f'| {_num(acc["test_roc_auc"])} | {acc["test_n"]} | {acc["training"]} | {run} |'
             )
         else:
-            cells = f'{acc["note"]} | - | - | - | - |'
+            cells = f'{acc["note"]} | - | - | - | - | - |'
         h, w = r['input_size']
         lines.append(
             f'| {r["model"]} | {h}x{w} | {r["params"] / 1e6:.2f} M | {r["mflops"]:.1f} '
@@ -227,10 +350,16 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     runs = find_runs(args.runs)
+    shipped = shipped_model()
     rows = []
     for name in (m.strip() for m in args.models.split(',') if m.strip()):
-        acc = accuracy_columns(name, runs)
-        size = tuple(acc['input_size']) if acc.get('input_size') else default_input_size(name)
+        acc = accuracy_columns(name, runs, shipped)
+        if shipped is not None and name == shipped.name:
+            size = shipped.input_size
+        elif acc.get('input_size'):
+            size = tuple(acc['input_size'])
+        else:
+            size = default_input_size(name)
         print(f'measuring {name} at {size[0]}x{size[1]} ...', file=sys.stderr)
         row = measure(name, size, args.budget)  # type: ignore[arg-type]
         row['accuracy'] = acc
@@ -240,8 +369,14 @@ def main(argv: list[str] | None = None) -> int:
         f'Measured by `python benchmarks/zoo.py` on {info["cpu_model"]} '
         f'({info["usable_cores"]} cores, load {info["load_average_1_5_15"]}), '
         f'torch {info["torch"]}, batch 1, channels_last input, random weights for timing. '
-        'Accuracy: test split of the group-aware split, from the run with the best '
-        f'validation accuracy (searched: {", ".join(str(r) for r in args.runs)}).'
+        "Accuracy: real test split of the shipped model's group-aware split "
+        f'({_split_text(shipped)}), evaluated on the exported model ({EVAL_DIR}) where '
+        "the run has it; grasp_net is the shipped model's own run, the others the run "
+        'with the best validation accuracy '
+        f'(searched: {", ".join(str(r) for r in args.runs)}). '
+        'Training: epochs run / max epochs (x batches per epoch when limited), best '
+        'epoch, training wall time on the machine that trained it; capped = fewer epochs '
+        'or batches than the default config.'
     )
     text = f'{header}\n\n{table(rows, args.threads)}\n'
     print(text)
