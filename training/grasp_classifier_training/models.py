@@ -151,6 +151,11 @@ def _mobilenet_v3_small(cfg: ModelConfig) -> nn.Module:
     from torchvision.models import mobilenet_v3_small
 
     model = mobilenet_v3_small(weights=None, width_mult=cfg.width, dropout=cfg.dropout)
+    # torchvision's BN momentum 0.01 suits ImageNet-length runs; with ~20 steps an epoch the
+    # running statistics barely move and eval mode collapses to a constant output.
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.momentum = 0.1
     _load_pretrained(model, cfg.pretrained)
     last = model.classifier[-1]
     assert isinstance(last, nn.Linear)

@@ -93,3 +93,12 @@ def test_pretrained_weights_load_from_a_local_file_only(tmp_path: Path) -> None:
     assert torch.equal(model.conv1.weight, reference.conv1.weight)
     with pytest.raises(FileNotFoundError, match='do not exist'):
         build_model(ModelConfig(name='resnet18', pretrained=str(tmp_path / 'missing.pt')))
+
+
+def test_mobilenet_batchnorm_momentum_suits_short_runs() -> None:
+    from grasp_classifier_training.models import ModelConfig, build_model
+    from torch import nn
+
+    model = build_model(ModelConfig(name='mobilenet_v3_small', input_size=(128, 128)))
+    momenta = {m.momentum for m in model.modules() if isinstance(m, nn.BatchNorm2d)}
+    assert momenta == {0.1}
