@@ -100,6 +100,7 @@ MODEL_PARAMS = frozenset({'model_path', 'model_sha256'})
 PACKAGE_DIR = Path(__file__).resolve().parent
 T = TypeVar('T')
 EXECUTOR_THREADS = 4
+DEBUG_POLL_S = 1.0
 
 
 class GraspClassifierNode(Node):
@@ -129,6 +130,8 @@ class GraspClassifierNode(Node):
         )
         self.pub_label_info = self.create_publisher(LabelInfo, 'grasp/label_info', latched)
         self.pub_debug = self.create_publisher(Image, '~/debug_image', 1)
+        # Polled at 1 Hz, not per frame: counting subscribers is an rcl call per result.
+        self.debug_timer = self.create_timer(DEBUG_POLL_S, self._update_debug_wanted)
         self._publish_label_info()
 
         self.worker = NewestFrameWorker(self.pipeline, self._on_result, clock_ns=self.now_ns)
@@ -290,14 +293,16 @@ class GraspClassifierNode(Node):
 
     # -- output -------------------------------------------------------------------------------
 
-    def _on_result(self, result: FrameResult) -> None:
-        """Publish one processed frame (runs on the worker thread)."""
-        want_debug = (
+    def _update_debug_wanted(self) -> None:
+        """Keep frame previews only while the debug image is enabled and subscribed."""
+        self.pipeline.keep_preview = (
             bool(self.values['publish_debug_image'])
             and self.pub_debug.get_subscription_count() > 0
         )
-        self.pipeline.keep_preview = want_debug  # takes effect from the next frame
-        if want_debug and result.preview is not None:
+
+    def _on_result(self, result: FrameResult) -> None:
+        """Publish one processed frame (runs on the worker thread)."""
+        if result.preview is not None:  # only kept while _update_debug_wanted says so
             overlay = draw_overlay(result.preview, result, self.pipeline.preprocessor.roi)
             self.pub_debug.publish(bgr8_image_msg(Image, result.header, overlay))
         if result.decision is None:
