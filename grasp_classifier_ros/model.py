@@ -256,22 +256,35 @@ def load_model(
     return loaded
 
 
+def _probe_input(meta: ModelMetadata, batch: int = 1) -> torch.Tensor:
+    """Return the fixed (seeded) random input every load-time check compares outputs on."""
+    gen = torch.Generator().manual_seed(0)
+    return torch.randn((batch, 3, *meta.input_size), generator=gen)
+
+
+def _mismatch(got: torch.Tensor, ref: torch.Tensor, tol: float = 1e-4) -> str:
+    """Return '' if ``got`` matches ``ref`` in shape and value, else the difference."""
+    if got.shape != ref.shape:
+        return f'output shape {tuple(got.shape)} != {tuple(ref.shape)}'
+    if not torch.allclose(got, ref, rtol=tol, atol=tol, equal_nan=True):
+        return f'max abs diff {float((got - ref).abs().max()):.3g}'
+    return ''
+
+
 def _accepts_channels_last(loaded: LoadedModel, dtype: torch.dtype, dev: torch.device) -> bool:
     """Whether the module gives the same outputs on channels_last as on contiguous input.
 
     Convolutions run faster on channels_last input; a module that reshapes its
     input with ``view`` would fail or differ, so it gets contiguous input instead.
     """
-    gen = torch.Generator().manual_seed(0)
-    x = torch.randn((1, 3, *loaded.metadata.input_size), generator=gen).to(dev, dtype)
+    x = _probe_input(loaded.metadata).to(dev, dtype)
     ref = loaded.forward(x)
     try:
         with torch.inference_mode():
             got = loaded.module(x.contiguous(memory_format=torch.channels_last)).float()
     except Exception:  # any failure just means: feed this module contiguous tensors
         return False
-    tol = 1e-2 if dtype == torch.float16 else 1e-4
-    return got.shape == ref.shape and torch.allclose(got, ref, rtol=tol, atol=tol, equal_nan=True)
+    return not _mismatch(got, ref, 1e-2 if dtype == torch.float16 else 1e-4)
 
 
 def _frozen(module: torch.jit.ScriptModule) -> bool:
@@ -287,8 +300,7 @@ def _unoptimized_reference(loaded: LoadedModel) -> tuple[torch.Tensor, torch.Ten
     Must be the module's first call: before any optimised plan exists, no
     fusion pass has run, so this is the reference for ``_fusion_matches``.
     """
-    gen = torch.Generator().manual_seed(0)
-    x = torch.randn((1, 3, *loaded.metadata.input_size), generator=gen).to(loaded.device)
+    x = _probe_input(loaded.metadata).to(loaded.device)
     try:
         with torch.jit.optimized_execution(False), torch.inference_mode():
             out = loaded.module(x)
@@ -306,11 +318,8 @@ def _fusion_matches(loaded: LoadedModel, x: torch.Tensor, ref: torch.Tensor) -> 
             got = loaded.forward(x)
     except Exception as exc:  # a fusion failure only means: serve the unfused module
         return f'fused module failed ({type(exc).__name__}: {exc})'
-    if got.shape != ref.shape:
-        return f'fused output shape {tuple(got.shape)} != {tuple(ref.shape)}'
-    if not torch.allclose(got, ref, rtol=1e-4, atol=1e-4, equal_nan=True):
-        return f'fused outputs differ (max abs diff {float((got - ref).abs().max()):.3g})'
-    return ''
+    diff = _mismatch(got, ref)
+    return f'fused outputs differ ({diff})' if diff else ''
 
 
 def _use_onnx_runtime(loaded: LoadedModel, required: bool) -> None:
@@ -326,13 +335,10 @@ def _use_onnx_runtime(loaded: LoadedModel, required: bool) -> None:
             ort = onnx_backend.onnx_runtime_module(
                 loaded.module, loaded.metadata.input_size, torch.get_num_threads()
             )
-            gen = torch.Generator().manual_seed(0)
-            x = torch.randn((2, 3, *loaded.metadata.input_size), generator=gen)
-            ref = loaded.forward(x)
-            got = ort(x).float()
-            if got.shape != ref.shape or not torch.allclose(got, ref, rtol=1e-4, atol=1e-4):
-                diff = float((got - ref).abs().max()) if got.shape == ref.shape else float('nan')
-                why = f'ONNX Runtime outputs differ from TorchScript (max abs diff {diff:.3g})'
+            x = _probe_input(loaded.metadata, batch=2)
+            diff = _mismatch(ort(x).float(), loaded.forward(x))
+            if diff:
+                why = f'ONNX Runtime outputs differ from TorchScript ({diff})'
         except Exception as exc:  # exporter and runtime raise many types; all mean "unusable"
             why = f'ONNX export/runtime failed ({type(exc).__name__}: {exc})'
         else:
