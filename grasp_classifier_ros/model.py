@@ -262,11 +262,13 @@ def _probe_input(meta: ModelMetadata, batch: int = 1) -> torch.Tensor:
     return torch.randn((batch, 3, *meta.input_size), generator=gen)
 
 
-def _mismatch(got: torch.Tensor, ref: torch.Tensor, tol: float = 1e-4) -> str:
+def _mismatch(
+    got: torch.Tensor, ref: torch.Tensor, tol: float = 1e-4, equal_nan: bool = True
+) -> str:
     """Return '' if ``got`` matches ``ref`` in shape and value, else the difference."""
     if got.shape != ref.shape:
         return f'output shape {tuple(got.shape)} != {tuple(ref.shape)}'
-    if not torch.allclose(got, ref, rtol=tol, atol=tol, equal_nan=True):
+    if not torch.allclose(got, ref, rtol=tol, atol=tol, equal_nan=equal_nan):
         return f'max abs diff {float((got - ref).abs().max()):.3g}'
     return ''
 
@@ -336,7 +338,8 @@ def _use_onnx_runtime(loaded: LoadedModel, required: bool) -> None:
                 loaded.module, loaded.metadata.input_size, torch.get_num_threads()
             )
             x = _probe_input(loaded.metadata, batch=2)
-            diff = _mismatch(ort(x).float(), loaded.forward(x))
+            # NaN outputs count as a mismatch: a NaN model must not switch backends silently.
+            diff = _mismatch(ort(x).float(), loaded.forward(x), equal_nan=False)
             if diff:
                 why = f'ONNX Runtime outputs differ from TorchScript ({diff})'
         except Exception as exc:  # exporter and runtime raise many types; all mean "unusable"
