@@ -50,6 +50,7 @@ from .bag_report import (
 )
 from .errors import GraspClassifierError
 from .labels import (
+    EPISODES_FILE,
     Episode,
     LabelTrack,
     episode_at,
@@ -58,6 +59,7 @@ from .labels import (
     resolve_intervals,
 )
 from .params import defaults as param_defaults
+from .params import validate_all
 from .pipeline import Pipeline, stamp_to_ns
 from .yaml_file import read_mapping
 
@@ -66,7 +68,6 @@ LABEL_INFO_TOPIC = '/grasp/label_info'
 SUCCESS_TOPIC = '/grasp/success'
 CONFIDENCE_TOPIC = '/grasp/confidence'
 LABEL_TOPIC = '/grasp/label'
-EPISODES_FILE = 'episodes.yaml'
 # --from-images: just over the default max_frame_age, so smoothing restarts per episode
 REAL_GAP_S = 0.6
 
@@ -136,11 +137,10 @@ def plan_labels(
     plan = LabelPlan()
     topic = args.label_topic or LABEL_TOPIC
     bag_episodes = reader.path / EPISODES_FILE if reader.path.is_dir() else None
+    if bag_episodes is not None and not bag_episodes.is_file():
+        bag_episodes = None
     if args.labels is not None:
-        f = load_intervals(args.labels)
-        plan.episodes, plan.time_base = resolve_intervals(
-            f, reader.start_ns, reader.end_ns, args.labels_time
-        )
+        _plan_episodes(plan, reader, args.labels, args.labels_time)
         plan.source = plan.episodes_source = f'{args.labels} ({plan.time_base} times)'
         return plan
     if topic in reader.topics:
@@ -157,20 +157,26 @@ def plan_labels(
         plan.source = f'topic {topic} ({len(values)} labels)'
         # A recorded bag re-publishes labels at play time: match them on the recorder's clock.
         plan.by_log_time = recorded
-        if bag_episodes is not None and bag_episodes.is_file() and not recorded:
-            f = load_intervals(bag_episodes)
-            plan.episodes, plan.time_base = resolve_intervals(f, reader.start_ns, reader.end_ns)
-            plan.episodes_source = str(bag_episodes)
+        if bag_episodes is not None and not recorded:
+            _plan_episodes(plan, reader, bag_episodes)
         return plan
     if args.label_topic:
         raise EvaluationError(
             f"label topic '{args.label_topic}' is not in the bag; topics: {reader.topic_summary()}"
         )
-    if bag_episodes is not None and bag_episodes.is_file():
-        f = load_intervals(bag_episodes)
-        plan.episodes, plan.time_base = resolve_intervals(f, reader.start_ns, reader.end_ns)
-        plan.source = plan.episodes_source = str(bag_episodes)
+    if bag_episodes is not None:
+        _plan_episodes(plan, reader, bag_episodes)
+        plan.source = plan.episodes_source
     return plan
+
+
+def _plan_episodes(
+    plan: LabelPlan, reader: BagReader, path: Path, time_base: str = 'auto'
+) -> None:
+    """Take the plan's episodes from the interval file ``path``."""
+    f = load_intervals(path)
+    plan.episodes, plan.time_base = resolve_intervals(f, reader.start_ns, reader.end_ns, time_base)
+    plan.episodes_source = str(path)
 
 
 def attach_labels(records: list[FrameRecord], plan: LabelPlan, episode_gap_s: float) -> None:
@@ -200,7 +206,7 @@ def attach_labels(records: list[FrameRecord], plan: LabelPlan, episode_gap_s: fl
 
 def recorded_records(
     reader: BagReader, result_topic: str, label_info_topic: str, success_class: str
-) -> tuple[list[FrameRecord], list[str], float | None]:
+) -> tuple[list[FrameRecord], float | None]:
     """Turn recorded ``vision_msgs/Classification`` results into frame records."""
     if result_topic not in reader.topics:
         raise EvaluationError(
@@ -213,7 +219,6 @@ def recorded_records(
         )
     id_to_name: dict[str, str] = {}
     threshold = None
-    names: list[str] = []
     if label_info_topic in reader.topics:
         if reader.topics[label_info_topic].msgtype != LABEL_INFO_TYPE:
             raise EvaluationError(
@@ -222,7 +227,6 @@ def recorded_records(
             )
         for m in reader.messages([label_info_topic]):
             id_to_name = {str(c.class_id): str(c.class_name) for c in m.msg.class_map}
-            names = [str(c.class_name) for c in m.msg.class_map]
             threshold = float(m.msg.threshold)
             break
     records: list[FrameRecord] = []
@@ -249,7 +253,7 @@ def recorded_records(
             f"no hypothesis names the success class '{success_class}' on '{result_topic}' "
             f'(class_ids seen: {", ".join(sorted(seen)) or "none"}); pass --success-class'
         )
-    return records, names, threshold
+    return records, threshold
 
 
 # -- annotated copy ---------------------------------------------------------------------------
@@ -508,7 +512,7 @@ def _replay_and_score(reader: BagReader, args: argparse.Namespace, out_dir: Path
         raise EvaluationError(f"image topic '{topic}' has no messages")
     plan = plan_labels(reader, args)
     pipeline = Pipeline.from_params(values)
-    v = {**param_defaults(), **values}
+    v = validate_all(values)
     cfg = pipeline.decider.config
     if not args.realtime and cfg.max_frame_age > 0 and args.nominal_latency >= cfg.max_frame_age:
         raise EvaluationError(
@@ -535,24 +539,14 @@ def _replay_and_score(reader: BagReader, args: argparse.Namespace, out_dir: Path
         progress.close()
     attach_labels(run_.records, plan, args.episode_gap)
     threshold = pipeline.threshold
-    results = episode_verdicts(
-        run_.records,
-        plan.episodes or [],
-        check_frames=int(v['check_frames']),
-        check_timeout=float(v['check_timeout']),
-        threshold=threshold,
-    )
+    results = _check_episodes(run_.records, plan, v, threshold)
     info = {
         'bag': str(reader.path),
         'storage': reader.storage,
         'image_topic': topic,
         'image_type': reader.topics[topic].msgtype,
         'model': _model_info(pipeline),
-        'labels': {
-            'source': plan.source,
-            'episodes_source': plan.episodes_source,
-            'time_base': plan.time_base,
-        },
+        'labels': _labels_info(plan),
         'decision': dict(cfg.__dict__),
         'check_frames': int(v['check_frames']),
     }
@@ -575,7 +569,7 @@ def _replay_and_score(reader: BagReader, args: argparse.Namespace, out_dir: Path
 
 
 def _score_recorded(reader: BagReader, args: argparse.Namespace, out_dir: Path) -> int:
-    records, _names, info_threshold = recorded_records(
+    records, info_threshold = recorded_records(
         reader, args.result_topic, args.label_info_topic, args.success_class
     )
     if not records:
@@ -585,23 +579,14 @@ def _score_recorded(reader: BagReader, args: argparse.Namespace, out_dir: Path) 
         threshold = info_threshold if info_threshold is not None and info_threshold > 0 else 0.5
     plan = plan_labels(reader, args, recorded=True)
     attach_labels(records, plan, args.episode_gap)
-    defaults = param_defaults()
     run_ = ReplayRun('recorded', records, 0.0, len(records), len(records), 0)
-    results = episode_verdicts(
-        records,
-        plan.episodes or [],
-        check_frames=int(defaults['check_frames']),
-        check_timeout=float(defaults['check_timeout']),
-        threshold=threshold,
-    )
+    results = _check_episodes(records, plan, param_defaults(), threshold)
     info = {
         'bag': str(reader.path),
         'storage': reader.storage,
         'result_topic': args.result_topic,
         'labels': {
-            'source': plan.source,
-            'episodes_source': plan.episodes_source,
-            'time_base': plan.time_base,
+            **_labels_info(plan),
             'matched_on': 'log time' if plan.by_log_time else 'header stamp',
         },
     }
@@ -610,6 +595,26 @@ def _score_recorded(reader: BagReader, args: argparse.Namespace, out_dir: Path) 
     _write_outputs(out_dir, records, results, data, reader.start_ns, args, 0.0)
     print(summary_text(data, results, reader.start_ns, out_dir))
     return 0
+
+
+def _check_episodes(
+    records: list[FrameRecord], plan: LabelPlan, params: dict[str, Any], threshold: float
+) -> list[EpisodeResult]:
+    return episode_verdicts(
+        records,
+        plan.episodes or [],
+        check_frames=int(params['check_frames']),
+        check_timeout=float(params['check_timeout']),
+        threshold=threshold,
+    )
+
+
+def _labels_info(plan: LabelPlan) -> dict[str, str]:
+    return {
+        'source': plan.source,
+        'episodes_source': plan.episodes_source,
+        'time_base': plan.time_base,
+    }
 
 
 def _write_outputs(

@@ -38,6 +38,7 @@ import yaml
 from .errors import GraspClassifierError
 
 NS = 1_000_000_000
+EPISODES_FILE = 'episodes.yaml'  # the interval file make_bag writes inside a bag directory
 TIME_BASES = ('auto', 'absolute', 'relative')
 SUCCESS_WORDS = frozenset({'success', 'succeeded', 'true', '1', 'yes', 'grasped', 'positive'})
 FAILURE_WORDS = frozenset(

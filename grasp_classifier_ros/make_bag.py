@@ -48,14 +48,13 @@ from .bag_io import (
     image_msg,
 )
 from .errors import GraspClassifierError
-from .labels import NS, Episode, LabelError, episodes_yaml, load_intervals
+from .labels import EPISODES_FILE, NS, Episode, LabelError, episodes_yaml, load_intervals
 
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp')
 SUCCESS_DIRS = ('success', 'succeeded', 'grasped', 'positive', 'true', '1')
 FAILURE_DIRS = ('failure', 'failed', 'notgrasped', 'not_grasped', 'negative', 'false', '0')
 GROUP_RE = r'^(?P<group>.+)_(?P<num>\d+)$'
 DEFAULT_START_S = 1_700_000_000  # fixed, so the same inputs always give the same bag
-EPISODES_FILE = 'episodes.yaml'
 
 
 class MakeBagError(GraspClassifierError):
