@@ -190,6 +190,21 @@ def summarise(samples: dict[str, list[float]]) -> dict[str, dict[str, float]]:
     return {k: {**latency_summary(v), 'min': float(min(v))} for k, v in samples.items() if v}
 
 
+def timed_report(
+    samples: dict[str, list[float]], done: int, frames: int, warmup: int, elapsed: float
+) -> dict[str, Any]:
+    """Return the fields every timed case reports: counts, latency summary, fps, peak RSS."""
+    return {
+        'frames': done,
+        'frames_requested': frames,
+        'truncated': done < frames,
+        'warmup': warmup,
+        'latency_ms': summarise(samples),
+        'fps': done / elapsed if elapsed > 0 else math.nan,
+        'peak_rss_mb': machine.peak_rss_mb(),
+    }
+
+
 def run_case(
     model: LoadedModel,
     msgs: list[Any],
@@ -230,15 +245,9 @@ def run_case(
             break
     elapsed = time.perf_counter() - start
     return {
-        'frames': done,
-        'frames_requested': frames,
-        'truncated': done < frames,
-        'warmup': warmup,
+        **timed_report(samples, done, frames, warmup, elapsed),
         'statuses': dict(statuses),
-        'latency_ms': summarise(samples),
-        'fps': done / elapsed if elapsed > 0 else math.nan,
         'rss_mb': machine.rss_mb(),
-        'peak_rss_mb': machine.peak_rss_mb(),
     }
 
 
@@ -263,16 +272,7 @@ def run_baseline(
             samples[stage].append(timings[stage])
         if time.perf_counter() - start > budget_s:
             break
-    elapsed = time.perf_counter() - start
-    return {
-        'frames': done,
-        'frames_requested': frames,
-        'truncated': done < frames,
-        'warmup': warmup,
-        'latency_ms': summarise(samples),
-        'fps': done / elapsed if elapsed > 0 else math.nan,
-        'peak_rss_mb': machine.peak_rss_mb(),
-    }
+    return timed_report(samples, done, frames, warmup, time.perf_counter() - start)
 
 
 # -- real-time replay ----------------------------------------------------------------------------
