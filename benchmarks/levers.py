@@ -34,6 +34,7 @@ import torch
 
 from grasp_classifier_ros import onnx_backend, preprocess
 from grasp_classifier_ros.pipeline import Pipeline
+from grasp_classifier_ros.stats import percentiles
 
 Setup = Callable[[Pipeline], contextlib.AbstractContextManager[Any]]
 
@@ -44,24 +45,22 @@ def shipped(pl: Pipeline) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def direct_area(pl: Pipeline) -> Iterator[None]:
-    old = preprocess.HALVING_GAP
-    preprocess.HALVING_GAP = 1 << 30
+def swapped(obj: object, attr: str, value: object) -> Iterator[None]:
+    """Set ``obj.attr`` to ``value`` for the block, then restore the old value."""
+    old = getattr(obj, attr)
+    setattr(obj, attr, value)
     try:
         yield
     finally:
-        preprocess.HALVING_GAP = old
+        setattr(obj, attr, old)
 
 
-@contextlib.contextmanager
-def nchw_input(pl: Pipeline) -> Iterator[None]:
-    pre = pl.preprocessor
-    old = pre._out
-    pre._out = old.contiguous()
-    try:
-        yield
-    finally:
-        pre._out = old
+def direct_area(pl: Pipeline) -> contextlib.AbstractContextManager[None]:
+    return swapped(preprocess, 'HALVING_GAP', 1 << 30)
+
+
+def nchw_input(pl: Pipeline) -> contextlib.AbstractContextManager[None]:
+    return swapped(pl.preprocessor, '_out', pl.preprocessor._out.contiguous())
 
 
 @contextlib.contextmanager
@@ -102,14 +101,8 @@ def optimized_model(path: Path) -> Setup:
         warnings.simplefilter('ignore')
         opt = torch.jit.optimize_for_inference(torch.jit.load(str(path)).eval())
 
-    @contextlib.contextmanager
-    def setup(pl: Pipeline) -> Iterator[None]:
-        old = pl.model.module
-        pl.model.module = opt
-        try:
-            yield
-        finally:
-            pl.model.module = old
+    def setup(pl: Pipeline) -> contextlib.AbstractContextManager[None]:
+        return swapped(pl.model, 'module', opt)
 
     return setup
 
@@ -173,14 +166,11 @@ def main(argv: list[str] | None = None) -> int:
         print('| variant | total p50 ms | total p99 ms | vs shipped p50 | stage p50s |')
         print('|---|---|---|---|---|')
         for name, st in samples.items():
-            p50 = float(np.median(st['total']))
-            p99 = float(np.percentile(st['total'], 99))
-            stages = ' '.join(f'{s[:3]} {np.median(st[s]):.3f}' for s in bench.STAGES[:4])
+            summary = {s: percentiles(v, (50, 99)) for s, v in st.items()}
+            p50, p99 = summary['total']['p50'], summary['total']['p99']
+            stages = ' '.join(f'{s[:3]} {summary[s]["p50"]:.3f}' for s in bench.STAGES[:4])
             print(f'| {name} | {p50:.3f} | {p99:.3f} | {p50 - ref:+.3f} | {stages} |')
-            results[f'{transport}: {name}'] = {
-                s: {'p50': float(np.median(v)), 'p99': float(np.percentile(v, 99))}
-                for s, v in st.items()
-            }
+            results[f'{transport}: {name}'] = summary
     print(f'\n# model: {note}; load {machine.load_average()}', file=sys.stderr)
     if args.out:
         args.out.write_text(
