@@ -290,6 +290,8 @@ class CheckCollector:
 
     def offer(self, result: _ResultLike) -> None:
         with self._lock:
+            if not self._pending:  # the common case: called per frame, nobody waiting
+                return
             for req in self._pending:
                 req._offer(result)
             self._pending = [r for r in self._pending if not r.done]
