@@ -26,6 +26,7 @@ A frame belongs to an episode when ``start <= stamp <= end``.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 import csv
 from dataclasses import dataclass
 import math
@@ -212,10 +213,11 @@ def _load_csv(path: str, text: str) -> IntervalFile:
             continue
         if stripped:
             body.append(line)
-    rows = list(csv.DictReader(body))
-    if not body or not rows:
+    reader = csv.DictReader(body)
+    rows = list(reader)
+    if not rows:
         raise LabelError(f'{path}: no labelled intervals (expected a header start,end,label)')
-    header = [str(h).strip().lower() for h in (csv.DictReader(body).fieldnames or [])]
+    header = [str(h).strip().lower() for h in (reader.fieldnames or [])]
     for need in ('start', 'end', 'label'):
         if need not in header:
             raise LabelError(f'{path}: CSV header must contain start,end,label (got {header})')
@@ -288,8 +290,8 @@ class LabelTrack:
 
 def episode_at(episodes: list[Episode], t_ns: int) -> Episode | None:
     """Return the episode containing ``t_ns`` (episodes sorted, non-overlapping)."""
-    starts = [e.start_ns for e in episodes]
-    idx = int(np.searchsorted(np.asarray(starts, dtype=np.int64), t_ns, side='right')) - 1
+    # Called once per frame: bisect in place rather than building an array of starts.
+    idx = bisect_right(episodes, t_ns, key=lambda e: e.start_ns) - 1
     if idx >= 0 and episodes[idx].contains(t_ns):
         return episodes[idx]
     return None
