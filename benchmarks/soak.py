@@ -29,6 +29,7 @@ import time
 from typing import Any
 
 import cv2
+import machine
 import numpy as np
 from rosbags.typesys import Stores, get_typestore
 import torch
@@ -38,6 +39,7 @@ from grasp_classifier_ros.metadata import ModelMetadata
 from grasp_classifier_ros.model import LoadedModel, load_model, save_model
 from grasp_classifier_ros.paths import default_model_path
 from grasp_classifier_ros.pipeline import NewestFrameWorker, Pipeline
+from grasp_classifier_ros.stats import percentiles
 
 NS = 1_000_000_000
 MS = 1_000_000
@@ -65,15 +67,6 @@ def _status_field(name: str) -> int:
     raise RuntimeError(f'/proc/self/status has no {name}')
 
 
-def rss_mb() -> float:
-    """Resident set size in MiB (psutil when installed, else /proc/self/status VmRSS)."""
-    try:
-        import psutil
-    except ImportError:
-        return _status_field('VmRSS') / 1024
-    return psutil.Process().memory_info().rss / (1 << 20)
-
-
 def open_fds() -> int:
     return len(os.listdir('/proc/self/fd'))
 
@@ -92,7 +85,7 @@ class Sample:
 
 
 def sample(i: int) -> Sample:
-    return Sample(i, rss_mb(), open_fds(), os_threads())
+    return Sample(i, machine.rss_mb(), open_fds(), os_threads())
 
 
 def settled_sample(i: int, threads: int, timeout_s: float = 2.0) -> Sample:
@@ -192,14 +185,9 @@ def image(data: np.ndarray, height: int, width: int, stamp_ns: int, step: int = 
 # -- phases -----------------------------------------------------------------------------------
 
 
-def p99(values: np.ndarray) -> float:
-    v = values[np.isfinite(values)]
-    return float(np.percentile(v, 99)) if v.size else float('nan')
-
-
-def p50(values: np.ndarray) -> float:
-    v = values[np.isfinite(values)]
-    return float(np.percentile(v, 50)) if v.size else float('nan')
+def p50_p99(values: np.ndarray) -> dict[str, float]:
+    """Return p50 and p99 of the finite ``values`` (frames without a latency are NaN)."""
+    return percentiles(values[np.isfinite(values)], (50, 99))
 
 
 @dataclass
@@ -268,8 +256,8 @@ def run_process_phase(model: LoadedModel, n: int, h: int, w: int) -> PhaseResult
         n,
         seconds,
         'Pipeline.process total (ms)',
-        {'p50': p50(lat[:tenth]), 'p99': p99(lat[:tenth])},
-        {'p50': p50(lat[-tenth:]), 'p99': p99(lat[-tenth:])},
+        p50_p99(lat[:tenth]),
+        p50_p99(lat[-tenth:]),
         baseline or samples[0],
         final,
         max(s.rss_mb for s in samples + [final]),
@@ -334,8 +322,8 @@ def run_worker_phase(model: LoadedModel, n: int, rate: float, h: int, w: int) ->
         n,
         seconds,
         'NewestFrameWorker end-to-end (ms)',
-        {'p50': p50(got[:tenth]), 'p99': p99(got[:tenth])},
-        {'p50': p50(got[-tenth:]), 'p99': p99(got[-tenth:])},
+        p50_p99(got[:tenth]),
+        p50_p99(got[-tenth:]),
         baseline[0] if baseline else before,
         during,
         max(s.rss_mb for s in [*samples, during]),
