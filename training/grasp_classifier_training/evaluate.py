@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 from pathlib import Path
 import time
 from typing import Any
@@ -25,8 +24,17 @@ from tqdm import tqdm
 
 from grasp_classifier_ros.image_codec import DecodedImage
 from grasp_classifier_ros.metadata import ModelMetadata
+from grasp_classifier_ros.metrics import (
+    average_precision,
+    calibration_error,
+    confusion_matrix,
+    per_class_accuracy,
+    precision_recall_f1,
+    roc_auc,
+)
 from grasp_classifier_ros.model import load_model
 from grasp_classifier_ros.preprocess import Preprocessor
+from grasp_classifier_ros.stats import percentiles
 
 from . import data as data_mod
 from .plots import plot_confusion, plot_gallery, plot_reliability, plot_roc
@@ -34,12 +42,10 @@ from .plots import plot_confusion, plot_gallery, plot_reliability, plot_roc
 ECE_BINS = 15
 
 
-def _finite(x: float) -> float | None:
-    return x if math.isfinite(x) else None
-
-
 def compute_metrics(probs: np.ndarray, labels: np.ndarray, meta: ModelMetadata) -> dict[str, Any]:
     """Classification metrics of calibrated ``(N, C)`` probabilities at ``meta.threshold``.
+
+    The numbers come from ``grasp_classifier_ros.metrics``, as bag reports do.
 
     A frame is called success when ``p_success >= threshold`` (as the node
     decides), else the most probable other class. ``accuracy_argmax`` ignores
@@ -68,24 +74,26 @@ def compute_metrics(probs: np.ndarray, labels: np.ndarray, meta: ModelMetadata) 
         return out
     out['accuracy'] = float((pred == y).double().mean())
     out['accuracy_argmax'] = float((probs_t.argmax(1) == y).double().mean())
-    per_class = tmf.multiclass_recall(pred, y, num_classes=c, average=None)
+    y_np, pred_np = y.numpy(), pred.numpy()
+    per_class = per_class_accuracy(y_np, pred_np, num_classes=c)
     out['per_class_accuracy'] = {
-        name: (float(per_class[i]) if out['support'][name] else None)
+        name: (per_class[i] if out['support'][name] else None)
         for i, name in enumerate(meta.class_names)
     }
     out['balanced_accuracy'] = float(
         np.mean([v for v in out['per_class_accuracy'].values() if v is not None])
     )
-    # Integer predictions: torchmetrics would threshold float scores with '>' instead.
-    out['precision'] = float(tmf.binary_precision(pred_success, is_success))
-    out['recall'] = float(tmf.binary_recall(pred_success, is_success))
-    out['f1'] = float(tmf.binary_f1_score(pred_success, is_success))
-    out['confusion_matrix'] = tmf.multiclass_confusion_matrix(pred, y, num_classes=c).tolist()
+    out.update(precision_recall_f1(is_success.numpy(), pred_success.numpy()))
+    out['confusion_matrix'] = confusion_matrix(y_np, pred_np, num_classes=c).tolist()
     both = 0 < int(is_success.sum()) < n
-    out['roc_auc'] = float(tmf.binary_auroc(p_success, is_success)) if both else None
-    out['pr_auc'] = float(tmf.binary_average_precision(p_success, is_success)) if both else None
-    out['ece'] = float(
-        tmf.multiclass_calibration_error(probs_t.float(), y, num_classes=c, n_bins=ECE_BINS)
+    y_s, p_s = is_success.numpy(), p_success.numpy()
+    out['roc_auc'] = roc_auc(y_s, p_s) if both else None
+    out['pr_auc'] = average_precision(y_s, p_s) if both else None
+    # Top-label ECE for any number of classes: confidence of the argmax class
+    # against whether it is right (the runtime's binary ECE of that event).
+    top_hit = (probs_t.argmax(1) == y).long().numpy()
+    out['ece'] = calibration_error(
+        top_hit, probs_t.max(1).values.numpy(), n_bins=ECE_BINS, mode='positive'
     )
     out['nll'] = float(torch.nn.functional.nll_loss(torch.log(probs_t.clamp_min(1e-12)), y).item())
     out['brier'] = float(((p_success - is_success.double()) ** 2).mean())
@@ -169,8 +177,7 @@ def evaluate(
             'subset': subset if split else None,
             'device': str(loaded.device),
             'threads': threads if threads > 0 else previous_threads,
-            'latency_ms_p50': float(np.percentile(latency_ms, 50)),
-            'latency_ms_p95': float(np.percentile(latency_ms, 95)),
+            **{f'latency_ms_{k}': v for k, v in percentiles(latency_ms, (50, 95)).items()},
             'latency_ms_mean': float(latency_ms.mean()),
             'latency_scope': 'Preprocessor (crop, resize, normalise) + inference, per image',
         }
@@ -217,6 +224,7 @@ def write_plots(
     )
     is_success = torch.as_tensor(labels == s, dtype=torch.long)
     if metrics.get('roc_auc') is not None:
+        # The runtime metrics module gives the area only; torchmetrics gives the curve.
         fpr, tpr, _ = tmf.binary_roc(torch.as_tensor(probs[:, s]), is_success)
         plot_roc(fpr.numpy(), tpr.numpy(), metrics['roc_auc'], out / 'roc.png')
     conf = probs.max(1)
