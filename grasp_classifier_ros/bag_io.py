@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 import shutil
-from types import TracebackType
 from typing import Any, Literal
 
 import numpy as np
@@ -204,7 +203,7 @@ class BagReader:
         for conn in self._reader.connections:
             if conn.msgtype in self.store.types:
                 continue
-            text = conn.msgdef.data if conn.msgdef is not None else ''
+            text = _definition_text(conn)
             if not text:
                 continue
             try:
@@ -309,12 +308,7 @@ class BagReader:
     def __enter__(self) -> BagReader:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 
@@ -393,12 +387,7 @@ class BagWriter:
     def __enter__(self) -> BagWriter:
         return self.open()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
         if exc_type is None:
             self.close()
             return
@@ -411,8 +400,12 @@ class BagWriter:
 
 def copy_definition(conn: Any) -> tuple[str | None, str | None]:
     """Return ``(msgdef, rihs01)`` a bag connection carries, or ``(None, None)``."""
-    text = conn.msgdef.data if conn.msgdef is not None else ''
+    text = _definition_text(conn)
     if not text:
         return None, None
     digest = conn.digest if str(conn.digest).startswith('RIHS01_') else ''
     return text, digest
+
+
+def _definition_text(conn: Any) -> str:
+    return conn.msgdef.data if conn.msgdef is not None else ''
