@@ -53,6 +53,15 @@ def test_empty_bag(tmp_path: Path, storage: str, capsys: pytest.CaptureFixture[s
     assert 'is empty' in fail([str(tmp_path / 'empty')], capsys)
 
 
+def test_writer_removes_a_half_written_bag(tmp_path: Path) -> None:
+    out = tmp_path / 'half'
+    with pytest.raises(RuntimeError, match='boom'), BagWriter(out, 'mcap') as w:
+        w.write('/grasp/success', 1, bag_io.bool_msg(True))
+        assert out.is_dir()
+        raise RuntimeError('boom')
+    assert not out.exists()
+
+
 @pytest.mark.parametrize('keep', [0.5, 0.9])
 def test_truncated_file(
     bag: Path, tmp_path: Path, keep: float, capsys: pytest.CaptureFixture[str]
