@@ -193,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
             args.out,
             per_class=args.per_class,
             seed=args.seed,
-            group_regex=getattr(args, 'group_regex', DEFAULT_GROUP_REGEX),
+            group_regex=args.group_regex,
         )
     except DatasetError as exc:
         print(f'grasp-train augment: error: {exc}', file=sys.stderr)

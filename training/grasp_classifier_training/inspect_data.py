@@ -462,9 +462,9 @@ def run(args: argparse.Namespace) -> int:
             group_regex=args.group_regex,
             near_threshold=args.near_threshold,
             seed=args.seed,
-            strategy=getattr(args, 'split_strategy', 'images'),
-            val_fraction=getattr(args, 'val_fraction', 0.15),
-            test_fraction=getattr(args, 'test_fraction', 0.2),
+            strategy=args.split_strategy,
+            val_fraction=args.val_fraction,
+            test_fraction=args.test_fraction,
         )
     except DatasetError as exc:
         print(f'grasp-train inspect: error: {exc}', file=sys.stderr)

@@ -11,7 +11,7 @@ import shutil
 
 import cv2
 from grasp_classifier_training.config import load_config
-from grasp_classifier_training.data import DEFAULT_GROUP_REGEX, group_split, scan_dataset
+from grasp_classifier_training.data import group_split, scan_dataset
 from grasp_classifier_training.inspect_data import inspect, register, run
 import numpy as np
 import pytest
@@ -114,14 +114,14 @@ def test_near_duplicates_need_the_threshold(planted: dict[str, str], tmp_path: P
     assert report['near_duplicates'][0]['distance'] == 0
 
 
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog='grasp-train')
+    register(parser.add_subparsers())
+    return parser.parse_args(argv)
+
+
 def test_output_inside_the_data_folder_is_refused(planted: dict[str, str]) -> None:
-    ns = argparse.Namespace(
-        data=Path(planted['root']),
-        out=Path(planted['root']) / 'report',
-        group_regex=DEFAULT_GROUP_REGEX,
-        near_threshold=4,
-        seed=0,
-    )
+    ns = _parse(['inspect', planted['root'], '--out', str(Path(planted['root']) / 'report')])
     assert run(ns) == 2
     assert not (Path(planted['root']) / 'report').exists()
 
@@ -130,13 +130,7 @@ def test_missing_folder_is_one_error_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     missing = tmp_path / 'nope'
-    ns = argparse.Namespace(
-        data=missing,
-        out=tmp_path / 'out',
-        group_regex=DEFAULT_GROUP_REGEX,
-        near_threshold=4,
-        seed=0,
-    )
+    ns = _parse(['inspect', str(missing), '--out', str(tmp_path / 'out')])
     assert run(ns) == 2
     captured = capsys.readouterr()
     lines = [ln for ln in captured.err.splitlines() if ln.strip()]
@@ -147,12 +141,8 @@ def test_missing_folder_is_one_error_line(
 def test_cli_prints_the_key_numbers(
     planted: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    parser = argparse.ArgumentParser(prog='grasp-train')
-    register(parser.add_subparsers())
     out = tmp_path / 'cli'
-    args = parser.parse_args(
-        ['inspect', planted['root'], '--out', str(out), '--split-strategy', 'images']
-    )
+    args = _parse(['inspect', planted['root'], '--out', str(out), '--split-strategy', 'images'])
     dcfg = load_config()['data']  # leakage is judged on train's default split
     assert (args.val_fraction, args.test_fraction) == (dcfg['val_fraction'], dcfg['test_fraction'])
     assert args.func(args) == 0
