@@ -98,7 +98,7 @@ def _stamp(msg: Any) -> int:
 def fill_record(rec: FrameRecord, result: FrameResult) -> None:
     """Copy a pipeline result into its frame record."""
     rec.status = result.status
-    rec.timings_ms = dict(result.timings_ms)
+    rec.timings_ms = result.timings_ms  # a fresh dict per frame: no copy needed
     rec.error = result.error or ''
     if result.success_probability is not None:
         rec.probability = float(result.success_probability)

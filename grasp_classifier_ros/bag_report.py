@@ -135,6 +135,7 @@ def build_metrics(
     e2e = [r.e2e_ms for r in fresh if r.e2e_ms is not None]
     if e2e:
         latency['end_to_end'] = metrics.latency_summary(e2e)
+    processed = len(recs) - by_status.get(DROPPED, 0)
     total_ms = sum(r.timings_ms.get('total', 0.0) for r in recs if r.status != DROPPED)
     out: dict[str, Any] = {
         **info,
@@ -143,7 +144,7 @@ def build_metrics(
         'threshold': threshold,
         'frames': {
             'total': len(recs),
-            'processed': sum(1 for r in recs if r.status != DROPPED),
+            'processed': processed,
             'fresh': len(fresh),
             'labelled_fresh': len(scored),
             'dropped': by_status.get(DROPPED, 0),
@@ -165,11 +166,7 @@ def build_metrics(
         },
         'latency_ms': latency,
         'throughput_fps': (len(fresh) / run.wall_s) if run.wall_s > 0 else math.nan,
-        'pipeline_capacity_fps': (
-            sum(1 for r in recs if r.status != DROPPED) / (total_ms / 1e3)
-            if total_ms > 0
-            else math.nan
-        ),
+        'pipeline_capacity_fps': (processed / (total_ms / 1e3) if total_ms > 0 else math.nan),
         'wall_s': run.wall_s,
     }
     if run.mode == 'fast':

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .bag_replay import DROPPED, FrameRecord
 from .bag_report import EpisodeResult
-from .labels import NS
+from .labels import NS, label_name
 
 MAX_EPISODE_TEXT = 16
 BREAK_NS = NS // 4
@@ -44,15 +44,15 @@ def timeline_png(
         ep = e.episode
         mid = (t(ep.start_ns) + t(ep.end_ns)) / 2
         if ep.success is not None:
-            colour = VERDICT_COLOURS['success' if ep.success else 'failure']
-            name = f'label {"success" if ep.success else "failure"}'
+            name = label_name(ep.success)
+            colour = VERDICT_COLOURS[name]
             ax.axvspan(
                 t(ep.start_ns),
                 t(ep.end_ns),
                 color=colour,
                 alpha=0.12,
                 lw=0,
-                label=None if ep.success in shaded else name,
+                label=None if ep.success in shaded else f'label {name}',
             )
             shaded.add(ep.success)
         # episode verdict: a dot in the verdict's colour, a cross when it is wrong
@@ -69,7 +69,7 @@ def timeline_png(
     if ok:
         xs = [t(r.stamp_ns) for r in ok]
         nan = float('nan')
-        probs = [nan if r.probability is None else r.probability for r in ok]
+        probs = [nan if r.probability is None else r.probability for r in ok]  # for mypy
         ax.plot(xs, probs, '.', ms=3, color='#1f77b4', label='p(success)')
         # break the smoothed line where the stream paused (smoothing restarts there)
         sx: list[float] = []
