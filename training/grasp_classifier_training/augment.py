@@ -33,6 +33,7 @@ from .data import (
     DEFAULT_GROUP_REGEX,
     DatasetError,
     Sample,
+    check_out_outside,
     group_of,
     load_image,
     scan_dataset,
@@ -85,11 +86,8 @@ def _image_seed(seed: int, class_name: str, j: int) -> int:
 
 
 def _check_out(data_dir: Path, out_dir: Path) -> None:
-    data, out = data_dir.resolve(), out_dir.resolve()
-    if out == data or data in out.parents:
-        raise DatasetError(
-            f"output folder '{out_dir}' is inside the data folder '{data_dir}'; write it elsewhere"
-        )
+    check_out_outside(data_dir, out_dir)
+    out = out_dir.resolve()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise DatasetError(f"output folder '{out_dir}' is not empty; choose a new folder")
 

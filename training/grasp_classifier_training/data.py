@@ -61,6 +61,16 @@ def group_of(path: Path, group_regex: str = DEFAULT_GROUP_REGEX) -> str:
     return m.group('group') if 'group' in m.groupdict() else m.group(0)
 
 
+def check_out_outside(data_dir: Path, out_dir: Path) -> None:
+    """Raise ``DatasetError`` when ``out_dir`` is ``data_dir`` or inside it."""
+    data, out = data_dir.resolve(), out_dir.resolve()
+    if out == data or data in out.parents:
+        raise DatasetError(
+            f"output folder '{out_dir}' is inside the data folder '{data_dir}'; "
+            'it would become a class folder: write it elsewhere'
+        )
+
+
 def load_image(path: str | Path) -> np.ndarray:
     """Read an image file as RGB uint8 ``(H, W, 3)``; raise DatasetError if unreadable."""
     buf = np.fromfile(str(path), dtype=np.uint8) if Path(path).is_file() else None

@@ -36,7 +36,14 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from .data import DEFAULT_GROUP_REGEX, Dataset, DatasetError, group_split, scan_dataset
+from .data import (
+    DEFAULT_GROUP_REGEX,
+    Dataset,
+    DatasetError,
+    check_out_outside,
+    group_split,
+    scan_dataset,
+)
 
 METRIC_SIZE = 128  # brightness and sharpness are measured at one resolution
 DARK_LEVEL = 40.0
@@ -128,15 +135,6 @@ def _safe_name(name: str) -> str:
     return re.sub(r'[^A-Za-z0-9_.-]', '_', name)
 
 
-def _check_out(data_dir: Path, out_dir: Path) -> None:
-    data, out = data_dir.resolve(), out_dir.resolve()
-    if out == data or data in out.parents:
-        raise DatasetError(
-            f"output folder '{out_dir}' is inside the data folder '{data_dir}'; "
-            'it would become a class folder: write it elsewhere'
-        )
-
-
 def inspect(
     data_dir: str | Path,
     out_dir: str | Path,
@@ -160,7 +158,7 @@ def inspect(
     if near_threshold < 0:
         raise DatasetError(f'near threshold {near_threshold} must be >= 0')
     ds: Dataset = scan_dataset(data_dir, group_regex=group_regex)
-    _check_out(data_dir, out_dir)
+    check_out_outside(data_dir, out_dir)
     split = group_split(
         ds,
         seed=seed,
