@@ -24,6 +24,7 @@ from rosbags.typesys import Stores, get_types_from_idl, get_types_from_msg
 from rosbags.typesys.store import Typestore
 
 from . import ros_conversions
+from .decision import NS
 from .errors import GraspClassifierError
 
 IMAGE_TYPE = 'sensor_msgs/msg/Image'
@@ -35,7 +36,6 @@ CLASSIFICATION_TYPE = 'vision_msgs/msg/Classification'
 LABEL_INFO_TYPE = 'vision_msgs/msg/LabelInfo'
 STORAGES = ('mcap', 'sqlite3')
 BAG_VERSION: Literal[8] = 8
-NS = 1_000_000_000
 
 MSG_DEFS_DIR = Path(__file__).resolve().parent / 'msg_defs'
 VISION_MSGS = ('ObjectHypothesis', 'Classification', 'VisionClass', 'LabelInfo')

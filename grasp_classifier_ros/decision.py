@@ -29,7 +29,7 @@ import threading
 import time
 from typing import Any, Protocol
 
-NS = 1_000_000_000
+NS = 1_000_000_000  # nanoseconds per second, for every stamp calculation in the package
 SMOOTHING_CHOICES = ('none', 'ema', 'vote')
 
 

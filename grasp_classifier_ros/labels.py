@@ -36,9 +36,9 @@ from typing import Any
 import numpy as np
 import yaml
 
+from .decision import NS
 from .errors import GraspClassifierError
 
-NS = 1_000_000_000
 EPISODES_FILE = 'episodes.yaml'  # the interval file make_bag writes inside a bag directory
 TIME_BASES = ('auto', 'absolute', 'relative')
 SUCCESS_WORDS = frozenset({'success', 'succeeded', 'true', '1', 'yes', 'grasped', 'positive'})

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .decision import CheckCollector, Decider, Decision, DecisionConfig
+from .decision import NS, CheckCollector, Decider, Decision, DecisionConfig
 from .errors import ImageConversionError
 from .image_codec import DEFAULT_MAX_PIXELS, DecodedImage, decode_compressed, decode_image
 from .metadata import ModelMetadata
@@ -31,7 +31,6 @@ from .preprocess import FULL_FRAME, Preprocessor, Roi, validate_roi
 from .stats import StreamStats
 
 _LOG = logging.getLogger(__name__)
-NS = 1_000_000_000
 STATUSES = ('ok', 'stale', 'future', 'out_of_order', 'bad_image', 'nonfinite', 'error')
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-NS = 1_000_000_000
+from .decision import NS
 
 
 def percentiles(values: list[float] | np.ndarray, qs: tuple[float, ...] = (50, 95, 99)) -> dict:
