@@ -13,12 +13,15 @@ help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
 $(STAMP): requirements-dev.txt constraints-dev.txt setup.py training/pyproject.toml
-	@echo ">> creating $(VENV) (torch is large: ~1-2 minutes)"
+	@echo ">> creating $(VENV): about 6.2 GB and 2-5 minutes (PyPI's torch wheel bundles CUDA; see README, Install)"
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -r requirements-dev.txt -c constraints-dev.txt
+	@echo ">> installing the pinned development packages (constraints-dev.txt)"
+	$(BIN)/pip install --progress-bar on -r requirements-dev.txt -c constraints-dev.txt
+	@echo ">> installing grasp_classifier_ros and grasp-classifier-training (editable)"
 	$(BIN)/pip install -q --no-deps -e . -e training
 	touch $(STAMP)
+	@echo ">> done: run 'source $(VENV)/bin/activate' to put evaluate_bag, make_bag and grasp-train on PATH"
 
 venv: $(STAMP)  ## create the development environment (.venv)
 
@@ -50,6 +53,9 @@ fuzz: $(STAMP)  ## >= 10,000 property-based cases against image conversion
 
 soak: $(STAMP)  ## >= 100,000 frames: memory, latency drift, fd/thread growth
 	$(BIN)/python benchmarks/soak.py
+
+zoo: $(STAMP)  ## model zoo: accuracy vs latency table -> benchmarks/zoo.md and the README
+	$(BIN)/python benchmarks/zoo.py
 
 docs: $(STAMP)  ## regenerate config/classifier.yaml and the README parameter table
 	$(BIN)/python tools/gen_docs.py

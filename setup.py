@@ -43,7 +43,6 @@ setup(
         'numpy',
         'opencv-python-headless',
         'torch',
-        'torchvision',
         'pyyaml',
         'rosbags>=0.10',
     ],

@@ -122,7 +122,6 @@ def test_entry_points_and_requirements(tmp_path) -> None:
             'numpy',
             'opencv-python-headless',
             'torch',
-            'torchvision',
             'pyyaml',
             'rosbags>=0.10',
         ]
