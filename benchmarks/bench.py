@@ -29,14 +29,14 @@ import machine
 import numpy as np
 import torch
 
-from grasp_classifier_ros import onnx_backend
-from grasp_classifier_ros.decision import DecisionConfig
-from grasp_classifier_ros.metadata import ModelMetadata
-from grasp_classifier_ros.metrics import latency_summary
-from grasp_classifier_ros.model import LoadedModel, load_model, save_model
-from grasp_classifier_ros.params import SPECS
-from grasp_classifier_ros.paths import default_model_path
-from grasp_classifier_ros.pipeline import FrameResult, NewestFrameWorker, Pipeline
+from grasp_classifier_ros.core import onnx_backend
+from grasp_classifier_ros.core.decision import DecisionConfig
+from grasp_classifier_ros.core.metadata import ModelMetadata
+from grasp_classifier_ros.core.metrics import latency_summary
+from grasp_classifier_ros.core.model import LoadedModel, load_model, save_model
+from grasp_classifier_ros.core.params import SPECS
+from grasp_classifier_ros.core.paths import default_model_path
+from grasp_classifier_ros.core.pipeline import FrameResult, NewestFrameWorker, Pipeline
 
 STAGES = ('decode', 'preprocess', 'inference', 'decision', 'total')
 SIZES = ((480, 640), (720, 1280))
@@ -281,7 +281,7 @@ def run_baseline(
 def replay_messages(bag: Path, limit: int = 300) -> tuple[list[Any], bool, str]:
     """Return image messages from ``bag`` (or synthetic ones), whether compressed, and source."""
     if bag.exists():
-        from grasp_classifier_ros.bag_io import COMPRESSED_TYPE, IMAGE_TYPES, BagReader
+        from grasp_classifier_ros.bag.io import COMPRESSED_TYPE, IMAGE_TYPES, BagReader
 
         with BagReader(bag) as reader:
             topics = reader.topics_of_type(*IMAGE_TYPES)

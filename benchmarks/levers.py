@@ -32,9 +32,9 @@ import machine
 import numpy as np
 import torch
 
-from grasp_classifier_ros import onnx_backend, preprocess
-from grasp_classifier_ros.pipeline import Pipeline
-from grasp_classifier_ros.stats import percentiles
+from grasp_classifier_ros.core import onnx_backend, preprocess
+from grasp_classifier_ros.core.pipeline import Pipeline
+from grasp_classifier_ros.core.stats import percentiles
 
 Setup = Callable[[Pipeline], contextlib.AbstractContextManager[Any]]
 

@@ -36,9 +36,9 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 import yaml
 
-from grasp_classifier_ros import onnx_backend
-from grasp_classifier_ros.metadata import ModelMetadata
-from grasp_classifier_ros.model import load_model, read_metadata, save_model
+from grasp_classifier_ros.core import onnx_backend
+from grasp_classifier_ros.core.metadata import ModelMetadata
+from grasp_classifier_ros.core.model import load_model, read_metadata, save_model
 
 ARCHITECTURES = ('seed_cnn', 'grasp_net', 'mobilenet_v3_small', 'resnet18')
 # Why an architecture has no run here (measured on the 2-core dev VM).

@@ -1,0 +1,668 @@
+# Copyright 2026 The grasp_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Evaluate the grasp classifier on a rosbag2 (console script ``evaluate_bag``); no ROS needed.
+
+Replays the image topic of a bag (sqlite3 or mcap; Image or CompressedImage)
+through the node's own ``Pipeline`` (fast mode) or ``NewestFrameWorker``
+(``--realtime``, paced at the recorded rate), scores it against labels and
+writes ``frames.csv``, ``episodes.csv``, ``metrics.json`` and ``timeline.png``.
+``--recorded`` instead scores the ``/grasp/result`` messages a live node
+published while the bag was recorded. See ``bag_replay`` for how "now" is
+defined in each mode and ``labels`` for the label sources.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+from dataclasses import dataclass
+import heapq
+from pathlib import Path
+import sys
+import tempfile
+from typing import Any
+
+from ..core.errors import GraspClassifierError
+from ..core.params import defaults as param_defaults
+from ..core.params import validate_all
+from ..core.pipeline import Pipeline, stamp_to_ns
+from ..core.yaml_file import read_mapping
+from .io import (
+    BOOL_TYPE,
+    CLASSIFICATION_TYPE,
+    COMPRESSED_TYPE,
+    IMAGE_TYPES,
+    LABEL_INFO_TYPE,
+    NS,
+    BagError,
+    BagReader,
+    BagWriter,
+    bool_msg,
+    classification_msg,
+    copy_definition,
+    float32_msg,
+    label_info_msg,
+)
+from .labels import (
+    EPISODES_FILE,
+    Episode,
+    LabelTrack,
+    episode_at,
+    episodes_from_runs,
+    load_intervals,
+    resolve_intervals,
+)
+from .replay import FrameRecord, ReplayRun, replay_fast, replay_realtime
+from .report import (
+    EpisodeResult,
+    build_metrics,
+    episode_verdicts,
+    summary_text,
+    write_episodes_csv,
+    write_frames_csv,
+    write_metrics_json,
+)
+
+RESULT_TOPIC = '/grasp/result'
+LABEL_INFO_TOPIC = '/grasp/label_info'
+SUCCESS_TOPIC = '/grasp/success'
+CONFIDENCE_TOPIC = '/grasp/confidence'
+LABEL_TOPIC = '/grasp/label'
+# --from-images: just over the default max_frame_age, so smoothing restarts per episode
+REAL_GAP_S = 0.6
+
+
+class EvaluationError(GraspClassifierError):
+    """The evaluation cannot run as asked (bad option combination, missing topic...)."""
+
+
+# -- inputs -------------------------------------------------------------------------------------
+
+
+def load_params_file(path: Path) -> dict[str, Any]:
+    """Read node parameters from a ROS 2 params YAML (``node: ros__parameters: {...}``) or flat."""
+    raw = read_mapping(path, 'params file', EvaluationError)
+    for value in raw.values():
+        if isinstance(value, dict) and 'ros__parameters' in value:
+            params = value['ros__parameters']
+            return dict(params) if isinstance(params, dict) else {}
+    return dict(raw)
+
+
+def choose_image_topic(reader: BagReader, requested: str | None, params_topic: str) -> str:
+    """Pick the image topic: as requested, else the node's ``image_topic``, else the only one."""
+    images = reader.topics_of_type(*IMAGE_TYPES)
+    if requested:
+        if requested not in reader.topics:
+            raise EvaluationError(
+                f"image topic '{requested}' is not in the bag; topics: {reader.topic_summary()}"
+            )
+        info = reader.topics[requested]
+        if info.msgtype not in IMAGE_TYPES:
+            raise EvaluationError(
+                f"topic '{requested}' is of type {info.msgtype}, expected "
+                'sensor_msgs/msg/Image or sensor_msgs/msg/CompressedImage'
+            )
+        return requested
+    if params_topic in images:
+        return params_topic
+    if len(images) == 1:
+        return images[0]
+    if not images:
+        raise EvaluationError(
+            f'the bag has no sensor_msgs Image or CompressedImage topic; topics: '
+            f'{reader.topic_summary()}'
+        )
+    raise EvaluationError(
+        f'the bag has several image topics ({", ".join(images)}); choose one with --image-topic'
+    )
+
+
+@dataclass
+class LabelPlan:
+    """Where labels and episodes come from, resolved against the bag."""
+
+    source: str = 'none'
+    track: LabelTrack | None = None
+    episodes: list[Episode] | None = None
+    episodes_source: str = 'none'
+    time_base: str = ''
+    by_log_time: bool = False  # match labels on log time instead of header stamps
+
+
+def plan_labels(
+    reader: BagReader, args: argparse.Namespace, *, recorded: bool = False
+) -> LabelPlan:
+    """Resolve ``--labels`` / the Bool label topic / the bag's own episodes.yaml."""
+    plan = LabelPlan()
+    topic = args.label_topic or LABEL_TOPIC
+    bag_episodes = reader.path / EPISODES_FILE if reader.path.is_dir() else None
+    if bag_episodes is not None and not bag_episodes.is_file():
+        bag_episodes = None
+    if args.labels is not None:
+        _plan_episodes(plan, reader, args.labels, args.labels_time)
+        plan.source = plan.episodes_source = f'{args.labels} ({plan.time_base} times)'
+        return plan
+    if topic in reader.topics:
+        info = reader.topics[topic]
+        if info.msgtype != BOOL_TYPE:
+            raise EvaluationError(
+                f"label topic '{topic}' is of type {info.msgtype}, expected {BOOL_TYPE}"
+            )
+        times, values = [], []
+        for m in reader.messages([topic]):
+            times.append(m.log_ns)
+            values.append(bool(m.msg.data))
+        plan.track = LabelTrack(times, values)
+        plan.source = f'topic {topic} ({len(values)} labels)'
+        # A recorded bag re-publishes labels at play time: match them on the recorder's clock.
+        plan.by_log_time = recorded
+        if bag_episodes is not None and not recorded:
+            _plan_episodes(plan, reader, bag_episodes)
+        return plan
+    if args.label_topic:
+        raise EvaluationError(
+            f"label topic '{args.label_topic}' is not in the bag; topics: {reader.topic_summary()}"
+        )
+    if bag_episodes is not None:
+        _plan_episodes(plan, reader, bag_episodes)
+        plan.source = plan.episodes_source
+    return plan
+
+
+def _plan_episodes(
+    plan: LabelPlan, reader: BagReader, path: Path, time_base: str = 'auto'
+) -> None:
+    """Take the plan's episodes from the interval file ``path``."""
+    f = load_intervals(path)
+    plan.episodes, plan.time_base = resolve_intervals(f, reader.start_ns, reader.end_ns, time_base)
+    plan.episodes_source = str(path)
+
+
+def attach_labels(records: list[FrameRecord], plan: LabelPlan, episode_gap_s: float) -> None:
+    """Give every frame its label and episode; derive episodes from label runs if needed."""
+
+    def key(r: FrameRecord) -> int:
+        return r.log_ns if plan.by_log_time else r.stamp_ns
+
+    ordered = sorted(records, key=key)
+    if plan.track is not None:
+        for r in ordered:
+            r.label = plan.track.label_at(key(r))
+    if plan.episodes is None and plan.track is not None:
+        plan.episodes = episodes_from_runs(
+            [key(r) for r in ordered], [r.label for r in ordered], round(episode_gap_s * NS)
+        )
+        plan.episodes_source = f'runs of equal labels (split at gaps > {episode_gap_s:g} s)'
+    for r in ordered:
+        ep = episode_at(plan.episodes, key(r)) if plan.episodes else None
+        r.episode = None if ep is None else ep.index
+        if plan.track is None and ep is not None:
+            r.label = ep.success
+
+
+# -- recorded results ---------------------------------------------------------------------------
+
+
+def recorded_records(
+    reader: BagReader, result_topic: str, label_info_topic: str, success_class: str
+) -> tuple[list[FrameRecord], float | None]:
+    """Turn recorded ``vision_msgs/Classification`` results into frame records."""
+    if result_topic not in reader.topics:
+        raise EvaluationError(
+            f"result topic '{result_topic}' is not in the bag; topics: {reader.topic_summary()}"
+        )
+    if reader.topics[result_topic].msgtype != CLASSIFICATION_TYPE:
+        raise EvaluationError(
+            f"topic '{result_topic}' is of type {reader.topics[result_topic].msgtype}, "
+            f'expected {CLASSIFICATION_TYPE}'
+        )
+    id_to_name: dict[str, str] = {}
+    threshold = None
+    if label_info_topic in reader.topics:
+        if reader.topics[label_info_topic].msgtype != LABEL_INFO_TYPE:
+            raise EvaluationError(
+                f"topic '{label_info_topic}' is of type "
+                f'{reader.topics[label_info_topic].msgtype}, expected {LABEL_INFO_TYPE}'
+            )
+        for m in reader.messages([label_info_topic]):
+            id_to_name = {str(c.class_id): str(c.class_name) for c in m.msg.class_map}
+            threshold = float(m.msg.threshold)
+            break
+    records: list[FrameRecord] = []
+    seen: set[str] = set()
+    for m in reader.messages([result_topic]):
+        scores: dict[str, float] = {}
+        for h in m.msg.results:
+            cid = str(h.class_id)
+            seen.add(cid)
+            scores[id_to_name.get(cid, cid)] = float(h.score)
+        stamp = stamp_to_ns(m.msg.header.stamp)
+        rec = FrameRecord(len(records), stamp, m.log_ns, header=m.msg.header)
+        if success_class in scores:
+            rec.status = 'ok'
+            rec.probability = scores[success_class]
+            rec.probabilities = list(scores.values())
+            rec.e2e_ms = (m.log_ns - stamp) / 1e6
+            rec.result_log_ns = m.log_ns
+        else:
+            rec.status = 'no_success_class'
+        records.append(rec)
+    if records and all(r.status != 'ok' for r in records):
+        raise EvaluationError(
+            f"no hypothesis names the success class '{success_class}' on '{result_topic}' "
+            f'(class_ids seen: {", ".join(sorted(seen)) or "none"}); pass --success-class'
+        )
+    return records, threshold
+
+
+# -- annotated copy ---------------------------------------------------------------------------
+
+
+def write_annotated_bag(
+    reader: BagReader,
+    out: Path,
+    records: list[FrameRecord],
+    class_names: list[str],
+    threshold: float,
+    storage: str,
+) -> list[str]:
+    """Copy the bag adding /grasp/success, /grasp/confidence, /grasp/result, /grasp/label_info.
+
+    Results are placed at the time the evaluation produced them on the bag's
+    clock. Returns the topics that could not be copied (unknown types).
+    """
+    ours = (SUCCESS_TOPIC, CONFIDENCE_TOPIC, RESULT_TOPIC, LABEL_INFO_TOPIC)
+    added: list[tuple[int, int, str, Any]] = [
+        (
+            reader.start_ns,
+            0,
+            LABEL_INFO_TOPIC,
+            label_info_msg(reader.start_ns, class_names, threshold),
+        )
+    ]
+    for r in records:
+        if r.status != 'ok' or r.probability is None or r.header is None:
+            continue
+        t = r.result_log_ns if r.result_log_ns is not None else r.log_ns
+        added.append((t, len(added), SUCCESS_TOPIC, bool_msg(r.verdict == 'success')))
+        added.append((t, len(added), CONFIDENCE_TOPIC, float32_msg(r.probability)))
+        probs = (
+            r.probabilities if r.probabilities is not None else [1 - r.probability, r.probability]
+        )
+        added.append(
+            (t, len(added), RESULT_TOPIC, classification_msg(r.header, class_names, probs))
+        )
+    added.sort(key=lambda a: (a[0], a[1]))
+    skipped: list[str] = []
+    with BagWriter(out, storage) as w:
+        copied = []
+        for conn in reader.connections:
+            if conn.topic in ours:
+                continue
+            msgdef, rihs = copy_definition(conn)
+            if not reader.topics[conn.topic].known and not (msgdef and rihs):
+                skipped.append(conn.topic)
+                continue
+            w.add_topic(conn.topic, conn.msgtype, store=reader.store, msgdef=msgdef, rihs01=rihs)
+            copied.append(conn.topic)
+        for topic, mtype in (
+            (LABEL_INFO_TOPIC, LABEL_INFO_TYPE),
+            (SUCCESS_TOPIC, BOOL_TYPE),
+            (CONFIDENCE_TOPIC, 'std_msgs/msg/Float32'),
+            (RESULT_TOPIC, CLASSIFICATION_TYPE),
+        ):
+            w.add_topic(topic, mtype)
+
+        def original() -> Iterator[tuple[int, int, str, Any]]:
+            for conn, t, raw in reader.raw_messages(copied):
+                yield t, -1, conn.topic, raw
+
+        for t, order, topic, payload in heapq.merge(original(), iter(added)):
+            if order < 0:
+                w.write_raw(topic, t, payload)
+            else:
+                w.write(topic, t, payload)
+    return skipped
+
+
+# -- command line -------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog='evaluate_bag',
+        description='Replay a rosbag2 through the grasp classifier pipeline and score it.',
+    )
+    ap.add_argument('bag', nargs='?', type=Path, help='rosbag2 directory (or .mcap / .db3 file)')
+    ap.add_argument('--list', action='store_true', help='list topics with types and counts')
+    ap.add_argument('--out', type=Path, help='report folder (default out/<bag name>)')
+    ap.add_argument('--model', default=None, help='model file (default: the shipped model)')
+    ap.add_argument('--params', type=Path, help='node parameter YAML (same names as the node)')
+    ap.add_argument(
+        '--image-topic',
+        default=None,
+        help="default: the node's image_topic or the only image topic",
+    )
+    ap.add_argument(
+        '--label-topic',
+        default=None,
+        help=f'std_msgs/Bool labels (default {LABEL_TOPIC} if present)',
+    )
+    ap.add_argument(
+        '--labels', type=Path, help='YAML/CSV of labelled intervals (start, end, label)'
+    )
+    ap.add_argument('--labels-time', choices=('auto', 'absolute', 'relative'), default='auto')
+    ap.add_argument(
+        '--episode-gap',
+        type=float,
+        default=0.5,
+        help='s; a frame gap this long splits episodes (label-topic episodes)',
+    )
+    ap.add_argument(
+        '--realtime',
+        action='store_true',
+        help='pace frames at the recorded rate (drops frames like the node)',
+    )
+    ap.add_argument('--rate', type=float, default=1.0, help='--realtime speed factor')
+    ap.add_argument(
+        '--nominal-latency',
+        type=float,
+        default=0.01,
+        help='fast mode: s added to each stamp as "now"',
+    )
+    ap.add_argument(
+        '--recorded',
+        action='store_true',
+        help='score recorded /grasp/result messages instead of running the model',
+    )
+    ap.add_argument('--result-topic', default=RESULT_TOPIC)
+    ap.add_argument('--label-info-topic', default=LABEL_INFO_TOPIC)
+    ap.add_argument('--success-class', default='success', help='class name of success in results')
+    ap.add_argument(
+        '--threshold',
+        type=float,
+        default=None,
+        help='--recorded: threshold when the bag has no label_info',
+    )
+    ap.add_argument(
+        '--out-bag', type=Path, help='write a copy of the bag with /grasp/* results added'
+    )
+    ap.add_argument(
+        '--out-storage',
+        choices=('mcap', 'sqlite3'),
+        default=None,
+        help='storage of --out-bag (default: as input)',
+    )
+    ap.add_argument(
+        '--from-images',
+        type=Path,
+        help='make a temporary bag from an ImageFolder (class/*.jpg) and evaluate it',
+    )
+    ap.add_argument('--fps', type=float, default=30.0, help='--from-images: frame rate')
+    ap.add_argument('--no-plot', action='store_true', help='skip timeline.png')
+    ap.add_argument('--quiet', action='store_true', help='no progress line')
+    return ap
+
+
+class _Progress:
+    """A tqdm progress line on stderr (plain periodic lines without tqdm)."""
+
+    def __init__(self, total: int, desc: str, quiet: bool) -> None:
+        self.bar = None
+        self.dropped = 0
+        if quiet:
+            return
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            return
+        self.bar = tqdm(total=total, desc=desc, unit='frame', mininterval=0.2, file=sys.stderr)
+
+    def __call__(self, done: int, dropped: int) -> None:
+        if self.bar is None:
+            return
+        if dropped != self.dropped:
+            self.dropped = dropped
+            self.bar.set_postfix(dropped=dropped, refresh=False)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _model_info(pipeline: Pipeline) -> dict[str, Any]:
+    m = pipeline.model
+    return {
+        'path': m.path,
+        'id': m.model_id,
+        'architecture': m.metadata.architecture,
+        'trained': m.metadata.trained,
+        'class_names': list(m.metadata.class_names),
+        'device': str(m.device),
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    """Evaluate as the parsed arguments say; raise GraspClassifierError subclasses on faults."""
+    if args.from_images is not None:
+        if args.bag is not None:
+            raise EvaluationError('give either a bag or --from-images, not both')
+        with tempfile.TemporaryDirectory(prefix='grasp_eval_') as tmp:
+            args.bag = _bag_from_images(args.from_images, Path(tmp) / args.from_images.name, args)
+            if args.out is None:
+                args.out = Path('out') / args.from_images.name
+            return _evaluate(args)
+    if args.bag is None:
+        raise EvaluationError('no bag given (evaluate_bag BAG, or --from-images DIR)')
+    return _evaluate(args)
+
+
+def _bag_from_images(folder: Path, out: Path, args: argparse.Namespace) -> Path:
+    from .make_bag import BagSpec, image_folder_episodes, write_bag
+
+    episodes = image_folder_episodes(folder)
+    made = write_bag(out, episodes, BagSpec(fps=args.fps, compressed=True, gap_s=REAL_GAP_S))
+    print(
+        f'made a temporary bag from {folder}: {made.frames} frames, {len(made.episodes)} '
+        f'episodes at {args.fps:g} fps (CompressedImage, original JPEG bytes)',
+        file=sys.stderr,
+    )
+    return out
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    if args.rate <= 0:
+        raise EvaluationError(f'--rate must be > 0, got {args.rate}')
+    if args.rate != 1.0 and not args.realtime:
+        raise EvaluationError('--rate only applies with --realtime')
+    if args.recorded and (args.realtime or args.out_bag):
+        raise EvaluationError('--recorded scores recorded results: no --realtime or --out-bag')
+    if args.out_bag is not None and args.out_bag.exists():
+        raise EvaluationError(f"--out-bag '{args.out_bag}' already exists; remove it first")
+    with BagReader(args.bag) as reader:
+        if args.list:
+            print(
+                f'{reader.path}: {reader.storage}, {reader.message_count} messages, '
+                f'{(reader.end_ns - reader.start_ns) / NS:.2f} s'
+            )
+            print(reader.describe_topics())
+            return 0
+        if reader.message_count == 0:
+            raise BagError(f"bag '{reader.path}' is empty (no messages)")
+        for topic, mtype in reader.unknown.items():
+            print(f"note: skipping topic '{topic}': unknown type {mtype}", file=sys.stderr)
+        out_dir = args.out if args.out is not None else Path('out') / reader.path.name
+        if args.recorded:
+            return _score_recorded(reader, args, out_dir)
+        return _replay_and_score(reader, args, out_dir)
+
+
+def _replay_and_score(reader: BagReader, args: argparse.Namespace, out_dir: Path) -> int:
+    values = load_params_file(args.params) if args.params is not None else {}
+    if args.model is not None:
+        values['model_path'] = args.model
+    params_topic = str(values.get('image_topic', param_defaults()['image_topic']))
+    topic = choose_image_topic(reader, args.image_topic, params_topic)
+    values['compressed'] = reader.topics[topic].msgtype == COMPRESSED_TYPE
+    values['image_topic'] = topic
+    n_frames = reader.topics[topic].count
+    if n_frames == 0:
+        raise EvaluationError(f"image topic '{topic}' has no messages")
+    plan = plan_labels(reader, args)
+    pipeline = Pipeline.from_params(values)
+    v = validate_all(values)
+    cfg = pipeline.decider.config
+    if not args.realtime and cfg.max_frame_age > 0 and args.nominal_latency >= cfg.max_frame_age:
+        raise EvaluationError(
+            f'--nominal-latency {args.nominal_latency} s must be below max_frame_age '
+            f'{cfg.max_frame_age} s or every frame is stale'
+        )
+    mode = f'realtime x{args.rate:g}' if args.realtime else 'fast'
+    print(
+        f'evaluating {reader.path} topic {topic} ({n_frames} frames, {mode}) with model '
+        f'{pipeline.model.model_id} on {pipeline.model.device}; labels: {plan.source}',
+        file=sys.stderr,
+    )
+    progress = _Progress(n_frames, 'replay', args.quiet)
+    frames = reader.messages([topic])
+    try:
+        run_: ReplayRun
+        if args.realtime:
+            run_ = replay_realtime(pipeline, frames, rate=args.rate, progress=progress)
+        else:
+            run_ = replay_fast(
+                pipeline, frames, nominal_latency_s=args.nominal_latency, progress=progress
+            )
+    finally:
+        progress.close()
+    attach_labels(run_.records, plan, args.episode_gap)
+    threshold = pipeline.threshold
+    results = _check_episodes(run_.records, plan, v, threshold)
+    info = {
+        'bag': str(reader.path),
+        'storage': reader.storage,
+        'image_topic': topic,
+        'image_type': reader.topics[topic].msgtype,
+        'model': _model_info(pipeline),
+        'labels': _labels_info(plan),
+        'decision': dict(cfg.__dict__),
+        'check_frames': int(v['check_frames']),
+    }
+    data = build_metrics(run_, results, threshold=threshold, info=info)
+    _write_outputs(out_dir, run_.records, results, data, reader.start_ns, args, cfg.hysteresis)
+    if args.out_bag is not None:
+        skipped = write_annotated_bag(
+            reader,
+            args.out_bag,
+            run_.records,
+            list(pipeline.metadata.class_names),
+            threshold,
+            args.out_storage or reader.storage,
+        )
+        for t in skipped:
+            print(f"note: --out-bag left out topic '{t}' (unknown type)", file=sys.stderr)
+        print(f'annotated bag: {args.out_bag}')
+    print(summary_text(data, results, reader.start_ns, out_dir))
+    return 0
+
+
+def _score_recorded(reader: BagReader, args: argparse.Namespace, out_dir: Path) -> int:
+    records, info_threshold = recorded_records(
+        reader, args.result_topic, args.label_info_topic, args.success_class
+    )
+    if not records:
+        raise EvaluationError(f"result topic '{args.result_topic}' has no messages")
+    threshold = args.threshold
+    if threshold is None:
+        threshold = info_threshold if info_threshold is not None and info_threshold > 0 else 0.5
+    plan = plan_labels(reader, args, recorded=True)
+    attach_labels(records, plan, args.episode_gap)
+    run_ = ReplayRun('recorded', records, 0.0, len(records), len(records), 0)
+    results = _check_episodes(records, plan, param_defaults(), threshold)
+    info = {
+        'bag': str(reader.path),
+        'storage': reader.storage,
+        'result_topic': args.result_topic,
+        'labels': {
+            **_labels_info(plan),
+            'matched_on': 'log time' if plan.by_log_time else 'header stamp',
+        },
+    }
+    data = build_metrics(run_, results, threshold=threshold, info=info)
+    data['throughput_fps'] = None
+    _write_outputs(out_dir, records, results, data, reader.start_ns, args, 0.0)
+    print(summary_text(data, results, reader.start_ns, out_dir))
+    return 0
+
+
+def _check_episodes(
+    records: list[FrameRecord], plan: LabelPlan, params: dict[str, Any], threshold: float
+) -> list[EpisodeResult]:
+    return episode_verdicts(
+        records,
+        plan.episodes or [],
+        check_frames=int(params['check_frames']),
+        check_timeout=float(params['check_timeout']),
+        threshold=threshold,
+    )
+
+
+def _labels_info(plan: LabelPlan) -> dict[str, str]:
+    return {
+        'source': plan.source,
+        'episodes_source': plan.episodes_source,
+        'time_base': plan.time_base,
+    }
+
+
+def _write_outputs(
+    out_dir: Path,
+    records: list[FrameRecord],
+    results: list[EpisodeResult],
+    data: dict[str, Any],
+    bag_start_ns: int,
+    args: argparse.Namespace,
+    hysteresis: float,
+) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    threshold = float(data['threshold'])
+    write_frames_csv(out_dir / 'frames.csv', records, bag_start_ns, threshold)
+    write_episodes_csv(out_dir / 'episodes.csv', results, bag_start_ns)
+    write_metrics_json(out_dir / 'metrics.json', data)
+    png = out_dir / 'timeline.png'
+    if args.no_plot:
+        png.unlink(missing_ok=True)
+        return
+    try:
+        from .plots import timeline_png
+    except ImportError as exc:  # matplotlib is optional at run time
+        print(f'note: no timeline.png ({exc})', file=sys.stderr)
+        return
+    timeline_png(
+        png,
+        records,
+        results,
+        bag_start_ns=bag_start_ns,
+        threshold=threshold,
+        hysteresis=hysteresis,
+        title=f'{data.get("bag", "")} ({data["mode"]})',
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``evaluate_bag`` command line; return the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except (GraspClassifierError, OSError) as exc:
+        print(f'evaluate_bag: error: {exc}', file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print('evaluate_bag: interrupted', file=sys.stderr)
+        return 130
+
+
+if __name__ == '__main__':
+    sys.exit(main())
