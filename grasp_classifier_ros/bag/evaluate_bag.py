@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import heapq
 from pathlib import Path
 import sys
 import tempfile
 from typing import Any
 
+from ..core.configure import build_pipeline
 from ..core.errors import GraspClassifierError
-from ..core.params import defaults as param_defaults
-from ..core.params import validate_all
+from ..core.params import Params, validate_all
 from ..core.pipeline import Pipeline, stamp_to_ns
 from ..core.yaml_file import read_mapping
 from .io import (
@@ -501,18 +501,17 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _replay_and_score(reader: BagReader, args: argparse.Namespace, out_dir: Path) -> int:
     values = load_params_file(args.params) if args.params is not None else {}
-    if args.model is not None:
-        values['model_path'] = args.model
-    params_topic = str(values.get('image_topic', param_defaults()['image_topic']))
-    topic = choose_image_topic(reader, args.image_topic, params_topic)
-    values['compressed'] = reader.topics[topic].msgtype == COMPRESSED_TYPE
-    values['image_topic'] = topic
+    overrides = {} if args.model is None else {'model_path': args.model}
+    params = validate_all({**values, **overrides})
+    topic = choose_image_topic(reader, args.image_topic, params.image_topic)
+    params = replace(
+        params, image_topic=topic, compressed=reader.topics[topic].msgtype == COMPRESSED_TYPE
+    )
     n_frames = reader.topics[topic].count
     if n_frames == 0:
         raise EvaluationError(f"image topic '{topic}' has no messages")
     plan = plan_labels(reader, args)
-    pipeline = Pipeline.from_params(values)
-    v = validate_all(values)
+    pipeline = build_pipeline(params)
     cfg = pipeline.decider.config
     if not args.realtime and cfg.max_frame_age > 0 and args.nominal_latency >= cfg.max_frame_age:
         raise EvaluationError(
@@ -539,7 +538,7 @@ def _replay_and_score(reader: BagReader, args: argparse.Namespace, out_dir: Path
         progress.close()
     attach_labels(run_.records, plan, args.episode_gap)
     threshold = pipeline.threshold
-    results = _check_episodes(run_.records, plan, v, threshold)
+    results = _check_episodes(run_.records, plan, params, threshold)
     info = {
         'bag': str(reader.path),
         'storage': reader.storage,
@@ -548,7 +547,7 @@ def _replay_and_score(reader: BagReader, args: argparse.Namespace, out_dir: Path
         'model': _model_info(pipeline),
         'labels': _labels_info(plan),
         'decision': dict(cfg.__dict__),
-        'check_frames': int(v['check_frames']),
+        'check_frames': params.check_frames,
     }
     data = build_metrics(run_, results, threshold=threshold, info=info)
     _write_outputs(out_dir, run_.records, results, data, reader.start_ns, args, cfg.hysteresis)
@@ -580,7 +579,7 @@ def _score_recorded(reader: BagReader, args: argparse.Namespace, out_dir: Path) 
     plan = plan_labels(reader, args, recorded=True)
     attach_labels(records, plan, args.episode_gap)
     run_ = ReplayRun('recorded', records, 0.0, len(records), len(records), 0)
-    results = _check_episodes(records, plan, param_defaults(), threshold)
+    results = _check_episodes(records, plan, Params(), threshold)
     info = {
         'bag': str(reader.path),
         'storage': reader.storage,
@@ -598,13 +597,13 @@ def _score_recorded(reader: BagReader, args: argparse.Namespace, out_dir: Path) 
 
 
 def _check_episodes(
-    records: list[FrameRecord], plan: LabelPlan, params: dict[str, Any], threshold: float
+    records: list[FrameRecord], plan: LabelPlan, params: Params, threshold: float
 ) -> list[EpisodeResult]:
     return episode_verdicts(
         records,
         plan.episodes or [],
-        check_frames=int(params['check_frames']),
-        check_timeout=float(params['check_timeout']),
+        check_frames=params.check_frames,
+        check_timeout=params.check_timeout,
         threshold=threshold,
     )
 

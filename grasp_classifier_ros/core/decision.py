@@ -27,10 +27,9 @@ import enum
 import math
 import threading
 import time
-from typing import Any, Protocol
+from typing import Protocol
 
 NS = 1_000_000_000  # nanoseconds per second, for every stamp calculation in the package
-SMOOTHING_CHOICES = ('none', 'ema', 'vote')
 
 
 class Verdict(str, enum.Enum):
@@ -43,7 +42,7 @@ class Verdict(str, enum.Enum):
 
 @dataclass(frozen=True)
 class DecisionConfig:
-    """Decision parameters; ``threshold`` is already resolved (never -1 here)."""
+    """Decision parameters; ``threshold`` is already resolved (``params.resolve_threshold``)."""
 
     threshold: float = 0.5
     hysteresis: float = 0.05
@@ -59,19 +58,6 @@ class DecisionConfig:
     @property
     def off_level(self) -> float:
         return max(0.0, self.threshold - self.hysteresis)
-
-    @classmethod
-    def from_params(cls, values: dict[str, Any], model_threshold: float) -> DecisionConfig:
-        """Build from validated node parameters; threshold -1 means the model's own."""
-        thr = float(values['threshold'])
-        return cls(
-            threshold=model_threshold if thr < 0 else thr,
-            hysteresis=float(values['hysteresis']),
-            smoothing=str(values['smoothing']),
-            window=int(values['window']),
-            max_frame_age=float(values['max_frame_age']),
-            max_future_skew=float(values['max_future_skew']),
-        )
 
 
 @dataclass(frozen=True)

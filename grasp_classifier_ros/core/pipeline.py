@@ -19,15 +19,14 @@ import time
 from typing import Any
 
 import numpy as np
-import torch
 
 from .decision import NS, CheckCollector, Decider, Decision, DecisionConfig
 from .errors import ImageConversionError
 from .image_codec import DEFAULT_MAX_PIXELS, DecodedImage, decode_compressed, decode_image
 from .metadata import ModelMetadata
-from .model import LoadedModel, load_model
-from .params import validate_all
-from .preprocess import FULL_FRAME, Preprocessor, Roi, validate_roi
+from .model import LoadedModel
+from .preprocess import Preprocessor
+from .roi import FULL_FRAME, Roi
 from .stats import StreamStats
 
 _LOG = logging.getLogger(__name__)
@@ -72,35 +71,17 @@ class Pipeline:
         roi: Roi = FULL_FRAME,
         max_pixels: int = DEFAULT_MAX_PIXELS,
         compressed: bool = False,
-        threshold_param: float = -1.0,
     ) -> None:
         self._lock = threading.RLock()
         self.model = model
         self.compressed = compressed
         self.max_pixels = max_pixels
-        self.threshold_param = threshold_param
         self.preprocessor = Preprocessor(model.metadata, model.device, model.dtype, roi)
         cfg = decision or DecisionConfig(threshold=model.metadata.threshold)
         self.decider = Decider(cfg)
         self.check = CheckCollector()
         self.stats = StreamStats()
         self.keep_preview = False
-
-    @classmethod
-    def from_params(cls, values: dict[str, Any]) -> Pipeline:
-        """Validate node parameters, load the model they name and build the pipeline."""
-        v = validate_all(values)
-        if v['num_threads'] > 0:
-            torch.set_num_threads(v['num_threads'])
-        model = load_model_from_params(v)
-        return cls(
-            model,
-            decision=DecisionConfig.from_params(v, model.metadata.threshold),
-            roi=tuple(v['roi']),  # type: ignore[arg-type]
-            max_pixels=v['max_pixels'],
-            compressed=v['compressed'],
-            threshold_param=v['threshold'],
-        )
 
     @property
     def metadata(self) -> ModelMetadata:
@@ -110,56 +91,27 @@ class Pipeline:
     def threshold(self) -> float:
         return self.decider.config.threshold
 
-    def apply_params(self, changed: dict[str, Any]) -> None:
-        """Apply already-validated dynamic parameters (not model_path: use swap_model)."""
-        with self._lock:
-            cfg = self.decider.config
-            updates: dict[str, Any] = {}
-            if 'threshold' in changed:
-                self.threshold_param = float(changed['threshold'])
-                updates['threshold'] = (
-                    self.model.metadata.threshold
-                    if self.threshold_param < 0
-                    else self.threshold_param
-                )
-            for name in ('hysteresis', 'max_frame_age', 'max_future_skew'):
-                if name in changed:
-                    updates[name] = float(changed[name])
-            if 'smoothing' in changed:
-                updates['smoothing'] = str(changed['smoothing'])
-            if 'window' in changed:
-                updates['window'] = int(changed['window'])
-            if updates:
-                self.decider.set_config(DecisionConfig(**{**cfg.__dict__, **updates}))
-            if 'roi' in changed:
-                self.preprocessor.set_roi(validate_roi(changed['roi']))
-            if 'max_pixels' in changed:
-                self.max_pixels = int(changed['max_pixels'])
+    def configure(self, decision: DecisionConfig, roi: Roi, max_pixels: int) -> None:
+        """Serve with new settings from the next frame on (``configure.apply_params``).
 
-    def swap_model(self, model: LoadedModel) -> None:
-        """Serve ``model`` from the next frame on (load it first; this cannot fail)."""
+        Smoothing restarts only when the decision rules change.
+        """
+        with self._lock:
+            if decision != self.decider.config:
+                self.decider.set_config(decision)
+            self.preprocessor.roi = roi
+            self.max_pixels = max_pixels
+
+    def swap_model(self, model: LoadedModel, decision: DecisionConfig) -> None:
+        """Serve ``model`` with ``decision`` from the next frame on (``configure.reload_model``).
+
+        Load the model first; this cannot fail.
+        """
         with self._lock:
             roi = self.preprocessor.roi
             self.model = model
             self.preprocessor = Preprocessor(model.metadata, model.device, model.dtype, roi)
-            cfg = self.decider.config
-            thr = model.metadata.threshold if self.threshold_param < 0 else self.threshold_param
-            self.decider.set_config(DecisionConfig(**{**cfg.__dict__, 'threshold': thr}))
-
-    def reload_model(self, path: str, **load_kwargs: Any) -> LoadedModel:
-        """Hot-reload: load ``path`` fully (``load_model`` keywords), then swap.
-
-        On failure the ModelLoadError propagates and the old model keeps serving.
-        """
-        model = load_model(resolve_model_path(path), **load_kwargs)
-        self.swap_model(model)
-        return model
-
-    def reload_from_params(self, values: dict[str, Any]) -> LoadedModel:
-        """Hot-reload the model named by validated node parameters (see ``reload_model``)."""
-        model = load_model_from_params(values)
-        self.swap_model(model)
-        return model
+            self.decider.set_config(decision)
 
     def decode(self, msg: Any) -> DecodedImage:
         """Decode a message per the configured transport."""
@@ -245,28 +197,6 @@ class Pipeline:
         self.stats.record_result(result.status, result.timings_ms['total'], age)
         self.check.offer(result)
         return result
-
-
-def load_model_from_params(values: dict[str, Any]) -> LoadedModel:
-    """Load the model that validated node parameters name, with their device and backend."""
-    return load_model(
-        resolve_model_path(values['model_path']),
-        device=values['device'],
-        cuda_fallback=values['cuda_fallback'],
-        fp16=values['fp16'],
-        expected_sha256=values['model_sha256'],
-        warmup_runs=values['warmup_runs'],
-        backend=values['backend'],
-    )
-
-
-def resolve_model_path(path: str) -> str:
-    """'' means the shipped model; anything else is used as given."""
-    if path:
-        return path
-    from .paths import default_model_path
-
-    return str(default_model_path())
 
 
 class NewestFrameWorker:

@@ -15,44 +15,16 @@ import cv2
 import numpy as np
 import torch
 
-from .errors import ParameterError
 from .metadata import ModelMetadata
+from .roi import FULL_FRAME, Roi, roi_slices, validate_roi
 
 if TYPE_CHECKING:
     from .image_codec import DecodedImage
 
-Roi = tuple[float, float, float, float]
-FULL_FRAME: Roi = (0.0, 0.0, 1.0, 1.0)
 # area_resize halves while the result stays at least this many times the target. 1 lets a
 # 640x480 frame reach a 128x128 input via 320x240 (0.22 ms instead of 0.48 ms for one
 # fractional INTER_AREA on this CPU); the result is the same box average up to edge weights.
 HALVING_GAP = 1
-
-
-def validate_roi(roi: tuple[float, ...] | list[float]) -> Roi:
-    """Check a normalised ``(x, y, w, h)`` ROI lies inside the frame; return it as a tuple."""
-    values = tuple(float(v) for v in roi)
-    if len(values) != 4:
-        raise ParameterError('roi', roi, 'needs exactly four numbers [x, y, w, h] in 0..1')
-    if not all(math.isfinite(v) for v in values):
-        raise ParameterError('roi', roi, 'values must be finite')
-    x, y, w, h = values
-    if not (0.0 <= x < 1.0 and 0.0 <= y < 1.0 and 0.0 < w <= 1.0 and 0.0 < h <= 1.0):
-        raise ParameterError('roi', roi, 'x, y must be in [0, 1) and w, h in (0, 1]')
-    eps = 1e-9
-    if x + w > 1.0 + eps or y + h > 1.0 + eps:
-        raise ParameterError('roi', roi, 'x + w and y + h must not exceed 1')
-    return (x, y, w, h)
-
-
-def roi_slices(height: int, width: int, roi: Roi) -> tuple[slice, slice]:
-    """Pixel slices of a normalised ROI; always at least one pixel each way."""
-    x, y, w, h = roi
-    x0 = min(int(round(x * width)), width - 1)
-    y0 = min(int(round(y * height)), height - 1)
-    x1 = max(x0 + 1, min(width, int(round((x + w) * width))))
-    y1 = max(y0 + 1, min(height, int(round((y + h) * height))))
-    return slice(y0, y1), slice(x0, x1)
 
 
 def area_resize(region: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -132,10 +104,6 @@ class Preprocessor:
             memory_format=torch.channels_last
         )
         self._u8_np = self._u8[0].numpy()
-
-    def set_roi(self, roi: tuple[float, ...] | list[float]) -> None:
-        """Validate and set a new ROI (takes effect on the next frame)."""
-        self.roi = validate_roi(roi)
 
     def decode_min_size(self) -> tuple[int, int]:
         """Smallest full-frame size (h, w) keeping the ROI at least model-input sized.

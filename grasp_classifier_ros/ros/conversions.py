@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.params import ParamSpec
+from ..core.params import Bounds, ParamSpec
 
 # rcl_interfaces/msg/ParameterType constants.
 PARAM_TYPE_IDS: dict[str, int] = {
@@ -64,8 +64,12 @@ def constraints_text(spec: ParamSpec) -> str:
     parts = []
     if spec.choices:
         parts.append('one of: ' + ', '.join(spec.choices))
-    if spec.min is not None and spec.max is not None:
-        parts.append(f'range {spec.min:g} .. {spec.max:g}')
+    for rule in spec.rules:
+        if isinstance(rule, Bounds):
+            span = f'range {rule.lo:g} .. {rule.hi:g}'
+            if rule.also is not None:
+                span = f'{rule.also:g} ({rule.meaning}) or {span}'
+            parts.append(span)
     if not spec.dynamic:
         parts.append('read-only: set at startup')
     return '; '.join(parts)

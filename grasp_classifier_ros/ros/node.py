@@ -29,9 +29,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import warnings
 
 from ..core import params as param_specs
+from ..core.configure import apply_params, build_pipeline, reload_model
 from ..core.errors import GraspClassifierError, ParameterError
 from ..core.model import LoadedModel
-from ..core.pipeline import FrameResult, NewestFrameWorker, Pipeline
+from ..core.params import Params
+from ..core.pipeline import FrameResult, NewestFrameWorker
 from ..core.stats import assess
 from .conversions import (
     bgr8_image_msg,
@@ -112,8 +114,8 @@ class GraspClassifierNode(Node):
         self._qos_incompatibilities: list[str] = []
         self.worker: NewestFrameWorker | None = None
         try:
-            self.values = self._declare_parameters()
-            self.pipeline = self._build_pipeline(self.values)
+            self.params = self._declare_parameters()
+            self.pipeline = self._logging_warnings(lambda: build_pipeline(self.params))
         except GraspClassifierError as exc:
             self.get_logger().fatal(f'refusing to start: {exc}')
             self.destroy_node()
@@ -136,7 +138,7 @@ class GraspClassifierNode(Node):
 
         self.worker = NewestFrameWorker(self.pipeline, self._on_result, clock_ns=self.now_ns)
         self.worker.start()
-        self.subscription = self._subscribe(self.values)
+        self.subscription = self._subscribe(self.params)
         self.check_service = self.create_service(
             Trigger, '~/check', self._on_check, callback_group=ReentrantCallbackGroup()
         )
@@ -147,10 +149,11 @@ class GraspClassifierNode(Node):
         # Last: declaring parameters (ours and diagnostic_updater's) must not run it.
         self.add_on_set_parameters_callback(self._on_set_parameters)
         model = self.pipeline.model
+        p = self.params
         self.get_logger().info(
-            f"classifying '{self.values['image_topic']}' "
-            f'({"CompressedImage" if self.values["compressed"] else "Image"}, '
-            f'{self.values["qos_reliability"]}, depth {self.values["qos_depth"]}) with '
+            f"classifying '{p.image_topic}' "
+            f'({"CompressedImage" if p.compressed else "Image"}, '
+            f'{p.qos_reliability}, depth {p.qos_depth}) with '
             f'{model.model_id} on {model.device}, threshold {self.pipeline.threshold:.3f}, '
             f'classes {list(model.metadata.class_names)}'
         )
@@ -163,8 +166,8 @@ class GraspClassifierNode(Node):
 
     # -- parameters ---------------------------------------------------------------------------
 
-    def _declare_parameters(self) -> dict[str, Any]:
-        """Declare every parameter of ``params.PARAMETERS``; return the validated values."""
+    def _declare_parameters(self) -> Params:
+        """Declare every parameter of ``params.PARAMETERS``; return them validated."""
         raw: dict[str, Any] = {}
         for spec in param_specs.PARAMETERS:
             descriptor = make_descriptor(
@@ -209,12 +212,9 @@ class GraspClassifierNode(Node):
                 warnings.showwarning(w.message, w.category, w.filename, w.lineno)
         return result
 
-    def _build_pipeline(self, values: dict[str, Any]) -> Pipeline:
-        return self._logging_warnings(lambda: Pipeline.from_params(values))
-
-    def _reload_model(self, values: dict[str, Any]) -> LoadedModel:
-        """Load the model ``values`` name, then swap; on failure raise and keep the old one."""
-        return self._logging_warnings(lambda: self.pipeline.reload_from_params(values))
+    def _reload_model(self, params: Params) -> LoadedModel:
+        """Load the model ``params`` name, then swap; on failure raise and keep the old one."""
+        return self._logging_warnings(lambda: reload_model(self.pipeline, params))
 
     def _on_set_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
         """Validate a parameter change; apply it all or nothing.
@@ -230,42 +230,41 @@ class GraspClassifierNode(Node):
                 if p.name in param_specs.SPECS  # others: use_sim_time, diagnostic_updater.*
             }
             try:
-                changes = param_specs.validate_changes(self.values, ours)
+                params = self.params.updated(ours)
             except ParameterError as exc:
                 return SetParametersResult(successful=False, reason=str(exc))
-            if not changes:
+            if not ours:
                 return SetParametersResult(successful=True)
-            values = {**self.values, **changes}
-            if MODEL_PARAMS & changes.keys():
+            if MODEL_PARAMS & ours.keys():  # even the same path: the file may have been replaced
                 try:
-                    model = self._reload_model(values)
+                    model = self._reload_model(params)
                 except GraspClassifierError as exc:
                     self.get_logger().error(f'model change rejected, keeping the old model: {exc}')
                     return SetParametersResult(successful=False, reason=str(exc))
                 self.get_logger().info(f'now serving {model.model_id} on {model.device}')
-            self.pipeline.apply_params({k: v for k, v in changes.items() if k not in MODEL_PARAMS})
-            self.values = values
+            apply_params(self.pipeline, params)
+            self.params = params
             self._publish_label_info()
             return SetParametersResult(successful=True)
 
     # -- input --------------------------------------------------------------------------------
 
-    def _subscribe(self, values: dict[str, Any]) -> Any:
+    def _subscribe(self, params: Params) -> Any:
         reliability = (
             ReliabilityPolicy.RELIABLE
-            if values['qos_reliability'] == 'reliable'
+            if params.qos_reliability == 'reliable'
             else ReliabilityPolicy.BEST_EFFORT
         )
         qos = QoSProfile(
             history=HistoryPolicy.KEEP_LAST,
-            depth=values['qos_depth'],
+            depth=params.qos_depth,
             reliability=reliability,
             durability=DurabilityPolicy.VOLATILE,
         )
-        msg_type = CompressedImage if values['compressed'] else Image
+        msg_type = CompressedImage if params.compressed else Image
         events = SubscriptionEventCallbacks(incompatible_qos=self._on_incompatible_qos)
         return self.create_subscription(
-            msg_type, values['image_topic'], self._on_image, qos, event_callbacks=events
+            msg_type, params.image_topic, self._on_image, qos, event_callbacks=events
         )
 
     def _on_image(self, msg: Any) -> None:
@@ -280,7 +279,7 @@ class GraspClassifierNode(Node):
         text = explain_incompatible_qos(
             topic,
             qos_policy_name_from_kind(event.last_policy_kind),
-            self.values['qos_reliability'],
+            self.params.qos_reliability,
             offered,
         )
         self._qos_incompatibilities.append(text)
@@ -296,8 +295,7 @@ class GraspClassifierNode(Node):
     def _update_debug_wanted(self) -> None:
         """Keep frame previews only while the debug image is enabled and subscribed."""
         self.pipeline.keep_preview = (
-            bool(self.values['publish_debug_image'])
-            and self.pub_debug.get_subscription_count() > 0
+            self.params.publish_debug_image and self.pub_debug.get_subscription_count() > 0
         )
 
     def _on_result(self, result: FrameResult) -> None:
@@ -341,8 +339,8 @@ class GraspClassifierNode(Node):
     def _on_check(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
         """Answer ``~/check`` from the next ``check_frames`` fresh frames (blocks this thread)."""
         outcome = self.pipeline.check.run_check(
-            int(self.values['check_frames']),
-            float(self.values['check_timeout']),
+            self.params.check_frames,
+            self.params.check_timeout,
             now_ns=self.now_ns(),
             threshold=self.pipeline.threshold,
         )
@@ -352,7 +350,7 @@ class GraspClassifierNode(Node):
 
     def _diagnose(self, stat: DiagnosticStatusWrapper) -> DiagnosticStatusWrapper:
         snapshot = self.pipeline.stats.snapshot(self.now_ns())
-        level, message = assess(snapshot, float(self.values['camera_timeout']))
+        level, message = assess(snapshot, self.params.camera_timeout)
         if self._qos_incompatibilities and level != 'ERROR':
             level, message = 'ERROR', self._qos_incompatibilities[-1]
         stat.summary(getattr(DiagnosticStatus, level), message)

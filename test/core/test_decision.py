@@ -9,12 +9,14 @@ import threading
 
 import pytest
 
+from grasp_classifier_ros.core.configure import decision_config
 from grasp_classifier_ros.core.decision import (
     CheckCollector,
     Decider,
     DecisionConfig,
     Verdict,
 )
+from grasp_classifier_ros.core.params import validate_all
 
 S = 1_000_000_000
 MS = 1_000_000
@@ -123,9 +125,9 @@ def test_config_levels_clamped_and_from_params():
         'max_frame_age': 0.25,
         'max_future_skew': 0.05,
     }
-    c = DecisionConfig.from_params(values, model_threshold=0.62)
+    c = decision_config(validate_all(values), model_threshold=0.62)
     assert c == DecisionConfig(0.62, 0.02, 'vote', 5, 0.25, 0.05)
-    assert DecisionConfig.from_params({**values, 'threshold': 0.3}, 0.62).threshold == 0.3
+    assert decision_config(validate_all({**values, 'threshold': 0.3}), 0.62).threshold == 0.3
 
 
 @dataclass

@@ -30,10 +30,12 @@ import pytest
 import torch
 from torch import nn
 
+from grasp_classifier_ros.core.configure import build_pipeline, reload_model
 from grasp_classifier_ros.core.decision import DecisionConfig
 from grasp_classifier_ros.core.errors import DeviceError, ModelLoadError
 from grasp_classifier_ros.core.metadata import METADATA_FILE
 from grasp_classifier_ros.core.model import file_sha256, load_model
+from grasp_classifier_ros.core.params import Params, validate_all
 from grasp_classifier_ros.core.pipeline import NewestFrameWorker, Pipeline
 from grasp_classifier_ros.core.stats import assess
 
@@ -190,7 +192,9 @@ def no_cuda(monkeypatch):
 def test_from_params_cuda_absent_without_fallback_refuses_to_start(tmp_path, no_cuda, device):
     path = str(write_model(tmp_path / 'm.pt', meta=brightness_metadata(16)))
     with pytest.raises(DeviceError) as err:
-        Pipeline.from_params({'model_path': path, 'device': device, 'cuda_fallback': False})
+        build_pipeline(
+            validate_all({'model_path': path, 'device': device, 'cuda_fallback': False})
+        )
     assert str(err.value) == (
         f"device='{device}' requested but CUDA is not available; "
         'set device:=cpu or cuda_fallback:=true'
@@ -201,7 +205,9 @@ def test_from_params_cuda_absent_without_fallback_refuses_to_start(tmp_path, no_
 def test_from_params_cuda_absent_with_fallback_serves_on_cpu(tmp_path, no_cuda, device):
     path = str(write_model(tmp_path / 'm.pt', meta=brightness_metadata(16)))
     with pytest.warns(UserWarning, match=f"device='{device}' requested but CUDA is not avail"):
-        pl = Pipeline.from_params({'model_path': path, 'device': device, 'cuda_fallback': True})
+        pl = build_pipeline(
+            validate_all({'model_path': path, 'device': device, 'cuda_fallback': True})
+        )
     assert pl.model.device == torch.device('cpu') and pl.model.dtype == torch.float32
     assert pl.process(image(GOOD, S), now_ns=S).success
 
@@ -413,22 +419,29 @@ def _touch(p: Path) -> Path:
     return p
 
 
+def reload_params(path: Path, sha: str = '') -> Params:
+    """Return the node's parameters after a model_path (+ model_sha256) change."""
+    return validate_all(
+        {'model_path': str(path), 'model_sha256': sha, 'device': 'cpu', 'warmup_runs': 0}
+    )
+
+
 def test_every_failed_hot_reload_keeps_the_old_model_and_its_state(tmp_path, good):
     good_path = write_model(tmp_path / 'good.pt', meta=brightness_metadata(16, threshold=0.4))
     cases = _bad_models(tmp_path, good_path)
-    pl = Pipeline(good, decision=CFG, threshold_param=-1.0)
-    ref = Pipeline(good, decision=CFG, threshold_param=-1.0)  # never asked to reload
+    pl = Pipeline(good, decision=CFG)
+    ref = Pipeline(good, decision=CFG)  # never asked to reload
     t = 100 * S
     for i, (name, (path, sha, message)) in enumerate(cases.items()):
         for p in (pl, ref):
             p.process(image(GOOD if i % 2 else BAD, t), now_ns=t)
         with pytest.raises(ModelLoadError, match=message):
-            pl.reload_model(str(path), device='cpu', expected_sha256=sha, warmup_runs=0)
+            reload_model(pl, reload_params(path, sha))
         assert pl.model is good and pl.threshold == good.metadata.threshold, name
         t += 33 * MS
         got, want = (p.process(image(140, t), now_ns=t) for p in (pl, ref))
         assert got.status == 'ok' and got.decision == want.decision, name
         t += 33 * MS
     assert len(cases) == 12
-    assert pl.reload_model(str(good_path), device='cpu', warmup_runs=0).metadata.threshold == 0.4
+    assert reload_model(pl, reload_params(good_path)).metadata.threshold == 0.4
     assert pl.threshold == 0.4

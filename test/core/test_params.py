@@ -4,8 +4,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -85,9 +88,62 @@ def test_valid_values_coerced():
 
 def test_validate_all_fills_defaults_and_does_not_share_lists():
     v = params.validate_all({'window': 7})
-    assert v['window'] == 7 and v['smoothing'] == 'ema'
-    v['roi'][0] = 0.5
+    assert v.window == 7 and v.smoothing == 'ema'
+    assert v.roi == (0.0, 0.0, 1.0, 1.0)  # a tuple: nothing to share or change
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        v.window = 8  # type: ignore[misc]
+    d = params.defaults()
+    d['roi'][0] = 0.5
     assert params.defaults()['roi'] == [0.0, 0.0, 1.0, 1.0]
+
+
+def test_params_fields_are_the_specs_with_python_types():
+    fields = {f.name: f for f in dataclasses.fields(params.Params)}
+    assert list(fields) == [p.name for p in params.PARAMETERS]
+    python_type = {'bool': bool, 'int': int, 'double': float, 'string': str, 'double_array': tuple}
+    defaults = params.Params()
+    for p in params.PARAMETERS:
+        value = getattr(defaults, p.name)
+        assert type(value) is python_type[p.type], p.name
+        assert (list(value) if isinstance(value, tuple) else value) == p.default
+
+
+def test_updated_makes_a_new_params_and_checks_the_batch():
+    old = params.validate_all({'device': 'cpu'})
+    new = old.updated({'window': 5, 'roi': (0, 0, 0.5, 1), 'device': 'cpu'})
+    assert (new.window, new.roi, new.device) == (5, (0.0, 0.0, 0.5, 1.0), 'cpu')
+    assert old.window == 3 and old.roi == (0.0, 0.0, 1.0, 1.0)
+    with pytest.raises(ParameterError) as err:
+        old.updated({'window': 5, 'device': 'cuda'})
+    assert (err.value.name, err.value.reason) == (
+        'device',
+        'is read-only at run time; restart the node to change it',
+    )
+
+
+def test_threshold_rule_is_one_rule_in_the_spec():
+    (rule,) = params.SPECS['threshold'].rules
+    assert rule == params.Bounds(0.0, 1.0, also=-1.0, meaning="use the model's")
+    assert (params.SPECS['threshold'].min, params.SPECS['threshold'].max) == (-1.0, 1.0)
+    assert params.SPECS['threshold'].range_text == '-1.0 or 0.0 .. 1.0'
+    assert params.validate('threshold', -1) == params.USE_MODEL_THRESHOLD
+
+
+@pytest.mark.parametrize(
+    ('requested', 'model', 'expected'), [(-1.0, 0.62, 0.62), (0.3, 0.62, 0.3), (0.0, 0.62, 0.0)]
+)
+def test_resolve_threshold(requested, model, expected):
+    assert params.resolve_threshold(requested, model) == expected
+
+
+def test_spec_module_imports_neither_torch_nor_opencv():
+    """The launch file imports it (via ros.launch_args) to check its arguments."""
+    probe = (
+        'import sys, grasp_classifier_ros.ros.launch_args; '
+        "print(sorted(m for m in ('torch', 'cv2', 'numpy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, '-c', probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == '[]'
 
 
 def test_dynamic_set_is_what_the_node_may_change_at_run_time():

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """Property-based parameter validation: any value, only ParameterError; batches apply atomically.
 
-Models the node's set-parameters callback: ``params.validate_changes`` checks
-the whole batch, and only then does ``Pipeline.apply_params`` see it, so a
+Models the node's set-parameters callback: ``Params.updated`` checks the
+whole batch, and only then does ``configure.apply_params`` see it, so a
 rejected batch leaves the pipeline exactly as it was.
 """
 
@@ -21,11 +21,12 @@ import numpy as np
 import pytest
 
 from grasp_classifier_ros.core import params
-from grasp_classifier_ros.core.decision import DecisionConfig
+from grasp_classifier_ros.core.configure import apply_params, decision_config
 from grasp_classifier_ros.core.errors import ParameterError
 from grasp_classifier_ros.core.model import load_model
+from grasp_classifier_ros.core.params import Params
 from grasp_classifier_ros.core.pipeline import Pipeline
-from grasp_classifier_ros.core.preprocess import validate_roi
+from grasp_classifier_ros.core.roi import validate_roi
 
 S = 1_000_000_000
 NAMES = sorted(params.SPECS)
@@ -272,7 +273,6 @@ def pipeline_state(pl: Pipeline) -> tuple:
         pl.decider.config,
         pl.preprocessor.roi,
         pl.max_pixels,
-        pl.threshold_param,
         d._ema,
         tuple(d._history),
         d._state,
@@ -280,24 +280,25 @@ def pipeline_state(pl: Pipeline) -> tuple:
     )
 
 
-def on_set_parameters(pl: Pipeline, current: dict[str, Any], changes: dict[str, Any]) -> str:
+def on_set_parameters(
+    pl: Pipeline, current: Params, changes: dict[str, Any]
+) -> tuple[str, Params]:
     """Do what the node's callback does: validate the whole batch, then apply it or nothing."""
     try:
-        ok = params.validate_changes(current, changes)
+        new = current.updated(changes)
     except ParameterError as e:
-        return e.name
-    pl.apply_params(ok)
-    current.update(ok)
-    return ''
+        return e.name, current
+    apply_params(pl, new)
+    return '', new
 
 
-def first_bad(current: dict[str, Any], changes: dict[str, Any]) -> str:
+def first_bad(current: Params, changes: dict[str, Any]) -> str:
     for name, value in changes.items():
         try:
             v = params.validate(name, value)
         except ParameterError:
             return name
-        if name not in params.DYNAMIC and v != current[name]:
+        if name not in params.DYNAMIC and v != getattr(current, name):  # no read-only arrays
             return name
     return ''
 
@@ -323,26 +324,22 @@ def batches(draw) -> dict[str, Any]:
 )
 @given(batches())
 def test_batch_applies_whole_or_leaves_the_pipeline_unchanged(model, changes):
-    current = params.defaults()
-    pl = Pipeline(
-        model,
-        decision=DecisionConfig.from_params(current, model.metadata.threshold),
-        threshold_param=current['threshold'],
-    )
+    current = Params()
+    pl = Pipeline(model, decision=decision_config(current, model.metadata.threshold))
     # Give the decider some state a wrongly applied batch would visibly reset.
     for i, v in enumerate((250, 240)):
         msg = make_image(np.full((16, 16, 3), v, np.uint8), 'bgr8', stamp_ns=S + i)
         assert pl.process(msg, now_ns=S + i).status == 'ok'
     before = pipeline_state(pl)
-    snapshot = dict(current)
-    rejected = on_set_parameters(pl, current, changes)
+    snapshot = current
+    rejected, current = on_set_parameters(pl, current, changes)
     assert rejected == first_bad(snapshot, changes)
     if rejected:
         assert pipeline_state(pl) == before and current == snapshot
         return
-    v = {**snapshot, **{n: params.validate(n, x) for n, x in changes.items()}}
-    assert current == v
-    expected_cfg = DecisionConfig.from_params(v, model.metadata.threshold)
+    v = {**params.defaults(), **{n: params.validate(n, x) for n, x in changes.items()}}
+    assert current == params.validate_all(v)
+    expected_cfg = decision_config(params.validate_all(v), model.metadata.threshold)
     assert pl.decider.config == expected_cfg
     assert pl.preprocessor.roi == tuple(v['roi']) and pl.max_pixels == v['max_pixels']
     # The new settings serve frames: fresh stamp, so 'ok' unless max_pixels rejects 16x16.
@@ -367,11 +364,11 @@ def test_read_only_parameter_may_be_set_to_its_current_value_only():
 
 
 def test_validate_changes_returns_coerced_values_and_leaves_inputs_alone():
-    current = params.defaults()
+    current = Params()
     changes = {'threshold': 1, 'roi': (0, 0, 1, 1), 'window': 4}
     out = params.validate_changes(current, changes)
     assert out == {'threshold': 1.0, 'roi': [0.0, 0.0, 1.0, 1.0], 'window': 4}
     assert type(out['threshold']) is float
     assert changes == {'threshold': 1, 'roi': (0, 0, 1, 1), 'window': 4}
-    assert current == params.defaults()
+    assert current == Params()
     validate_roi(out['roi'])

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from grasp_classifier_ros.core import paths
-from grasp_classifier_ros.core.pipeline import resolve_model_path
+from grasp_classifier_ros.core.configure import resolve_model_path
 
 REPO = Path(__file__).resolve().parents[2]
 

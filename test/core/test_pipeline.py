@@ -19,8 +19,15 @@ import numpy as np
 import pytest
 import torch
 
+from grasp_classifier_ros.core.configure import (
+    apply_params,
+    build_pipeline,
+    decision_config,
+    reload_model,
+)
 from grasp_classifier_ros.core.decision import DecisionConfig, Verdict
 from grasp_classifier_ros.core.model import load_model
+from grasp_classifier_ros.core.params import Params, validate_all
 from grasp_classifier_ros.core.pipeline import NewestFrameWorker, Pipeline, stamp_to_ns
 from grasp_classifier_ros.core.preprocess import Preprocessor, crop_resize, normalize_batch
 from grasp_classifier_ros.core.stats import assess
@@ -48,6 +55,12 @@ def cfg(**kw) -> DecisionConfig:
     }
     base.update(kw)
     return DecisionConfig(**base)
+
+
+def params(**kw) -> Params:
+    """Node parameters asking for ``cfg(**kw)``'s rules (threshold: the model's unless given)."""
+    base = {'hysteresis': 0.0, 'smoothing': 'none', 'window': 1, 'device': 'cpu'}
+    return validate_all({**base, **kw})
 
 
 def test_probability_matches_closed_form_for_every_transport(model):
@@ -125,26 +138,26 @@ def test_roi_changes_what_the_model_sees(model):
     pl = Pipeline(model, decision=cfg(), roi=(0.5, 0.0, 0.5, 1.0))
     r = pl.process(make_image(img, 'bgr8', stamp_ns=S), now_ns=S)
     assert r.success_probability == pytest.approx(flat_probability(255), abs=1e-5)
-    pl.apply_params({'roi': [0.0, 0.0, 0.5, 1.0]})
+    apply_params(pl, params(threshold=0.5, roi=[0.0, 0.0, 0.5, 1.0]))
     r = pl.process(make_image(img, 'bgr8', stamp_ns=S + MS), now_ns=S + MS)
     assert r.success_probability == pytest.approx(flat_probability(0), abs=1e-5)
 
 
 def test_apply_params_and_model_threshold(model):
-    pl = Pipeline(model, decision=cfg(threshold=0.5), threshold_param=-1.0)
-    pl.apply_params({'threshold': 0.8, 'hysteresis': 0.1, 'smoothing': 'vote', 'window': 4})
+    pl = Pipeline(model, decision=cfg(threshold=0.5))
+    apply_params(pl, params(threshold=0.8, hysteresis=0.1, smoothing='vote', window=4))
     assert pl.decider.config == cfg(threshold=0.8, hysteresis=0.1, smoothing='vote', window=4)
-    pl.apply_params({'threshold': -1.0})
+    apply_params(pl, params(threshold=-1.0))
     assert pl.threshold == model.metadata.threshold
 
 
 def test_swap_model_uses_new_metadata(tmp_path, model):
-    pl = Pipeline(model, decision=cfg(), threshold_param=-1.0)
+    pl = Pipeline(model, decision=cfg())
     other = load_model(
         write_model(tmp_path / 'o.pt', BrightnessModel(), brightness_metadata(24, threshold=0.7)),
         device='cpu',
     )
-    pl.swap_model(other)
+    pl.swap_model(other, decision_config(params(), other.metadata.threshold))
     assert pl.model is other and pl.threshold == 0.7
     assert pl.preprocessor.meta.input_size == (24, 24)
     r = pl.process(make_image(flat(128), 'bgr8', stamp_ns=S), now_ns=S)
@@ -153,7 +166,7 @@ def test_swap_model_uses_new_metadata(tmp_path, model):
 
 def test_from_params_loads_and_validates(tmp_path):
     p = write_model(tmp_path / 'm.pt', meta=brightness_metadata(threshold=0.42))
-    pl = Pipeline.from_params({'model_path': str(p), 'device': 'cpu', 'window': 5})
+    pl = build_pipeline(validate_all({'model_path': str(p), 'device': 'cpu', 'window': 5}))
     assert pl.threshold == 0.42 and pl.decider.config.window == 5
 
 
@@ -282,13 +295,17 @@ def test_hot_reload_failure_keeps_the_old_model_serving(tmp_path):
     broken = tmp_path / 'broken.pt'
     broken.write_bytes(b'PK\x03\x04 truncated')
     with pytest.raises(ModelLoadError, match='broken.pt'):
-        pl.reload_model(str(broken), device='cpu')
+        reload_model(pl, params(model_path=str(broken)))
     assert pl.model is good
     r = pl.process(make_image(flat(200), 'bgr8', stamp_ns=S), now_ns=S)
     assert r.status == 'ok'
     assert r.success_probability == pytest.approx(flat_probability(200), abs=1e-5)
-    new = pl.reload_model(
-        str(write_model(tmp_path / 'new.pt', meta=brightness_metadata(threshold=0.9))),
-        device='cpu',
+    new = reload_model(
+        pl,
+        params(
+            model_path=str(
+                write_model(tmp_path / 'new.pt', meta=brightness_metadata(threshold=0.9))
+            )
+        ),
     )
     assert pl.model is new and pl.threshold == 0.9

@@ -116,6 +116,10 @@ def test_descriptor_for_every_parameter(ts, spec: ParamSpec) -> None:
         assert len(out.floating_point_range) == len(out.integer_range) == 0
     if spec.choices:
         assert out.additional_constraints.startswith('one of: ' + ', '.join(spec.choices))
+    if spec.name == 'threshold':
+        assert out.additional_constraints == "-1 (use the model's) or range 0 .. 1"
+    elif bounded:
+        assert out.additional_constraints.startswith(f'range {spec.min:g} .. {spec.max:g}')
     assert ('read-only' in out.additional_constraints) is (not spec.dynamic)
 
 
