@@ -512,7 +512,7 @@ def _replay_and_score(reader: BagReader, args: argparse.Namespace, out_dir: Path
         raise EvaluationError(f"image topic '{topic}' has no messages")
     plan = plan_labels(reader, args)
     pipeline = build_pipeline(params)
-    cfg = pipeline.decider.config
+    cfg = pipeline.decision
     if not args.realtime and cfg.max_frame_age > 0 and args.nominal_latency >= cfg.max_frame_age:
         raise EvaluationError(
             f'--nominal-latency {args.nominal_latency} s must be below max_frame_age '

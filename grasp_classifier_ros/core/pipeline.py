@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .decision import NS, CheckCollector, Decider, Decision, DecisionConfig
+from .decision import NS, CheckCollector, CheckOutcome, Decider, Decision, DecisionConfig
 from .errors import ImageConversionError
 from .image_codec import DEFAULT_MAX_PIXELS, DecodedImage, decode_compressed, decode_image
 from .metadata import ModelMetadata
@@ -61,7 +61,13 @@ class FrameResult:
 
 
 class Pipeline:
-    """Decode -> preprocess -> infer -> decide for one camera stream."""
+    """Decode -> preprocess -> infer -> decide for one camera stream.
+
+    What a caller needs besides ``process``: ``metadata``, ``decision``,
+    ``threshold``, ``roi``, ``model``; ``run_check`` (the ``~/check`` answer), ``snapshot``
+    (diagnostics), ``keep_previews`` (debug images); ``configure`` and
+    ``swap_model`` via ``configure.apply_params`` / ``configure.reload_model``.
+    """
 
     def __init__(
         self,
@@ -81,15 +87,44 @@ class Pipeline:
         self.decider = Decider(cfg)
         self.check = CheckCollector()
         self.stats = StreamStats()
-        self.keep_preview = False
+        self._keep_previews = False
 
     @property
     def metadata(self) -> ModelMetadata:
         return self.model.metadata
 
     @property
+    def decision(self) -> DecisionConfig:
+        """The decision rules in force (threshold resolved)."""
+        return self.decider.config
+
+    @property
     def threshold(self) -> float:
         return self.decider.config.threshold
+
+    @property
+    def roi(self) -> Roi:
+        return self.preprocessor.roi
+
+    @property
+    def previews(self) -> bool:
+        """Whether results carry the frame (``FrameResult.preview``, BGR) for a debug image."""
+        return self._keep_previews
+
+    def keep_previews(self, wanted: bool) -> None:
+        """Attach each frame's pixels to its result from the next frame on (or stop)."""
+        self._keep_previews = wanted
+
+    def run_check(self, k: int, timeout_s: float, now_ns: int) -> CheckOutcome:
+        """Answer ``~/check``: the verdict over the next ``k`` fresh frames at the threshold.
+
+        Blocks the calling thread (never the worker) until they arrived or ``timeout_s`` passed.
+        """
+        return self.check.run_check(k, timeout_s, now_ns=now_ns, threshold=self.threshold)
+
+    def snapshot(self, now_ns: int) -> dict[str, Any]:
+        """Return rolling stream statistics for diagnostics (``StreamStats.snapshot``)."""
+        return self.stats.snapshot(now_ns)
 
     def configure(self, decision: DecisionConfig, roi: Roi, max_pixels: int) -> None:
         """Serve with new settings from the next frame on (``configure.apply_params``).
@@ -175,7 +210,7 @@ class Pipeline:
         decision = self.decider.update(p, stamp_ns, now_ns)
         timings['decision'] = (time.perf_counter_ns() - t3) / 1e6
         preview = None
-        if self.keep_preview:
+        if self._keep_previews:
             px = img.pixels if img.order == 'bgr' else img.pixels[..., ::-1]
             preview = np.ascontiguousarray(px)
         return FrameResult(

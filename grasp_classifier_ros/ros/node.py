@@ -294,14 +294,14 @@ class GraspClassifierNode(Node):
 
     def _update_debug_wanted(self) -> None:
         """Keep frame previews only while the debug image is enabled and subscribed."""
-        self.pipeline.keep_preview = (
+        self.pipeline.keep_previews(
             self.params.publish_debug_image and self.pub_debug.get_subscription_count() > 0
         )
 
     def _on_result(self, result: FrameResult) -> None:
         """Publish one processed frame (runs on the worker thread)."""
         if result.preview is not None:  # only kept while _update_debug_wanted says so
-            overlay = draw_overlay(result.preview, result, self.pipeline.preprocessor.roi)
+            overlay = draw_overlay(result.preview, result, self.pipeline.roi)
             self.pub_debug.publish(bgr8_image_msg(Image, result.header, overlay))
         if result.decision is None:
             if result.error:
@@ -338,18 +338,15 @@ class GraspClassifierNode(Node):
 
     def _on_check(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
         """Answer ``~/check`` from the next ``check_frames`` fresh frames (blocks this thread)."""
-        outcome = self.pipeline.check.run_check(
-            self.params.check_frames,
-            self.params.check_timeout,
-            now_ns=self.now_ns(),
-            threshold=self.pipeline.threshold,
+        outcome = self.pipeline.run_check(
+            self.params.check_frames, self.params.check_timeout, self.now_ns()
         )
         response.success = bool(outcome.success)
         response.message = outcome.message
         return response
 
     def _diagnose(self, stat: DiagnosticStatusWrapper) -> DiagnosticStatusWrapper:
-        snapshot = self.pipeline.stats.snapshot(self.now_ns())
+        snapshot = self.pipeline.snapshot(self.now_ns())
         level, message = assess(snapshot, self.params.camera_timeout)
         if self._qos_incompatibilities and level != 'ERROR':
             level, message = 'ERROR', self._qos_incompatibilities[-1]

@@ -309,3 +309,22 @@ def test_hot_reload_failure_keeps_the_old_model_serving(tmp_path):
         ),
     )
     assert pl.model is new and pl.threshold == 0.9
+
+
+def test_facade_answers_what_the_node_asks(model):
+    pl = Pipeline(model, decision=cfg(threshold=0.5), roi=(0.25, 0.0, 0.5, 1.0))
+    assert pl.roi == (0.25, 0.0, 0.5, 1.0) and pl.decision == cfg(threshold=0.5)
+    assert pl.previews is False
+    assert pl.process(make_image(flat(250), 'bgr8', stamp_ns=S), now_ns=S).preview is None
+    pl.keep_previews(True)
+    rgb = make_image(flat(250)[..., ::-1].copy(), 'rgb8', stamp_ns=S + MS)
+    np.testing.assert_array_equal(pl.process(rgb, now_ns=S + MS).preview, flat(250))  # BGR
+    answer = {}
+    asking = threading.Thread(target=lambda: answer.update(out=pl.run_check(1, 5.0, 2 * S)))
+    asking.start()
+    while pl.check.pending == 0:
+        time.sleep(0.001)
+    pl.process(make_image(flat(250), 'bgr8', stamp_ns=2 * S + MS), now_ns=2 * S + MS)
+    asking.join()
+    assert answer['out'].success and '(threshold 0.500)' in answer['out'].message
+    assert pl.snapshot(2 * S)['processed'] == 3

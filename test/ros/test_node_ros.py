@@ -222,7 +222,7 @@ def test_debug_image_only_while_subscribed(ros) -> None:
     wait_for(lambda: pub.get_subscription_count() > 0)
     success = ros.listen(Bool, 'grasp/success')
     ros.publish_until(pub, BRIGHT, lambda: success)
-    assert ros.node.pipeline.keep_preview is False  # nobody watching: no previews kept
+    assert ros.node.pipeline.previews is False  # nobody watching: no previews kept
     debug = ros.listen(Image, f'{ros.ns}/grasp_classifier/debug_image')
     image = ros.publish_until(pub, BRIGHT, lambda: debug and debug[-1])
     assert image.encoding == 'bgr8'
