@@ -41,6 +41,7 @@ from grasp_classifier_ros.core.pipeline import FrameResult, NewestFrameWorker, P
 STAGES = ('decode', 'preprocess', 'inference', 'decision', 'total')
 SIZES = ((480, 640), (720, 1280))
 TRANSPORTS = ('bgr8', 'jpeg')
+NO_FUSION = 'torchscript-nofusion'  # bench-only configuration: fusion off
 WARMUP_S = 0.5
 DEMO_BAG = Path(__file__).resolve().parent.parent / 'data' / 'demo' / 'grasp_demo'
 TARGETS = {
@@ -75,8 +76,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument(
         '--backends',
-        default='torchscript,onnxruntime',
-        help='CPU backends to sweep (onnxruntime is skipped when not installed)',
+        default=f'torchscript,{NO_FUSION},onnxruntime',
+        help=f'CPU backends to sweep ({NO_FUSION}: TorchScript without oneDNN fusion, to weigh '
+        'it; onnxruntime is skipped when not installed)',
     )
     p.add_argument(
         '--case-seconds',
@@ -153,10 +155,12 @@ def apply_threads(n: int) -> int:
 
 
 def load(path: Path, device: str, backend: str = 'torchscript') -> LoadedModel:
+    """Load as the node does; ``NO_FUSION`` is TorchScript with oneDNN fusion switched off."""
     return load_model(
         path,
         device=device,
-        backend=backend,
+        backend='torchscript' if backend == NO_FUSION else backend,
+        onednn_fusion=backend != NO_FUSION,
         fp16=bool(SPECS['fp16'].default),
         warmup_runs=int(SPECS['warmup_runs'].default),
     )
@@ -544,8 +548,7 @@ def main(argv: list[str] | None = None) -> int:
     for device, backend, threads in configs:
         apply_threads(threads)
         model = load(model_path, device, backend)
-        fused = '+onednn-fusion' if model.onednn_fusion else ''
-        label = f'{device} {model.backend}{fused} t={threads}'
+        label = f'{device} {model.runner.label} t={threads}'
         default_label = default_label or label
         models[label] = model
         report['model'].update(
@@ -570,7 +573,7 @@ def main(argv: list[str] | None = None) -> int:
                     'case': f'{w}x{h} {transport}',
                     'device': str(model.device),
                     'backend': model.backend,
-                    'onednn_fusion': model.onednn_fusion,
+                    'onednn_fusion': bool(getattr(model.runner, 'fused', False)),
                     'threads': threads,
                     **case,
                 }

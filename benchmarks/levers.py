@@ -102,7 +102,7 @@ def optimized_model(path: Path) -> Setup:
         opt = torch.jit.optimize_for_inference(torch.jit.load(str(path)).eval())
 
     def setup(pl: Pipeline) -> contextlib.AbstractContextManager[None]:
-        return swapped(pl.model, 'module', opt)
+        return swapped(pl.model.runner, 'module', opt)
 
     return setup
 
@@ -130,7 +130,9 @@ def main(argv: list[str] | None = None) -> int:
         'cv2.setNumThreads(1)': cv2_single_thread,
         'optimize_for_inference': optimized_model(path),
     }
-    own = {'no oneDNN fusion': bench.load_model(path, device='cpu', onednn_fusion=False)}
+    own = {'no oneDNN fusion': bench.load(path, 'cpu', bench.NO_FUSION)}
+    # Its own model: the swapped-in module must not run under the shipped one's fused flag.
+    own['optimize_for_inference'] = bench.load(path, 'cpu', bench.NO_FUSION)
     # Loaded with its own thread count: fused kernels keep the count they were built with.
     torch.set_num_threads(other)
     own[f'{other} torch threads'] = bench.load(path, 'cpu')

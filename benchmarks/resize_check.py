@@ -43,7 +43,7 @@ def success_probability(model, pre, bgr: np.ndarray, direct: bool) -> float:
     preprocess.HALVING_GAP = 1 << 30 if direct else gap
     try:
         x = pre(DecodedImage(bgr, 'bgr'))
-        return float(model.predict(x)[0][model.metadata.success_index])
+        return float(model.classify(x).success[0])
     finally:
         preprocess.HALVING_GAP = gap
 

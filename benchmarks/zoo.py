@@ -217,7 +217,7 @@ def measure(name: str, size: tuple[int, int], budget_s: float) -> dict[str, Any]
         plain = load_model(path, device='cpu', onednn_fusion=False)
         row['torchscript_ms'] = latency_ms(plain.forward, x, budget_s)
         fused = load_model(path, device='cpu')
-        row['fused'] = fused.onednn_fusion
+        row['fused'] = fused.runner.label == 'torchscript+onednn-fusion'
         row['torchscript_fused_ms'] = latency_ms(fused.forward, x, budget_s)
         row['onnxruntime_ms'] = None
         if onnx_backend.available():

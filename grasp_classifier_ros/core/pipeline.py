@@ -189,7 +189,8 @@ class Pipeline:
         t1 = time.perf_counter_ns()
         x = self.preprocessor(img)
         t2 = time.perf_counter_ns()
-        probs = self.model.predict(x)[0]  # .cpu() inside synchronises CUDA: timings are true
+        pred = self.model.classify(x)  # .cpu() inside synchronises CUDA: timings are true
+        probs = pred.probabilities[0]
         t3 = time.perf_counter_ns()
         timings = {
             'decode': (t1 - t0) / 1e6,
@@ -206,7 +207,7 @@ class Pipeline:
                 timings_ms=timings,
                 error='model output is NaN/inf; frame skipped (check the model file)',
             )
-        p = float(probs[self.model.metadata.success_index])
+        p = float(pred.success[0])
         decision = self.decider.update(p, stamp_ns, now_ns)
         timings['decision'] = (time.perf_counter_ns() - t3) / 1e6
         preview = None

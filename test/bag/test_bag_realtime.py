@@ -37,10 +37,10 @@ def bag(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def slow(predict: Any) -> Any:
+def slow(classify: Any) -> Any:
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         time.sleep(SLEEP_S)
-        return predict(*args, **kwargs)
+        return classify(*args, **kwargs)
 
     return wrapped
 
@@ -50,7 +50,7 @@ def test_slow_model_drops_frames_and_never_classifies_stale(
     bag: Path, model_path: Path, max_frame_age: float
 ) -> None:
     model = load_model(model_path, device='cpu', warmup_runs=0)
-    model.predict = slow(model.predict)  # type: ignore[method-assign]
+    model.classify = slow(model.classify)  # type: ignore[method-assign]
     pipeline = Pipeline(model, decision=DecisionConfig(max_frame_age=max_frame_age))
     with BagReader(bag) as reader:
         run = replay_realtime(pipeline, reader.messages(['/camera/image_raw']))
@@ -74,7 +74,7 @@ def test_slow_model_drops_frames_and_never_classifies_stale(
 def test_cli_realtime_reports_drops(
     bag: Path, model_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(LoadedModel, 'predict', slow(LoadedModel.predict))
+    monkeypatch.setattr(LoadedModel, 'classify', slow(LoadedModel.classify))
     params = tmp_path / 'params.yaml'
     params.write_text('/**:\n  ros__parameters:\n    max_frame_age: 0.05\n    warmup_runs: 0\n')
     out = tmp_path / 'report'

@@ -21,7 +21,7 @@ import pytest
 import torch
 from torch import nn
 
-from grasp_classifier_ros.core import model as model_module
+from grasp_classifier_ros.core import torchscript_backend
 from grasp_classifier_ros.core.decision import DecisionConfig
 from grasp_classifier_ros.core.model import load_model, save_model
 from grasp_classifier_ros.core.pipeline import Pipeline
@@ -127,12 +127,12 @@ class ViewModel(nn.Module):
 
 def test_layout_agnostic_model_gets_channels_last(tmp_path):
     model = load_model(write_model(tmp_path / 'b.pt', BrightnessModel()), device='cpu')
-    assert model.channels_last is True
+    assert model.runner.channels_last is True
 
 
 def test_model_that_needs_contiguous_input_still_works(tmp_path):
     model = load_model(write_model(tmp_path / 'v.pt', ViewModel()), device='cpu')
-    assert model.channels_last is False
+    assert model.runner.channels_last is False
     pl = Pipeline(model, decision=DecisionConfig(max_frame_age=0.0, smoothing='none'))
     r = pl.process(make_image(np.full((48, 64, 3), 200, np.uint8), 'bgr8', stamp_ns=S), S)
     assert r.status == 'ok'
@@ -160,7 +160,7 @@ def test_frozen_cpu_model_is_fused_and_gives_unfused_outputs(tmp_path, recwarn):
     path = frozen_model(tmp_path, ConvBnNet())
     fused = load_model(path, device='cpu')
     plain = load_model(path, device='cpu', onednn_fusion=False)
-    assert fused.onednn_fusion is True and plain.onednn_fusion is False
+    assert fused.runner.fused is True and plain.runner.fused is False
     np.testing.assert_allclose(
         pipeline_probabilities(fused), pipeline_probabilities(plain), rtol=0, atol=1e-5
     )
@@ -172,7 +172,7 @@ def test_frozen_cpu_model_is_fused_and_gives_unfused_outputs(tmp_path, recwarn):
 def test_unfrozen_model_is_never_fused(tmp_path, recwarn):
     # oneDNN Graph got BatchNorm-as-a-call graphs wrong (max abs diff 0.03 here).
     model = load_model(write_model(tmp_path / 'u.pt', ConvBnNet(), brightness_metadata(32)))
-    assert model.onednn_fusion is False
+    assert model.runner.fused is False
     assert not [w for w in recwarn if 'oneDNN' in str(w.message)]
 
 
@@ -180,19 +180,33 @@ def test_graph_fusion_cannot_compile_falls_back_with_a_warning(tmp_path):
     path = frozen_model(tmp_path, ConstantModel([0.2, 0.8]))
     with pytest.warns(UserWarning, match='fused run failed .*; serving without oneDNN fusion'):
         model = load_model(path, device='cpu')
-    assert model.onednn_fusion is False
+    assert model.runner.fused is False
     p_success = 1.0 / (1.0 + math.exp(0.2 - 0.8))  # softmax of the logits (0.2, 0.8)
     got = model.predict(torch.zeros(1, 3, 32, 32))[0]
     assert got == pytest.approx([1.0 - p_success, p_success], abs=1e-6)
 
 
 def test_fused_outputs_that_differ_are_not_served(tmp_path, monkeypatch):
-    monkeypatch.setattr(model_module, '_fusion_matches', lambda *a: 'fused outputs differ (x)')
+    monkeypatch.setattr(
+        torchscript_backend, '_fusion_matches', lambda *a: 'fused outputs differ (x)'
+    )
     path = frozen_model(tmp_path, ConvBnNet())
     with pytest.warns(UserWarning, match=r'fused outputs differ \(x\); serving without oneDNN'):
         model = load_model(path, device='cpu')
-    assert model.onednn_fusion is False
+    assert model.runner.fused is False
     plain = load_model(path, device='cpu', onednn_fusion=False)
     np.testing.assert_allclose(
         pipeline_probabilities(model), pipeline_probabilities(plain), rtol=0, atol=1e-6
     )
+
+
+def test_each_runner_builds_plans_under_its_own_fusion_setting(tmp_path):
+    """The oneDNN switch is process-wide: a later model must not change an earlier one's plans."""
+    path = frozen_model(tmp_path, ConvBnNet())
+    fused = load_model(path, device='cpu')
+    plain = load_model(path, device='cpu', onednn_fusion=False)
+    x = torch.zeros(1, 3, 32, 32).contiguous(memory_format=torch.channels_last)
+    for model, state in ((fused, True), (plain, False), (fused, True)):
+        model.forward(x)
+        assert torch.jit.onednn_fusion_enabled() is state
+    assert fused.runner.fused is True and plain.runner.fused is False

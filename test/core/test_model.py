@@ -41,6 +41,21 @@ def test_calibrated_probabilities_apply_temperature(tmp_path):
     assert probs[0, 1] == pytest.approx(expected, abs=1e-6)
 
 
+def test_decoder_calibrates_and_picks_the_success_class_in_one_step(tmp_path):
+    meta = brightness_metadata(16, temperature=2.0).with_updates(
+        class_names=('grasped', 'notgrasped'), success_index=0
+    )
+    loaded = load_model(
+        write_model(tmp_path / 'm.pt', ConstantModel([3.0, 0.0]), meta), device='cpu'
+    )
+    pred = loaded.classify(torch.zeros(2, 3, 16, 16))
+    expected = 1.0 / (1.0 + np.exp(-1.5))  # softmax([3, 0] / 2)[0]
+    assert pred.probabilities.shape == (2, 2) and pred.success.shape == (2,)
+    assert pred.success == pytest.approx([expected, expected], abs=1e-6)
+    np.testing.assert_array_equal(pred.success, pred.probabilities[:, 0])
+    np.testing.assert_array_equal(loaded.predict(torch.zeros(2, 3, 16, 16)), pred.probabilities)
+
+
 def test_probability_output_kind(tmp_path):
     meta = brightness_metadata(16, output_kind='probabilities')
     loaded = load_model(

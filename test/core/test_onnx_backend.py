@@ -15,11 +15,13 @@ from msg_factory import make_image
 import numpy as np
 import pytest
 
-from grasp_classifier_ros.core import onnx_backend
+from grasp_classifier_ros.core import onnx_backend, params
 from grasp_classifier_ros.core.decision import DecisionConfig
 from grasp_classifier_ros.core.errors import ModelLoadError, ParameterError
 from grasp_classifier_ros.core.model import load_model
+from grasp_classifier_ros.core.onnx_backend import OnnxRuntimeBackend
 from grasp_classifier_ros.core.pipeline import Pipeline
+from grasp_classifier_ros.core.torchscript_backend import TorchScriptBackend
 
 S = 1_000_000_000
 needs_ort = pytest.mark.skipif(
@@ -57,7 +59,7 @@ def test_onnxruntime_gives_torchscript_probabilities(tmp_path, module):
     path = write_model(tmp_path / 'm.pt', module, brightness_metadata(32))
     ts = load_model(path, device='cpu')
     ort = load_model(path, device='cpu', backend='onnxruntime')
-    assert ort.backend == 'onnxruntime' and isinstance(ort.module, onnx_backend.OnnxModule)
+    assert ort.backend == 'onnxruntime' and isinstance(ort.runner, onnx_backend.OnnxRunner)
     assert ort.model_id == ts.model_id
     np.testing.assert_allclose(probabilities(ort), probabilities(ts), rtol=0, atol=1e-5)
 
@@ -87,3 +89,13 @@ def test_missing_packages_name_the_fix(tmp_path, monkeypatch):
         model = load_model(path, device='cpu', backend='auto')
     assert model.backend == 'torchscript'
     assert probabilities(model).shape == (5, 2)
+
+
+def test_backend_names_have_one_home():
+    """The parameter's choices are the backends' own names plus 'auto'."""
+    assert set(params.BACKEND_CHOICES) == {
+        TorchScriptBackend.name,
+        OnnxRuntimeBackend.name,
+        'auto',
+    }
+    assert params.SPECS['backend'].choices == params.BACKEND_CHOICES

@@ -84,7 +84,7 @@ def test_probability_matches_closed_form_for_every_transport(model):
 def test_stale_frame_never_yields_a_verdict_and_skips_inference(model, monkeypatch):
     pl = Pipeline(model, decision=cfg(max_frame_age=0.5))
     calls = []
-    monkeypatch.setattr(pl.model, 'predict', lambda x: calls.append(1) or np.array([[0.0, 1.0]]))
+    monkeypatch.setattr(pl.model, 'classify', lambda x: calls.append(1))
     r = pl.process(make_image(flat(250), 'bgr8', stamp_ns=S), now_ns=S + 600 * MS)
     assert r.status == 'stale' and r.decision is None and not r.success
     assert 'max_frame_age=0.5' in r.error
@@ -109,7 +109,7 @@ def test_nonfinite_output_skipped_and_counted(tmp_path):
         write_model(tmp_path / 'nan.pt', ConstantModel([0.0, 0.0]), meta), device='cpu'
     )
     pl = Pipeline(nan_model, decision=cfg())
-    pl.model.module = torch.jit.script(ConstantModel([float('nan'), 0.0]))
+    pl.model.runner.module = torch.jit.script(ConstantModel([float('nan'), 0.0]))
     r = pl.process(make_image(flat(100), 'bgr8', stamp_ns=S), now_ns=S)
     assert r.status == 'nonfinite' and r.decision is None and not r.success
     assert pl.stats.counts == {'nonfinite': 1}
@@ -122,7 +122,7 @@ def test_unexpected_exception_is_contained(model, monkeypatch):
     def boom(x):
         raise RuntimeError('kaboom')
 
-    monkeypatch.setattr(pl.model, 'predict', boom)
+    monkeypatch.setattr(pl.model, 'classify', boom)
     r = pl.process(make_image(flat(100), 'bgr8', stamp_ns=S), now_ns=S)
     assert r.status == 'error' and r.error == 'RuntimeError: kaboom'
 
@@ -200,7 +200,7 @@ def test_stamp_to_ns():
 
 
 class SlowModel:
-    """Wraps a model's predict with a delay to force frame drops."""
+    """Wraps a model's classify with a delay to force frame drops."""
 
     def __init__(self, predict) -> None:
         self.inner_predict = predict
@@ -215,8 +215,8 @@ class SlowModel:
 
 def test_worker_keeps_only_the_newest_frame(model, monkeypatch):
     pl = Pipeline(model, decision=cfg(max_frame_age=0.0))
-    slow = SlowModel(pl.model.predict)
-    monkeypatch.setattr(pl.model, 'predict', slow.predict)
+    slow = SlowModel(pl.model.classify)
+    monkeypatch.setattr(pl.model, 'classify', slow.predict)
     results = []
     worker = NewestFrameWorker(pl, results.append, clock_ns=lambda: 10 * S).start()
     try:
