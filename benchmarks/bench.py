@@ -31,6 +31,7 @@ import torch
 
 from grasp_classifier_ros.core import onnx_backend
 from grasp_classifier_ros.core.decision import DecisionConfig
+from grasp_classifier_ros.core.interfaces import COMPRESSED_TYPE, IMAGE_TYPES, input_kind
 from grasp_classifier_ros.core.metadata import ModelMetadata
 from grasp_classifier_ros.core.metrics import latency_summary
 from grasp_classifier_ros.core.model import LoadedModel, load_model, save_model
@@ -223,7 +224,7 @@ def run_case(
     (``truncated``) once the timed frames took ``budget_s`` seconds,
     so a machine under heavy load cannot make the run last for ever.
     """
-    pipeline = Pipeline(model, compressed=compressed)
+    pipeline = Pipeline(model, input_kind=input_kind(compressed))
     if model.device.type == 'cuda':
         pipeline.preprocessor = _SyncedPreprocessor(pipeline.preprocessor)  # type: ignore[assignment]
     samples: dict[str, list[float]] = {s: [] for s in STAGES}
@@ -285,7 +286,7 @@ def run_baseline(
 def replay_messages(bag: Path, limit: int = 300) -> tuple[list[Any], bool, str]:
     """Return image messages from ``bag`` (or synthetic ones), whether compressed, and source."""
     if bag.exists():
-        from grasp_classifier_ros.bag.io import COMPRESSED_TYPE, IMAGE_TYPES, BagReader
+        from grasp_classifier_ros.bag.io import BagReader
 
         with BagReader(bag) as reader:
             topics = reader.topics_of_type(*IMAGE_TYPES)
@@ -296,7 +297,7 @@ def replay_messages(bag: Path, limit: int = 300) -> tuple[list[Any], bool, str]:
                     msgs.append(m.msg)
                     if len(msgs) >= limit:
                         break
-                compressed = reader.topics[topic].msgtype == COMPRESSED_TYPE
+                compressed = reader.topics[topic].msgtype == COMPRESSED_TYPE  # bench: a flag
                 if msgs:
                     return msgs, compressed, f'bag {bag} topic {topic} ({len(msgs)} frames)'
     images = bench_frames.procedural_frames(480, 640)
@@ -323,7 +324,7 @@ def run_replay(
     ``backlog_at_end`` is what was still unprocessed one period after the last
     frame (zero when the pipeline keeps up).
     """
-    pipeline = Pipeline(model, compressed=compressed, decision=DecisionConfig())
+    pipeline = Pipeline(model, input_kind=input_kind(compressed), decision=DecisionConfig())
     e2e_ms: list[float] = []
     wait_ms: list[float] = []
     process_ms: list[float] = []

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from grasp_classifier_ros.core import onnx_backend, preprocess
+from grasp_classifier_ros.core.interfaces import input_kind
 from grasp_classifier_ros.core.pipeline import Pipeline
 from grasp_classifier_ros.core.stats import percentiles
 
@@ -148,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         if transport == 'jpeg':
             cases['full-size JPEG decode'] = full_jpeg_decode
         pipelines = {
-            name: Pipeline(own.get(name, model), compressed=transport == 'jpeg') for name in cases
+            name: Pipeline(own.get(name, model), input_kind=input_kind(transport == 'jpeg'))
+            for name in cases
         }
         samples: dict[str, dict[str, list[float]]] = {
             name: {s: [] for s in bench.STAGES} for name in cases

@@ -24,16 +24,25 @@ from typing import Any
 
 from ..core.configure import build_pipeline
 from ..core.errors import GraspClassifierError
-from ..core.params import Params, validate_all
-from ..core.pipeline import Pipeline, stamp_to_ns
-from ..core.yaml_file import read_mapping
-from .io import (
+from ..core.interfaces import (
     BOOL_TYPE,
     CLASSIFICATION_TYPE,
-    COMPRESSED_TYPE,
+    COMPRESSED,
+    CONFIDENCE,
     IMAGE_TYPES,
+    LABEL,
+    LABEL_INFO,
     LABEL_INFO_TYPE,
-    NS,
+    RESULT,
+    RESULTS,
+    SUCCESS,
+    input_kind_of_type,
+)
+from ..core.params import Params, validate_all
+from ..core.pipeline import Pipeline
+from ..core.stamps import NS, stamp_to_ns
+from ..core.yaml_file import read_mapping
+from .io import (
     BagError,
     BagReader,
     BagWriter,
@@ -63,11 +72,6 @@ from .report import (
     write_metrics_json,
 )
 
-RESULT_TOPIC = '/grasp/result'
-LABEL_INFO_TOPIC = '/grasp/label_info'
-SUCCESS_TOPIC = '/grasp/success'
-CONFIDENCE_TOPIC = '/grasp/confidence'
-LABEL_TOPIC = '/grasp/label'
 # --from-images: just over the default max_frame_age, so smoothing restarts per episode
 REAL_GAP_S = 0.6
 
@@ -101,7 +105,7 @@ def choose_image_topic(reader: BagReader, requested: str | None, params_topic: s
         if info.msgtype not in IMAGE_TYPES:
             raise EvaluationError(
                 f"topic '{requested}' is of type {info.msgtype}, expected "
-                'sensor_msgs/msg/Image or sensor_msgs/msg/CompressedImage'
+                f'{" or ".join(IMAGE_TYPES)}'
             )
         return requested
     if params_topic in images:
@@ -135,7 +139,7 @@ def plan_labels(
 ) -> LabelPlan:
     """Resolve ``--labels`` / the Bool label topic / the bag's own episodes.yaml."""
     plan = LabelPlan()
-    topic = args.label_topic or LABEL_TOPIC
+    topic = args.label_topic or LABEL.in_bag
     bag_episodes = reader.path / EPISODES_FILE if reader.path.is_dir() else None
     if bag_episodes is not None and not bag_episodes.is_file():
         bag_episodes = None
@@ -272,12 +276,12 @@ def write_annotated_bag(
     Results are placed at the time the evaluation produced them on the bag's
     clock. Returns the topics that could not be copied (unknown types).
     """
-    ours = (SUCCESS_TOPIC, CONFIDENCE_TOPIC, RESULT_TOPIC, LABEL_INFO_TOPIC)
+    ours = tuple(o.in_bag for o in RESULTS)
     added: list[tuple[int, int, str, Any]] = [
         (
             reader.start_ns,
             0,
-            LABEL_INFO_TOPIC,
+            LABEL_INFO.in_bag,
             label_info_msg(reader.start_ns, class_names, threshold),
         )
     ]
@@ -285,13 +289,13 @@ def write_annotated_bag(
         if r.status != 'ok' or r.probability is None or r.header is None:
             continue
         t = r.result_log_ns if r.result_log_ns is not None else r.log_ns
-        added.append((t, len(added), SUCCESS_TOPIC, bool_msg(r.verdict == 'success')))
-        added.append((t, len(added), CONFIDENCE_TOPIC, float32_msg(r.probability)))
+        added.append((t, len(added), SUCCESS.in_bag, bool_msg(r.verdict == 'success')))
+        added.append((t, len(added), CONFIDENCE.in_bag, float32_msg(r.probability)))
         probs = (
             r.probabilities if r.probabilities is not None else [1 - r.probability, r.probability]
         )
         added.append(
-            (t, len(added), RESULT_TOPIC, classification_msg(r.header, class_names, probs))
+            (t, len(added), RESULT.in_bag, classification_msg(r.header, class_names, probs))
         )
     added.sort(key=lambda a: (a[0], a[1]))
     skipped: list[str] = []
@@ -306,13 +310,8 @@ def write_annotated_bag(
                 continue
             w.add_topic(conn.topic, conn.msgtype, store=reader.store, msgdef=msgdef, rihs01=rihs)
             copied.append(conn.topic)
-        for topic, mtype in (
-            (LABEL_INFO_TOPIC, LABEL_INFO_TYPE),
-            (SUCCESS_TOPIC, BOOL_TYPE),
-            (CONFIDENCE_TOPIC, 'std_msgs/msg/Float32'),
-            (RESULT_TOPIC, CLASSIFICATION_TYPE),
-        ):
-            w.add_topic(topic, mtype)
+        for output in RESULTS:
+            w.add_topic(output.in_bag, output.msg_type)
 
         def original() -> Iterator[tuple[int, int, str, Any]]:
             for conn, t, raw in reader.raw_messages(copied):
@@ -347,7 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument(
         '--label-topic',
         default=None,
-        help=f'std_msgs/Bool labels (default {LABEL_TOPIC} if present)',
+        help=f'std_msgs/Bool labels (default {LABEL.in_bag} if present)',
     )
     ap.add_argument(
         '--labels', type=Path, help='YAML/CSV of labelled intervals (start, end, label)'
@@ -376,8 +375,8 @@ def build_parser() -> argparse.ArgumentParser:
         action='store_true',
         help='score recorded /grasp/result messages instead of running the model',
     )
-    ap.add_argument('--result-topic', default=RESULT_TOPIC)
-    ap.add_argument('--label-info-topic', default=LABEL_INFO_TOPIC)
+    ap.add_argument('--result-topic', default=RESULT.in_bag)
+    ap.add_argument('--label-info-topic', default=LABEL_INFO.in_bag)
     ap.add_argument('--success-class', default='success', help='class name of success in results')
     ap.add_argument(
         '--threshold',
@@ -463,7 +462,7 @@ def _bag_from_images(folder: Path, out: Path, args: argparse.Namespace) -> Path:
     from .make_bag import BagSpec, image_folder_episodes, write_bag
 
     episodes = image_folder_episodes(folder)
-    made = write_bag(out, episodes, BagSpec(fps=args.fps, compressed=True, gap_s=REAL_GAP_S))
+    made = write_bag(out, episodes, BagSpec(fps=args.fps, kind=COMPRESSED, gap_s=REAL_GAP_S))
     print(
         f'made a temporary bag from {folder}: {made.frames} frames, {len(made.episodes)} '
         f'episodes at {args.fps:g} fps (CompressedImage, original JPEG bytes)',
@@ -504,14 +503,13 @@ def _replay_and_score(reader: BagReader, args: argparse.Namespace, out_dir: Path
     overrides = {} if args.model is None else {'model_path': args.model}
     params = validate_all({**values, **overrides})
     topic = choose_image_topic(reader, args.image_topic, params.image_topic)
-    params = replace(
-        params, image_topic=topic, compressed=reader.topics[topic].msgtype == COMPRESSED_TYPE
-    )
+    params = replace(params, image_topic=topic)
+    kind = input_kind_of_type(reader.topics[topic].msgtype)
     n_frames = reader.topics[topic].count
     if n_frames == 0:
         raise EvaluationError(f"image topic '{topic}' has no messages")
     plan = plan_labels(reader, args)
-    pipeline = build_pipeline(params)
+    pipeline = build_pipeline(params, kind)
     cfg = pipeline.decision
     if not args.realtime and cfg.max_frame_age > 0 and args.nominal_latency >= cfg.max_frame_age:
         raise EvaluationError(

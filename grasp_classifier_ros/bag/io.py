@@ -23,17 +23,18 @@ from rosbags.rosbag2 import Reader, StoragePlugin, Writer
 from rosbags.typesys import Stores, get_types_from_idl, get_types_from_msg
 from rosbags.typesys.store import Typestore
 
-from ..core.decision import NS
 from ..core.errors import GraspClassifierError
+from ..core.interfaces import (
+    BOOL_TYPE,
+    CLASSIFICATION_TYPE,
+    COMPRESSED_TYPE,
+    FLOAT32_TYPE,
+    IMAGE_TYPE,
+    LABEL_INFO_TYPE,
+)
+from ..core.stamps import NS, ns_to_stamp
 from ..ros import conversions as ros_conversions
 
-IMAGE_TYPE = 'sensor_msgs/msg/Image'
-COMPRESSED_TYPE = 'sensor_msgs/msg/CompressedImage'
-IMAGE_TYPES = (IMAGE_TYPE, COMPRESSED_TYPE)
-BOOL_TYPE = 'std_msgs/msg/Bool'
-FLOAT32_TYPE = 'std_msgs/msg/Float32'
-CLASSIFICATION_TYPE = 'vision_msgs/msg/Classification'
-LABEL_INFO_TYPE = 'vision_msgs/msg/LabelInfo'
 STORAGES = ('mcap', 'sqlite3')
 BAG_VERSION: Literal[8] = 8
 
@@ -86,9 +87,9 @@ def one_line(exc: BaseException) -> str:
 
 def header(stamp_ns: int, frame_id: str = '') -> Any:
     """Return a ``std_msgs/Header`` stamped ``stamp_ns``."""
-    time_cls = msg_type('builtin_interfaces/msg/Time')
+    sec, nanosec = ns_to_stamp(stamp_ns)
     return msg_type('std_msgs/msg/Header')(
-        stamp=time_cls(sec=int(stamp_ns // NS), nanosec=int(stamp_ns % NS)), frame_id=frame_id
+        stamp=msg_type('builtin_interfaces/msg/Time')(sec=sec, nanosec=nanosec), frame_id=frame_id
     )
 
 

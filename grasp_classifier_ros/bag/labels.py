@@ -36,8 +36,8 @@ from typing import Any
 import numpy as np
 import yaml
 
-from ..core.decision import NS
 from ..core.errors import GraspClassifierError
+from ..core.stamps import NS
 
 EPISODES_FILE = 'episodes.yaml'  # the interval file make_bag writes inside a bag directory
 TIME_BASES = ('auto', 'absolute', 'relative')

@@ -41,6 +41,8 @@ import cv2
 import numpy as np
 
 from ..core.errors import GraspClassifierError
+from ..core.interfaces import COMPRESSED, LABEL, RAW, InputKind, input_kind
+from ..core.stamps import NS
 from .io import (
     BagError,
     BagWriter,
@@ -48,7 +50,7 @@ from .io import (
     compressed_msg,
     image_msg,
 )
-from .labels import EPISODES_FILE, NS, Episode, LabelError, episodes_yaml, load_intervals
+from .labels import EPISODES_FILE, Episode, LabelError, episodes_yaml, load_intervals
 
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp')
 SUCCESS_DIRS = ('success', 'succeeded', 'grasped', 'positive', 'true', '1')
@@ -90,13 +92,13 @@ class SourceEpisode:
 class BagSpec:
     fps: float = 30.0
     storage: str = 'mcap'
-    compressed: bool = False
+    kind: InputKind = RAW
     fmt: str = 'jpeg'
     quality: int = 90
     encoding: str = 'bgr8'
     frame_id: str = 'camera'
-    image_topic: str = ''  # '' = /camera/image_raw or /camera/image_raw/compressed
-    label_topic: str = '/grasp/label'
+    image_topic: str = ''  # '' = the kind's default topic
+    label_topic: str = LABEL.in_bag
     start_ns: int = DEFAULT_START_S * NS
     gap_s: float = 1.0
 
@@ -104,7 +106,7 @@ class BagSpec:
     def topic(self) -> str:
         if self.image_topic:
             return self.image_topic
-        return '/camera/image_raw/compressed' if self.compressed else '/camera/image_raw'
+        return self.kind.default_topic
 
 
 @dataclass(frozen=True)
@@ -224,7 +226,7 @@ def synth_episodes(
 
 
 def _encode(frame: SourceFrame, spec: BagSpec, stamp_ns: int) -> Any:
-    if spec.compressed:
+    if spec.kind is COMPRESSED:
         ext = '.png' if spec.fmt == 'png' else '.jpg'
         if frame.path is not None and frame.path.suffix.lower() in (
             ('.png',) if spec.fmt == 'png' else ('.jpg', '.jpeg')
@@ -261,11 +263,8 @@ def write_bag(
     count = 0
     t_ns = spec.start_ns
     with BagWriter(out, spec.storage) as writer:
-        writer.add_topic(
-            spec.topic,
-            'sensor_msgs/msg/CompressedImage' if spec.compressed else 'sensor_msgs/msg/Image',
-        )
-        writer.add_topic(spec.label_topic, 'std_msgs/msg/Bool')
+        writer.add_topic(spec.topic, spec.kind.msg_type)
+        writer.add_topic(spec.label_topic, LABEL.msg_type)
         for ep in episodes:
             stamps = []
             for j, frame in enumerate(ep.frames):
@@ -318,8 +317,12 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument('--quality', type=int, default=90, help='JPEG quality (1-100)')
     ap.add_argument('--encoding', choices=('bgr8', 'rgb8'), default='bgr8')
     ap.add_argument('--frame-id', default='camera')
-    ap.add_argument('--image-topic', default='', help='default /camera/image_raw[/compressed]')
-    ap.add_argument('--label-topic', default='/grasp/label')
+    ap.add_argument(
+        '--image-topic',
+        default='',
+        help=f'default {RAW.default_topic} (--compressed: {COMPRESSED.default_topic})',
+    )
+    ap.add_argument('--label-topic', default=LABEL.in_bag)
     ap.add_argument('--gap', type=float, default=1.0, help='seconds between episodes')
     ap.add_argument(
         '--start-time', type=float, default=float(DEFAULT_START_S), help='first stamp, epoch s'
@@ -360,7 +363,7 @@ def make_from_args(args: argparse.Namespace) -> MadeBag:
     spec = BagSpec(
         fps=args.fps,
         storage=args.storage,
-        compressed=args.compressed,
+        kind=input_kind(args.compressed),
         fmt=args.fmt,
         quality=args.quality,
         encoding=args.encoding,

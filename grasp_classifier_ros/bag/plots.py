@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .labels import NS, label_name
+from ..core.stamps import NS
+from .labels import label_name
 from .replay import DROPPED, FrameRecord
 from .report import EpisodeResult
 

@@ -29,8 +29,9 @@ import threading
 import time
 from typing import Any
 
-from ..core.pipeline import FrameResult, NewestFrameWorker, Pipeline, stamp_to_ns
-from .io import NS, BagMessage
+from ..core.pipeline import FrameResult, NewestFrameWorker, Pipeline
+from ..core.stamps import NS, stamp_to_ns
+from .io import BagMessage
 
 DROPPED = 'dropped'
 

@@ -23,7 +23,8 @@ import numpy as np
 
 from ..core import metrics
 from ..core.decision import CheckCollector
-from .labels import NS, Episode, label_name
+from ..core.stamps import NS
+from .labels import Episode, label_name
 from .replay import DROPPED, FrameRecord, ReplayRun
 
 STAGES = ('decode', 'preprocess', 'inference', 'decision', 'total')

@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 
 from .decision import DecisionConfig
+from .interfaces import InputKind, input_kind
 from .model import LoadedModel, load_model
 from .params import Params, resolve_threshold
 from .pipeline import Pipeline
@@ -53,8 +54,11 @@ def load_model_from_params(params: Params) -> LoadedModel:
     )
 
 
-def build_pipeline(params: Params) -> Pipeline:
-    """Set the CPU threads, load the model and return a pipeline configured by ``params``."""
+def build_pipeline(params: Params, kind: InputKind | None = None) -> Pipeline:
+    """Set the CPU threads, load the model and return a pipeline configured by ``params``.
+
+    ``kind``: what the frames are (default: what ``params.compressed`` subscribes to).
+    """
     if params.num_threads > 0:
         torch.set_num_threads(params.num_threads)
     model = load_model_from_params(params)
@@ -63,7 +67,7 @@ def build_pipeline(params: Params) -> Pipeline:
         decision=decision_config(params, model.metadata.threshold),
         roi=params.roi,
         max_pixels=params.max_pixels,
-        compressed=params.compressed,
+        input_kind=kind or input_kind(params.compressed),
     )
 
 

@@ -29,7 +29,7 @@ import threading
 import time
 from typing import Protocol
 
-NS = 1_000_000_000  # nanoseconds per second, for every stamp calculation in the package
+from .stamps import NS
 
 
 class Verdict(str, enum.Enum):

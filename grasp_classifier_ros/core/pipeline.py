@@ -20,22 +20,19 @@ from typing import Any
 
 import numpy as np
 
-from .decision import NS, CheckCollector, CheckOutcome, Decider, Decision, DecisionConfig
+from .decision import CheckCollector, CheckOutcome, Decider, Decision, DecisionConfig
 from .errors import ImageConversionError
-from .image_codec import DEFAULT_MAX_PIXELS, DecodedImage, decode_compressed, decode_image
+from .image_codec import DEFAULT_MAX_PIXELS, DecodedImage
+from .interfaces import RAW, InputKind
 from .metadata import ModelMetadata
 from .model import LoadedModel
 from .preprocess import Preprocessor
 from .roi import FULL_FRAME, Roi
+from .stamps import stamp_to_ns
 from .stats import StreamStats
 
 _LOG = logging.getLogger(__name__)
 STATUSES = ('ok', 'stale', 'future', 'out_of_order', 'bad_image', 'nonfinite', 'error')
-
-
-def stamp_to_ns(stamp: Any) -> int:
-    """``builtin_interfaces/Time`` (``sec``, ``nanosec``) to integer nanoseconds."""
-    return int(stamp.sec) * NS + int(stamp.nanosec)
 
 
 @dataclass
@@ -76,11 +73,11 @@ class Pipeline:
         decision: DecisionConfig | None = None,
         roi: Roi = FULL_FRAME,
         max_pixels: int = DEFAULT_MAX_PIXELS,
-        compressed: bool = False,
+        input_kind: InputKind = RAW,
     ) -> None:
         self._lock = threading.RLock()
         self.model = model
-        self.compressed = compressed
+        self.input_kind = input_kind
         self.max_pixels = max_pixels
         self.preprocessor = Preprocessor(model.metadata, model.device, model.dtype, roi)
         cfg = decision or DecisionConfig(threshold=model.metadata.threshold)
@@ -149,12 +146,8 @@ class Pipeline:
             self.decider.set_config(decision)
 
     def decode(self, msg: Any) -> DecodedImage:
-        """Decode a message per the configured transport."""
-        if self.compressed:
-            return decode_compressed(
-                msg, max_pixels=self.max_pixels, min_size=self.preprocessor.decode_min_size()
-            )
-        return decode_image(msg, max_pixels=self.max_pixels)
+        """Decode a message of the configured input kind."""
+        return self.input_kind.decode(msg, self.max_pixels, self.preprocessor.decode_min_size())
 
     def process(self, msg: Any, now_ns: int, receive_ns: int | None = None) -> FrameResult:
         """Classify one frame; never raises for per-frame faults."""

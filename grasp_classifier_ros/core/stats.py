@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .decision import NS
+from .stamps import NS
 
 
 def percentiles(values: list[float] | np.ndarray, qs: tuple[float, ...] = (50, 95, 99)) -> dict:

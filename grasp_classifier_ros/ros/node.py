@@ -21,6 +21,7 @@ This is the only module that imports rclpy. It stays importable without ROS so
 from __future__ import annotations
 
 from collections.abc import Callable
+import importlib
 import importlib.util
 from pathlib import Path
 import sys
@@ -31,6 +32,15 @@ import warnings
 from ..core import params as param_specs
 from ..core.configure import apply_params, build_pipeline, reload_model
 from ..core.errors import GraspClassifierError, ParameterError
+from ..core.interfaces import (
+    CHECK_SERVICE,
+    CONFIDENCE,
+    DEBUG_IMAGE,
+    LABEL_INFO,
+    RESULT,
+    SUCCESS,
+    input_kind,
+)
 from ..core.model import LoadedModel
 from ..core.params import Params
 from ..core.pipeline import FrameResult, NewestFrameWorker
@@ -83,7 +93,7 @@ try:
             )
         except ImportError:
             from rclpy.qos_event import QoSRequestedIncompatibleQoSInfo, SubscriptionEventCallbacks
-    from sensor_msgs.msg import CompressedImage, Image
+    from sensor_msgs.msg import Image
     from std_msgs.msg import Bool, Float32, Header
     from std_srvs.srv import Trigger
     from vision_msgs.msg import Classification, LabelInfo, ObjectHypothesis, VisionClass
@@ -121,17 +131,17 @@ class GraspClassifierNode(Node):
             self.destroy_node()
             raise
 
-        self.pub_success = self.create_publisher(Bool, 'grasp/success', 10)
-        self.pub_confidence = self.create_publisher(Float32, 'grasp/confidence', 10)
-        self.pub_result = self.create_publisher(Classification, 'grasp/result', 10)
+        self.pub_success = self.create_publisher(Bool, SUCCESS.topic, 10)
+        self.pub_confidence = self.create_publisher(Float32, CONFIDENCE.topic, 10)
+        self.pub_result = self.create_publisher(Classification, RESULT.topic, 10)
         latched = QoSProfile(
             history=HistoryPolicy.KEEP_LAST,
             depth=1,
             reliability=ReliabilityPolicy.RELIABLE,
             durability=DurabilityPolicy.TRANSIENT_LOCAL,
         )
-        self.pub_label_info = self.create_publisher(LabelInfo, 'grasp/label_info', latched)
-        self.pub_debug = self.create_publisher(Image, '~/debug_image', 1)
+        self.pub_label_info = self.create_publisher(LabelInfo, LABEL_INFO.topic, latched)
+        self.pub_debug = self.create_publisher(Image, DEBUG_IMAGE.topic, 1)
         # Polled at 1 Hz, not per frame: counting subscribers is an rcl call per result.
         self.debug_timer = self.create_timer(DEBUG_POLL_S, self._update_debug_wanted)
         self._publish_label_info()
@@ -140,7 +150,7 @@ class GraspClassifierNode(Node):
         self.worker.start()
         self.subscription = self._subscribe(self.params)
         self.check_service = self.create_service(
-            Trigger, '~/check', self._on_check, callback_group=ReentrantCallbackGroup()
+            Trigger, CHECK_SERVICE, self._on_check, callback_group=ReentrantCallbackGroup()
         )
         self.diagnostics = Updater(self)
         self.diagnostics.setHardwareID(f'grasp_classifier:{self.pipeline.model.device}')
@@ -152,7 +162,7 @@ class GraspClassifierNode(Node):
         p = self.params
         self.get_logger().info(
             f"classifying '{p.image_topic}' "
-            f'({"CompressedImage" if p.compressed else "Image"}, '
+            f'({input_kind(p.compressed).msg_type}, '
             f'{p.qos_reliability}, depth {p.qos_depth}) with '
             f'{model.model_id} on {model.device}, threshold {self.pipeline.threshold:.3f}, '
             f'classes {list(model.metadata.class_names)}'
@@ -261,10 +271,10 @@ class GraspClassifierNode(Node):
             reliability=reliability,
             durability=DurabilityPolicy.VOLATILE,
         )
-        msg_type = CompressedImage if params.compressed else Image
+        msg_class = message_class(input_kind(params.compressed).msg_type)
         events = SubscriptionEventCallbacks(incompatible_qos=self._on_incompatible_qos)
         return self.create_subscription(
-            msg_type, params.image_topic, self._on_image, qos, event_callbacks=events
+            msg_class, params.image_topic, self._on_image, qos, event_callbacks=events
         )
 
     def _on_image(self, msg: Any) -> None:
@@ -367,6 +377,12 @@ class GraspClassifierNode(Node):
         """Stop the inference thread (call before destroy_node)."""
         if self.worker is not None:
             self.worker.stop()
+
+
+def message_class(msg_type: str) -> Any:
+    """Return the rclpy message class of a type name (``sensor_msgs/msg/Image``)."""
+    package, kind, name = msg_type.split('/')
+    return getattr(importlib.import_module(f'{package}.{kind}'), name)
 
 
 def missing_ros_message(exc: ImportError) -> str:

@@ -13,6 +13,7 @@ import pytest
 from grasp_classifier_ros.bag import io as bag_io
 from grasp_classifier_ros.bag.evaluate_bag import main
 from grasp_classifier_ros.bag.io import BagWriter
+from grasp_classifier_ros.core.interfaces import IMAGE_TYPE
 
 SPEC = [(True, [200] * 3), (False, [40] * 3)]
 
@@ -49,7 +50,7 @@ def test_directory_that_is_not_a_bag(tmp_path: Path, capsys: pytest.CaptureFixtu
 @pytest.mark.parametrize('storage', ['mcap', 'sqlite3'])
 def test_empty_bag(tmp_path: Path, storage: str, capsys: pytest.CaptureFixture[str]) -> None:
     with BagWriter(tmp_path / 'empty', storage) as w:
-        w.add_topic('/camera/image_raw', bag_io.IMAGE_TYPE)
+        w.add_topic('/camera/image_raw', IMAGE_TYPE)
     assert 'is empty' in fail([str(tmp_path / 'empty')], capsys)
 
 

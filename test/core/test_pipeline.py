@@ -26,10 +26,12 @@ from grasp_classifier_ros.core.configure import (
     reload_model,
 )
 from grasp_classifier_ros.core.decision import DecisionConfig, Verdict
+from grasp_classifier_ros.core.interfaces import input_kind
 from grasp_classifier_ros.core.model import load_model
 from grasp_classifier_ros.core.params import Params, validate_all
-from grasp_classifier_ros.core.pipeline import NewestFrameWorker, Pipeline, stamp_to_ns
+from grasp_classifier_ros.core.pipeline import NewestFrameWorker, Pipeline
 from grasp_classifier_ros.core.preprocess import Preprocessor, crop_resize, normalize_batch
+from grasp_classifier_ros.core.stamps import stamp_to_ns
 from grasp_classifier_ros.core.stats import assess
 
 S = 1_000_000_000
@@ -66,7 +68,7 @@ def params(**kw) -> Params:
 def test_probability_matches_closed_form_for_every_transport(model):
     for value in (40, 128, 200):
         for compressed in (False, True):
-            pl = Pipeline(model, decision=cfg(), compressed=compressed)
+            pl = Pipeline(model, decision=cfg(), input_kind=input_kind(compressed))
             msg = (
                 make_compressed(flat(value), fmt='png', stamp_ns=S)
                 if compressed

@@ -21,7 +21,8 @@ import pytest
 
 from grasp_classifier_ros.core.decision import DecisionConfig
 from grasp_classifier_ros.core.model import load_model
-from grasp_classifier_ros.core.pipeline import STATUSES, NewestFrameWorker, Pipeline, stamp_to_ns
+from grasp_classifier_ros.core.pipeline import STATUSES, NewestFrameWorker, Pipeline
+from grasp_classifier_ros.core.stamps import ns_to_stamp, stamp_to_ns
 
 S = 1_000_000_000
 MS = 1_000_000
@@ -240,3 +241,10 @@ def test_stamp_to_ns_sums_fields_like_rclpy():
     assert stamp_to_ns(Time(sec=1, nanosec=2)) == S + 2
     assert stamp_to_ns(Time(sec=-1, nanosec=0)) == -S
     assert stamp_to_ns(Time(sec=1, nanosec=UINT32_MAX)) == S + UINT32_MAX
+
+
+@pytest.mark.parametrize('t_ns', [0, 1, S - 1, S, 1_700_000_000 * S + 123_456_789])
+def test_ns_to_stamp_inverts_stamp_to_ns(t_ns):
+    sec, nanosec = ns_to_stamp(t_ns)
+    assert 0 <= nanosec < S
+    assert stamp_to_ns(Time(sec=sec, nanosec=nanosec)) == t_ns

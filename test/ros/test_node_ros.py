@@ -44,6 +44,7 @@ from std_msgs.msg import Bool, Float32, Header  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
 from vision_msgs.msg import Classification, LabelInfo  # noqa: E402
 
+from grasp_classifier_ros.core import interfaces  # noqa: E402
 from grasp_classifier_ros.core.errors import DeviceError, ModelLoadError, ParameterError  # noqa: E402
 from grasp_classifier_ros.ros.conversions import bgr8_image_msg  # noqa: E402
 from grasp_classifier_ros.ros.node import GraspClassifierNode  # noqa: E402
@@ -163,6 +164,23 @@ def ros(tmp_path: Path) -> Iterator[Harness]:
 
 
 # -- topics -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize('compressed', [False, True])
+def test_node_serves_the_interface_table(ros, compressed: bool) -> None:
+    node = ros.start(compressed=compressed)
+    ns = ros.ns
+    kind = interfaces.input_kind(compressed)
+    pubs = dict(node.get_publisher_names_and_types_by_node(node.get_name(), ns))
+    subs = dict(node.get_subscriber_names_and_types_by_node(node.get_name(), ns))
+    for out in (*interfaces.RESULTS, interfaces.DEBUG_IMAGE):
+        name = (
+            out.topic.replace('~', f'{ns}/{node.get_name()}')
+            if out.topic[0] == '~'
+            else f'{ns}/{out.topic}'
+        )
+        assert pubs[name] == [out.msg_type], name
+    assert subs[f'{ns}/camera/image_raw'] == [kind.msg_type]
 
 
 def test_frame_yields_bool_confidence_and_classification_with_input_header(ros) -> None:

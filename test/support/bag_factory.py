@@ -20,6 +20,7 @@ from grasp_classifier_ros.bag.make_bag import (
     SourceFrame,
     write_bag,
 )
+from grasp_classifier_ros.core.interfaces import COMPRESSED
 
 ROUND_TRIP: list[tuple[bool, list[int]]] = [
     (True, [200] * 6),  # all right
@@ -47,7 +48,8 @@ def make_flat_bag(
     **bag_spec: object,
 ) -> MadeBag:
     """Write ``spec`` as a bag (PNG when compressed, so pixels survive exactly)."""
-    if bag_spec.get('compressed'):
+    if bag_spec.pop('compressed', False):
+        bag_spec['kind'] = COMPRESSED
         bag_spec.setdefault('fmt', 'png')
     return write_bag(path, flat_episodes(spec), BagSpec(**bag_spec))  # type: ignore[arg-type]
 
