@@ -14,9 +14,7 @@ defined in each mode and ``labels`` for the label sources.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
-import heapq
+from dataclasses import replace
 from pathlib import Path
 import sys
 import tempfile
@@ -25,52 +23,28 @@ from typing import Any
 from ..core.configure import build_pipeline
 from ..core.errors import GraspClassifierError
 from ..core.interfaces import (
-    BOOL_TYPE,
-    CLASSIFICATION_TYPE,
     COMPRESSED,
-    CONFIDENCE,
     IMAGE_TYPES,
     LABEL,
     LABEL_INFO,
-    LABEL_INFO_TYPE,
     RESULT,
-    RESULTS,
-    SUCCESS,
     input_kind_of_type,
 )
 from ..core.params import Params, validate_all
 from ..core.pipeline import Pipeline
-from ..core.stamps import NS, stamp_to_ns
+from ..core.stamps import NS
 from ..core.yaml_file import read_mapping
-from .io import (
-    BagError,
-    BagReader,
-    BagWriter,
-    bool_msg,
-    classification_msg,
-    copy_definition,
-    float32_msg,
-    label_info_msg,
-)
-from .labels import (
-    EPISODES_FILE,
-    Episode,
-    LabelTrack,
-    episode_at,
-    episodes_from_runs,
-    load_intervals,
-    resolve_intervals,
-)
+from .io import BagError, BagReader
+from .labels import LabelPlan, attach_labels, plan_labels
 from .replay import FrameRecord, ReplayRun, replay_fast, replay_realtime
 from .report import (
     EpisodeResult,
     build_metrics,
     episode_verdicts,
     summary_text,
-    write_episodes_csv,
-    write_frames_csv,
-    write_metrics_json,
+    write_report,
 )
+from .results import recorded_records, write_annotated_bag
 
 # --from-images: just over the default max_frame_age, so smoothing restarts per episode
 REAL_GAP_S = 0.6
@@ -120,209 +94,6 @@ def choose_image_topic(reader: BagReader, requested: str | None, params_topic: s
     raise EvaluationError(
         f'the bag has several image topics ({", ".join(images)}); choose one with --image-topic'
     )
-
-
-@dataclass
-class LabelPlan:
-    """Where labels and episodes come from, resolved against the bag."""
-
-    source: str = 'none'
-    track: LabelTrack | None = None
-    episodes: list[Episode] | None = None
-    episodes_source: str = 'none'
-    time_base: str = ''
-    by_log_time: bool = False  # match labels on log time instead of header stamps
-
-
-def plan_labels(
-    reader: BagReader, args: argparse.Namespace, *, recorded: bool = False
-) -> LabelPlan:
-    """Resolve ``--labels`` / the Bool label topic / the bag's own episodes.yaml."""
-    plan = LabelPlan()
-    topic = args.label_topic or LABEL.in_bag
-    bag_episodes = reader.path / EPISODES_FILE if reader.path.is_dir() else None
-    if bag_episodes is not None and not bag_episodes.is_file():
-        bag_episodes = None
-    if args.labels is not None:
-        _plan_episodes(plan, reader, args.labels, args.labels_time)
-        plan.source = plan.episodes_source = f'{args.labels} ({plan.time_base} times)'
-        return plan
-    if topic in reader.topics:
-        info = reader.topics[topic]
-        if info.msgtype != BOOL_TYPE:
-            raise EvaluationError(
-                f"label topic '{topic}' is of type {info.msgtype}, expected {BOOL_TYPE}"
-            )
-        times, values = [], []
-        for m in reader.messages([topic]):
-            times.append(m.log_ns)
-            values.append(bool(m.msg.data))
-        plan.track = LabelTrack(times, values)
-        plan.source = f'topic {topic} ({len(values)} labels)'
-        # A recorded bag re-publishes labels at play time: match them on the recorder's clock.
-        plan.by_log_time = recorded
-        if bag_episodes is not None and not recorded:
-            _plan_episodes(plan, reader, bag_episodes)
-        return plan
-    if args.label_topic:
-        raise EvaluationError(
-            f"label topic '{args.label_topic}' is not in the bag; topics: {reader.topic_summary()}"
-        )
-    if bag_episodes is not None:
-        _plan_episodes(plan, reader, bag_episodes)
-        plan.source = plan.episodes_source
-    return plan
-
-
-def _plan_episodes(
-    plan: LabelPlan, reader: BagReader, path: Path, time_base: str = 'auto'
-) -> None:
-    """Take the plan's episodes from the interval file ``path``."""
-    f = load_intervals(path)
-    plan.episodes, plan.time_base = resolve_intervals(f, reader.start_ns, reader.end_ns, time_base)
-    plan.episodes_source = str(path)
-
-
-def attach_labels(records: list[FrameRecord], plan: LabelPlan, episode_gap_s: float) -> None:
-    """Give every frame its label and episode; derive episodes from label runs if needed."""
-
-    def key(r: FrameRecord) -> int:
-        return r.log_ns if plan.by_log_time else r.stamp_ns
-
-    ordered = sorted(records, key=key)
-    if plan.track is not None:
-        for r in ordered:
-            r.label = plan.track.label_at(key(r))
-    if plan.episodes is None and plan.track is not None:
-        plan.episodes = episodes_from_runs(
-            [key(r) for r in ordered], [r.label for r in ordered], round(episode_gap_s * NS)
-        )
-        plan.episodes_source = f'runs of equal labels (split at gaps > {episode_gap_s:g} s)'
-    for r in ordered:
-        ep = episode_at(plan.episodes, key(r)) if plan.episodes else None
-        r.episode = None if ep is None else ep.index
-        if plan.track is None and ep is not None:
-            r.label = ep.success
-
-
-# -- recorded results ---------------------------------------------------------------------------
-
-
-def recorded_records(
-    reader: BagReader, result_topic: str, label_info_topic: str, success_class: str
-) -> tuple[list[FrameRecord], float | None]:
-    """Turn recorded ``vision_msgs/Classification`` results into frame records."""
-    if result_topic not in reader.topics:
-        raise EvaluationError(
-            f"result topic '{result_topic}' is not in the bag; topics: {reader.topic_summary()}"
-        )
-    if reader.topics[result_topic].msgtype != CLASSIFICATION_TYPE:
-        raise EvaluationError(
-            f"topic '{result_topic}' is of type {reader.topics[result_topic].msgtype}, "
-            f'expected {CLASSIFICATION_TYPE}'
-        )
-    id_to_name: dict[str, str] = {}
-    threshold = None
-    if label_info_topic in reader.topics:
-        if reader.topics[label_info_topic].msgtype != LABEL_INFO_TYPE:
-            raise EvaluationError(
-                f"topic '{label_info_topic}' is of type "
-                f'{reader.topics[label_info_topic].msgtype}, expected {LABEL_INFO_TYPE}'
-            )
-        for m in reader.messages([label_info_topic]):
-            id_to_name = {str(c.class_id): str(c.class_name) for c in m.msg.class_map}
-            threshold = float(m.msg.threshold)
-            break
-    records: list[FrameRecord] = []
-    seen: set[str] = set()
-    for m in reader.messages([result_topic]):
-        scores: dict[str, float] = {}
-        for h in m.msg.results:
-            cid = str(h.class_id)
-            seen.add(cid)
-            scores[id_to_name.get(cid, cid)] = float(h.score)
-        stamp = stamp_to_ns(m.msg.header.stamp)
-        rec = FrameRecord(len(records), stamp, m.log_ns, header=m.msg.header)
-        if success_class in scores:
-            rec.status = 'ok'
-            rec.probability = scores[success_class]
-            rec.probabilities = list(scores.values())
-            rec.e2e_ms = (m.log_ns - stamp) / 1e6
-            rec.result_log_ns = m.log_ns
-        else:
-            rec.status = 'no_success_class'
-        records.append(rec)
-    if records and all(r.status != 'ok' for r in records):
-        raise EvaluationError(
-            f"no hypothesis names the success class '{success_class}' on '{result_topic}' "
-            f'(class_ids seen: {", ".join(sorted(seen)) or "none"}); pass --success-class'
-        )
-    return records, threshold
-
-
-# -- annotated copy ---------------------------------------------------------------------------
-
-
-def write_annotated_bag(
-    reader: BagReader,
-    out: Path,
-    records: list[FrameRecord],
-    class_names: list[str],
-    threshold: float,
-    storage: str,
-) -> list[str]:
-    """Copy the bag adding /grasp/success, /grasp/confidence, /grasp/result, /grasp/label_info.
-
-    Results are placed at the time the evaluation produced them on the bag's
-    clock. Returns the topics that could not be copied (unknown types).
-    """
-    ours = tuple(o.in_bag for o in RESULTS)
-    added: list[tuple[int, int, str, Any]] = [
-        (
-            reader.start_ns,
-            0,
-            LABEL_INFO.in_bag,
-            label_info_msg(reader.start_ns, class_names, threshold),
-        )
-    ]
-    for r in records:
-        if r.status != 'ok' or r.probability is None or r.header is None:
-            continue
-        t = r.result_log_ns if r.result_log_ns is not None else r.log_ns
-        added.append((t, len(added), SUCCESS.in_bag, bool_msg(r.verdict == 'success')))
-        added.append((t, len(added), CONFIDENCE.in_bag, float32_msg(r.probability)))
-        probs = (
-            r.probabilities if r.probabilities is not None else [1 - r.probability, r.probability]
-        )
-        added.append(
-            (t, len(added), RESULT.in_bag, classification_msg(r.header, class_names, probs))
-        )
-    added.sort(key=lambda a: (a[0], a[1]))
-    skipped: list[str] = []
-    with BagWriter(out, storage) as w:
-        copied = []
-        for conn in reader.connections:
-            if conn.topic in ours:
-                continue
-            msgdef, rihs = copy_definition(conn)
-            if not reader.topics[conn.topic].known and not (msgdef and rihs):
-                skipped.append(conn.topic)
-                continue
-            w.add_topic(conn.topic, conn.msgtype, store=reader.store, msgdef=msgdef, rihs01=rihs)
-            copied.append(conn.topic)
-        for output in RESULTS:
-            w.add_topic(output.in_bag, output.msg_type)
-
-        def original() -> Iterator[tuple[int, int, str, Any]]:
-            for conn, t, raw in reader.raw_messages(copied):
-                yield t, -1, conn.topic, raw
-
-        for t, order, topic, payload in heapq.merge(original(), iter(added)):
-            if order < 0:
-                w.write_raw(topic, t, payload)
-            else:
-                w.write(topic, t, payload)
-    return skipped
 
 
 # -- command line -------------------------------------------------------------------------------
@@ -508,7 +279,7 @@ def _replay_and_score(reader: BagReader, args: argparse.Namespace, out_dir: Path
     n_frames = reader.topics[topic].count
     if n_frames == 0:
         raise EvaluationError(f"image topic '{topic}' has no messages")
-    plan = plan_labels(reader, args)
+    plan = _plan_labels(reader, args)
     pipeline = build_pipeline(params, kind)
     cfg = pipeline.decision
     if not args.realtime and cfg.max_frame_age > 0 and args.nominal_latency >= cfg.max_frame_age:
@@ -548,7 +319,9 @@ def _replay_and_score(reader: BagReader, args: argparse.Namespace, out_dir: Path
         'check_frames': params.check_frames,
     }
     data = build_metrics(run_, results, threshold=threshold, info=info)
-    _write_outputs(out_dir, run_.records, results, data, reader.start_ns, args, cfg.hysteresis)
+    write_report(
+        out_dir, run_.records, results, data, reader.start_ns, cfg.hysteresis, not args.no_plot
+    )
     if args.out_bag is not None:
         skipped = write_annotated_bag(
             reader,
@@ -574,7 +347,7 @@ def _score_recorded(reader: BagReader, args: argparse.Namespace, out_dir: Path) 
     threshold = args.threshold
     if threshold is None:
         threshold = info_threshold if info_threshold is not None and info_threshold > 0 else 0.5
-    plan = plan_labels(reader, args, recorded=True)
+    plan = _plan_labels(reader, args, recorded=True)
     attach_labels(records, plan, args.episode_gap)
     run_ = ReplayRun('recorded', records, 0.0, len(records), len(records), 0)
     results = _check_episodes(records, plan, Params(), threshold)
@@ -589,7 +362,7 @@ def _score_recorded(reader: BagReader, args: argparse.Namespace, out_dir: Path) 
     }
     data = build_metrics(run_, results, threshold=threshold, info=info)
     data['throughput_fps'] = None
-    _write_outputs(out_dir, records, results, data, reader.start_ns, args, 0.0)
+    write_report(out_dir, records, results, data, reader.start_ns, 0.0, not args.no_plot)
     print(summary_text(data, results, reader.start_ns, out_dir))
     return 0
 
@@ -606,46 +379,22 @@ def _check_episodes(
     )
 
 
+def _plan_labels(reader: BagReader, args: argparse.Namespace, recorded: bool = False) -> LabelPlan:
+    return plan_labels(
+        reader,
+        labels=args.labels,
+        labels_time=args.labels_time,
+        label_topic=args.label_topic,
+        recorded=recorded,
+    )
+
+
 def _labels_info(plan: LabelPlan) -> dict[str, str]:
     return {
         'source': plan.source,
         'episodes_source': plan.episodes_source,
         'time_base': plan.time_base,
     }
-
-
-def _write_outputs(
-    out_dir: Path,
-    records: list[FrameRecord],
-    results: list[EpisodeResult],
-    data: dict[str, Any],
-    bag_start_ns: int,
-    args: argparse.Namespace,
-    hysteresis: float,
-) -> None:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    threshold = float(data['threshold'])
-    write_frames_csv(out_dir / 'frames.csv', records, bag_start_ns, threshold)
-    write_episodes_csv(out_dir / 'episodes.csv', results, bag_start_ns)
-    write_metrics_json(out_dir / 'metrics.json', data)
-    png = out_dir / 'timeline.png'
-    if args.no_plot:
-        png.unlink(missing_ok=True)
-        return
-    try:
-        from .plots import timeline_png
-    except ImportError as exc:  # matplotlib is optional at run time
-        print(f'note: no timeline.png ({exc})', file=sys.stderr)
-        return
-    timeline_png(
-        png,
-        records,
-        results,
-        bag_start_ns=bag_start_ns,
-        threshold=threshold,
-        hysteresis=hysteresis,
-        title=f'{data.get("bag", "")} ({data["mode"]})',
-    )
 
 
 def main(argv: list[str] | None = None) -> int:

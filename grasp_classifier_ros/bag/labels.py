@@ -22,6 +22,10 @@ Without ``time_base`` the base is detected: intervals that lie within the
 bag's absolute time span are absolute, intervals within [0, duration] are
 relative, and a file that fits both or neither is rejected with the numbers.
 A frame belongs to an episode when ``start <= stamp <= end``.
+
+``plan_labels`` picks a bag's label source (``--labels``, the label topic or
+the bag's own episodes.yaml) and ``attach_labels`` gives every frame record
+its label and episode.
 """
 
 from __future__ import annotations
@@ -31,13 +35,18 @@ import csv
 from dataclasses import dataclass
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
 
 from ..core.errors import GraspClassifierError
+from ..core.interfaces import LABEL
 from ..core.stamps import NS
+
+if TYPE_CHECKING:
+    from .io import BagReader
+    from .replay import FrameRecord
 
 EPISODES_FILE = 'episodes.yaml'  # the interval file make_bag writes inside a bag directory
 TIME_BASES = ('auto', 'absolute', 'relative')
@@ -334,3 +343,100 @@ def episodes_yaml(
     ]
     text = yaml.safe_dump(body, sort_keys=False, default_flow_style=None, width=120)
     return '\n'.join([*lines, text])
+
+
+# -- label planning: which source labels a bag ------------------------------------------
+
+
+@dataclass
+class LabelPlan:
+    """Where labels and episodes come from, resolved against the bag."""
+
+    source: str = 'none'
+    track: LabelTrack | None = None
+    episodes: list[Episode] | None = None
+    episodes_source: str = 'none'
+    time_base: str = ''
+    by_log_time: bool = False  # match labels on log time instead of header stamps
+
+
+def plan_labels(
+    reader: BagReader,
+    *,
+    labels: Path | None = None,
+    labels_time: str = 'auto',
+    label_topic: str | None = None,
+    recorded: bool = False,
+) -> LabelPlan:
+    """Resolve where a bag's labels and episodes come from.
+
+    In order: the interval file ``labels``; the Bool label topic
+    (``label_topic``, default /grasp/label); the bag's own episodes.yaml.
+    ``recorded``: labels were re-published while a live node ran, so they are
+    matched on log time and episodes come from label runs.
+    """
+    plan = LabelPlan()
+    topic = label_topic or LABEL.in_bag
+    bag_episodes = reader.path / EPISODES_FILE if reader.path.is_dir() else None
+    if bag_episodes is not None and not bag_episodes.is_file():
+        bag_episodes = None
+    if labels is not None:
+        _plan_episodes(plan, reader, labels, labels_time)
+        plan.source = plan.episodes_source = f'{labels} ({plan.time_base} times)'
+        return plan
+    if topic in reader.topics:
+        info = reader.topics[topic]
+        if info.msgtype != LABEL.msg_type:
+            raise LabelError(
+                f"label topic '{topic}' is of type {info.msgtype}, expected {LABEL.msg_type}"
+            )
+        times, values = [], []
+        for m in reader.messages([topic]):
+            times.append(m.log_ns)
+            values.append(bool(m.msg.data))
+        plan.track = LabelTrack(times, values)
+        plan.source = f'topic {topic} ({len(values)} labels)'
+        # A recorded bag re-publishes labels at play time: match them on the recorder's clock.
+        plan.by_log_time = recorded
+        if bag_episodes is not None and not recorded:
+            _plan_episodes(plan, reader, bag_episodes)
+        return plan
+    if label_topic:
+        raise LabelError(
+            f"label topic '{label_topic}' is not in the bag; topics: {reader.topic_summary()}"
+        )
+    if bag_episodes is not None:
+        _plan_episodes(plan, reader, bag_episodes)
+        plan.source = plan.episodes_source
+    return plan
+
+
+def _plan_episodes(
+    plan: LabelPlan, reader: BagReader, path: Path, time_base: str = 'auto'
+) -> None:
+    """Take the plan's episodes from the interval file ``path``."""
+    f = load_intervals(path)
+    plan.episodes, plan.time_base = resolve_intervals(f, reader.start_ns, reader.end_ns, time_base)
+    plan.episodes_source = str(path)
+
+
+def attach_labels(records: list[FrameRecord], plan: LabelPlan, episode_gap_s: float) -> None:
+    """Give every frame its label and episode; derive episodes from label runs if needed."""
+
+    def key(r: FrameRecord) -> int:
+        return r.log_ns if plan.by_log_time else r.stamp_ns
+
+    ordered = sorted(records, key=key)
+    if plan.track is not None:
+        for r in ordered:
+            r.label = plan.track.label_at(key(r))
+    if plan.episodes is None and plan.track is not None:
+        plan.episodes = episodes_from_runs(
+            [key(r) for r in ordered], [r.label for r in ordered], round(episode_gap_s * NS)
+        )
+        plan.episodes_source = f'runs of equal labels (split at gaps > {episode_gap_s:g} s)'
+    for r in ordered:
+        ep = episode_at(plan.episodes, key(r)) if plan.episodes else None
+        r.episode = None if ep is None else ep.index
+        if plan.track is None and ep is not None:
+            r.label = ep.success

@@ -24,11 +24,12 @@ Two modes:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 import threading
 import time
 from typing import Any
 
+from ..core.decision import Decision
 from ..core.pipeline import FrameResult, NewestFrameWorker, Pipeline
 from ..core.stamps import NS, stamp_to_ns
 from .io import BagMessage
@@ -38,41 +39,61 @@ DROPPED = 'dropped'
 
 @dataclass
 class FrameRecord:
-    """One frame of the replay and what became of it (``status`` 'dropped' = never processed)."""
+    """One frame of a bag and what became of it: the pipeline's result plus the bag's fields.
+
+    ``result`` is None for a frame that was never processed (status 'dropped').
+    """
 
     index: int
     stamp_ns: int
     log_ns: int
-    status: str = DROPPED
-    probability: float | None = None
-    smoothed: float | None = None
-    verdict: str = ''
-    age_ms: float | None = None
-    timings_ms: dict[str, float] = field(default_factory=dict)
+    header: Any = None
+    result: FrameResult | None = None
+    result_log_ns: int | None = None  # when the result was published, on the bag's clock
     e2e_ms: float | None = None
-    result_log_ns: int | None = None
-    probabilities: list[float] | None = None
-    error: str = ''
     label: bool | None = None
     episode: int | None = None
-    header: Any = None
-
-    # -- what decision.CheckRequest reads -------------------------------------------------------
-    @property
-    def success_probability(self) -> float | None:
-        return self.probability
-
-    @success_probability.setter
-    def success_probability(self, value: float | None) -> None:
-        self.probability = value
 
     @property
-    def receive_ns(self) -> int:
-        return self.log_ns
+    def status(self) -> str:
+        return DROPPED if self.result is None else self.result.status
 
-    @receive_ns.setter
-    def receive_ns(self, value: int) -> None:
-        self.log_ns = value
+    @property
+    def probability(self) -> float | None:
+        """Calibrated success probability of the frame (fresh frames only)."""
+        return None if self.result is None else self.result.success_probability
+
+    @property
+    def probabilities(self) -> list[float] | None:
+        p = None if self.result is None else self.result.probabilities
+        return None if p is None else [float(v) for v in p]
+
+    @property
+    def smoothed(self) -> float | None:
+        d = self._decision
+        return None if d is None else d.smoothed
+
+    @property
+    def verdict(self) -> str:
+        d = self._decision
+        return '' if d is None else d.verdict.value
+
+    @property
+    def age_ms(self) -> float | None:
+        d = self._decision
+        return None if d is None else d.age_s * 1e3
+
+    @property
+    def timings_ms(self) -> dict[str, float]:
+        return {} if self.result is None else self.result.timings_ms
+
+    @property
+    def error(self) -> str:
+        return '' if self.result is None else self.result.error or ''
+
+    @property
+    def _decision(self) -> Decision | None:
+        return None if self.result is None else self.result.decision
 
 
 @dataclass
@@ -96,21 +117,6 @@ def _stamp(msg: Any) -> int:
         return 0
 
 
-def fill_record(rec: FrameRecord, result: FrameResult) -> None:
-    """Copy a pipeline result into its frame record."""
-    rec.status = result.status
-    rec.timings_ms = result.timings_ms  # a fresh dict per frame: no copy needed
-    rec.error = result.error or ''
-    if result.success_probability is not None:
-        rec.probability = float(result.success_probability)
-    if result.probabilities is not None:
-        rec.probabilities = [float(v) for v in result.probabilities]
-    if result.decision is not None:
-        rec.smoothed = float(result.decision.smoothed)
-        rec.verdict = result.decision.verdict.value
-        rec.age_ms = result.decision.age_s * 1e3
-
-
 def replay_fast(
     pipeline: Pipeline,
     frames: Iterable[BagMessage],
@@ -127,7 +133,7 @@ def replay_fast(
         rec = FrameRecord(len(records), stamp, m.log_ns, header=getattr(m.msg, 'header', None))
         records.append(rec)
         result = pipeline.process(m.msg, stamp + lat_ns, m.log_ns + lat_ns)
-        fill_record(rec, result)
+        rec.result = result
         rec.result_log_ns = m.log_ns + lat_ns + round(result.timings_ms.get('total', 0.0) * 1e6)
         if progress is not None:
             progress(len(records), 0)
@@ -185,7 +191,7 @@ def replay_realtime(
             rec = in_flight.pop(id(result.header), None)
         if rec is None:
             return
-        fill_record(rec, result)
+        rec.result = result
         rec.result_log_ns = done
         rec.e2e_ms = (done - rec.stamp_ns) / 1e6 if rec.stamp_ns else None
 

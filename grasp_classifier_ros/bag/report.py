@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import json
 import math
 from pathlib import Path
+import sys
 from typing import Any
 
 import numpy as np
@@ -68,8 +69,8 @@ def episode_verdicts(
         since = fresh[-check_frames].stamp_ns if len(fresh) >= check_frames else ep.start_ns
         req = collector.request(check_frames, check_timeout, now_ns=since, threshold=threshold)
         for r in recs:
-            if r.status != DROPPED:  # a dropped frame never reached the pipeline
-                collector.offer(r)
+            if r.result is not None:  # a dropped frame never reached the pipeline
+                collector.offer(r.result)
         outcome = req.outcome()
         collector.cancel(req)
         if outcome.mean_probability is None:
@@ -276,6 +277,41 @@ def write_episodes_csv(path: Path, results: list[EpisodeResult], bag_start_ns: i
 
 def write_metrics_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(_clean(data), indent=2, allow_nan=False) + '\n')
+
+
+def write_report(
+    out_dir: Path,
+    records: list[FrameRecord],
+    results: list[EpisodeResult],
+    data: dict[str, Any],
+    bag_start_ns: int,
+    hysteresis: float,
+    plot: bool = True,
+) -> None:
+    """Write frames.csv, episodes.csv, metrics.json and (``plot``) timeline.png to ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    threshold = float(data['threshold'])
+    write_frames_csv(out_dir / 'frames.csv', records, bag_start_ns, threshold)
+    write_episodes_csv(out_dir / 'episodes.csv', results, bag_start_ns)
+    write_metrics_json(out_dir / 'metrics.json', data)
+    png = out_dir / 'timeline.png'
+    if not plot:
+        png.unlink(missing_ok=True)
+        return
+    from .plots import timeline_png  # imports this module
+
+    try:
+        timeline_png(
+            png,
+            records,
+            results,
+            bag_start_ns=bag_start_ns,
+            threshold=threshold,
+            hysteresis=hysteresis,
+            title=f'{data.get("bag", "")} ({data["mode"]})',
+        )
+    except ImportError as exc:  # matplotlib is optional at run time
+        print(f'note: no timeline.png ({exc})', file=sys.stderr)
 
 
 def _pct(v: Any) -> str:
