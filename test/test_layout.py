@@ -5,7 +5,9 @@
 ``core`` (the ROS-free pipeline) depends on nothing else of ours; ``ros`` (the
 rclpy adapter) and ``bag`` (offline bag tools) build on ``core``; ``bag`` may
 use the ROS-free message builders in ``ros.conversions`` so an annotated bag
-holds exactly the node's messages. A syntax-tree scan, so it holds without ROS.
+holds exactly the node's messages; the runtime never imports the training
+package (which builds on the runtime). A syntax-tree scan, so it holds without
+ROS or the training package.
 """
 
 from __future__ import annotations
@@ -49,6 +51,24 @@ def _ours(path: Path) -> set[str]:
     return out
 
 
+def _imports_training(path: Path) -> bool:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(
+            a.name.startswith('grasp_classifier_training') for a in node.names
+        ):
+            return True
+        if isinstance(node, ast.ImportFrom) and (node.module or '').startswith(
+            'grasp_classifier_training'
+        ):
+            return True
+        if isinstance(node, ast.Constant) and str(node.value).startswith(
+            'grasp_classifier_training'
+        ):
+            return True  # importlib.import_module('grasp_classifier_training...')
+    return False
+
+
 MODULES = sorted(p for p in PKG_DIR.rglob('*.py') if p.parent != PKG_DIR)
 
 
@@ -78,3 +98,8 @@ def test_layer_scan_sees_relative_and_absolute_imports(tmp_path: Path) -> None:
         'from ..ros.conversions import y\nimport grasp_classifier_ros.core.stats\n'
     )
     assert _ours(mod) == {'bag.io', 'core.params', 'core.model', 'ros.conversions', 'core.stats'}
+
+
+@pytest.mark.parametrize('path', MODULES, ids=lambda p: str(p.relative_to(PKG_DIR)))
+def test_runtime_never_imports_the_training_package(path: Path) -> None:
+    assert not _imports_training(path)

@@ -13,8 +13,7 @@ Sources:
   filename order, frame ``i`` at ``i / fps`` s, labelled by an interval file
   (``labels.py`` format, times relative to the first frame); frames outside
   every interval are left out.
-* ``--synth N``: N synthetic episodes rendered by the training package's
-  ``grasp_classifier_training.synth.render_episode``.
+* ``--synth N``: N synthetic episodes rendered by ``synth.render_episode``.
 
 Frames are stamped at ``--fps`` from ``--start-time`` with ``--gap`` seconds
 between episodes (longer than the node's default ``max_frame_age``, so
@@ -30,9 +29,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-import importlib
 from pathlib import Path
-import re
 import shutil
 import sys
 from typing import Any
@@ -43,6 +40,7 @@ import numpy as np
 from ..core.errors import GraspClassifierError
 from ..core.interfaces import COMPRESSED, LABEL, RAW, InputKind, input_kind
 from ..core.stamps import NS
+from .image_folder import GROUP_REGEX, group_of, list_images, natural_key
 from .io import (
     BagError,
     BagWriter,
@@ -51,11 +49,10 @@ from .io import (
     image_msg,
 )
 from .labels import EPISODES_FILE, Episode, LabelError, episodes_yaml, load_intervals
+from .synth import render_episode
 
-IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp')
 SUCCESS_DIRS = ('success', 'succeeded', 'grasped', 'positive', 'true', '1')
 FAILURE_DIRS = ('failure', 'failed', 'notgrasped', 'not_grasped', 'negative', 'false', '0')
-GROUP_RE = r'^(?P<group>.+)_(?P<num>\d+)$'
 DEFAULT_START_S = 1_700_000_000  # fixed, so the same inputs always give the same bag
 
 
@@ -118,29 +115,11 @@ class MadeBag:
     duration_s: float
 
 
-def natural_key(text: str) -> list[Any]:
-    """Sort key putting ``img_2`` before ``img_10``."""
-    return [int(tok) if tok.isdigit() else tok.lower() for tok in re.split(r'(\d+)', text)]
-
-
-def group_of(stem: str, pattern: str = GROUP_RE) -> str:
-    """Episode group of a file stem: the prefix before the last ``_NN`` (or the stem)."""
-    m = re.match(pattern, stem)
-    return m.group('group') if m else stem
-
-
-def _images(folder: Path) -> list[Path]:
-    return sorted(
-        (p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES),
-        key=lambda p: natural_key(p.name),
-    )
-
-
 def image_folder_episodes(
     root: Path,
     success_dirs: Sequence[str] = SUCCESS_DIRS,
     failure_dirs: Sequence[str] = FAILURE_DIRS,
-    group_pattern: str = GROUP_RE,
+    group_pattern: str = GROUP_REGEX,
 ) -> list[SourceEpisode]:
     """One episode per (class folder, filename group), ordered by group then class."""
     if not root.is_dir():
@@ -156,7 +135,7 @@ def image_folder_episodes(
                 f"class folder '{folder.name}' in '{root}' is neither a success folder "
                 f'({", ".join(success_dirs)}) nor a failure folder ({", ".join(failure_dirs)})'
             )
-        for img in _images(folder):
+        for img in list_images(folder):
             group = group_of(img.stem, group_pattern)
             key = (group, folder.name)
             if key not in episodes:
@@ -175,7 +154,7 @@ def sequence_episodes(folder: Path, intervals_path: Path, fps: float) -> list[So
     """Split a flat, ordered frame folder into episodes by an interval file."""
     if not folder.is_dir():
         raise MakeBagError(f"image folder '{folder}' does not exist")
-    frames = _images(folder)
+    frames = list_images(folder)
     if not frames:
         raise MakeBagError(f"no images (*.png, *.jpg) in '{folder}'")
     intervals = load_intervals(intervals_path)
@@ -200,13 +179,6 @@ def synth_episodes(
     n: int, *, fps: float, seconds: float, size: int, seed: int = 0
 ) -> list[SourceEpisode]:
     """Render ``n`` synthetic episodes (half success, half failure, shuffled by ``seed``)."""
-    try:
-        render_episode = importlib.import_module('grasp_classifier_training.synth').render_episode
-    except (ImportError, AttributeError) as exc:
-        raise MakeBagError(
-            '--synth needs the training package: pip install -e training '
-            f'(grasp_classifier_training.synth not importable: {exc})'
-        ) from exc
     rng = np.random.default_rng(seed)
     labels = [i % 2 == 0 for i in range(n)]
     rng.shuffle(labels)
@@ -345,7 +317,7 @@ def make_from_args(args: argparse.Namespace) -> MadeBag:
             args.synth, fps=args.fps, seconds=args.seconds, size=args.size, seed=args.seed
         )
         comment = (
-            f'Synthetic episodes (grasp_classifier_training.synth, seed {args.seed}), '
+            f'Synthetic episodes (grasp_classifier_ros.bag.synth, seed {args.seed}), '
             'written by make_bag.'
         )
     elif args.episodes is not None:
