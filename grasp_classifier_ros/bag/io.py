@@ -367,9 +367,6 @@ class BagWriter:
         self._conns[topic] = conn
         return conn
 
-    def has_topic(self, topic: str) -> bool:
-        return topic in self._conns
-
     def write(self, topic: str, log_ns: int, msg: Any) -> None:
         """Serialise ``msg`` and write it on ``topic`` (registered on first use)."""
         msgtype = msg.__msgtype__

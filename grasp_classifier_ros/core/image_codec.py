@@ -17,14 +17,13 @@ from __future__ import annotations
 
 from array import array
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple, TypeGuard
+from typing import Any, NamedTuple, TypeGuard
 
 import cv2
 import numpy as np
 
 from .errors import ImageConversionError
-
-ColorOrder = Literal['rgb', 'bgr']
+from .metadata import ColorOrder
 
 DEFAULT_MAX_PIXELS: int = 4096 * 4096
 
@@ -193,20 +192,6 @@ def to_color_order(img: DecodedImage, order: ColorOrder) -> np.ndarray:
     if order not in ('rgb', 'bgr'):
         raise ImageConversionError(f"color_order={order!r} must be 'rgb' or 'bgr'")
     return img.pixels[..., ::-1]
-
-
-def image_to_array(
-    msg: Any, color_order: ColorOrder = 'rgb', *, max_pixels: int = DEFAULT_MAX_PIXELS
-) -> np.ndarray:
-    """Decode an Image to an HxWx3 uint8 array in ``color_order``."""
-    return to_color_order(decode_image(msg, max_pixels=max_pixels), color_order)
-
-
-def compressed_to_array(
-    msg: Any, color_order: ColorOrder = 'rgb', *, max_pixels: int = DEFAULT_MAX_PIXELS
-) -> np.ndarray:
-    """Decode a CompressedImage to an HxWx3 uint8 array in ``color_order``."""
-    return to_color_order(decode_compressed(msg, max_pixels=max_pixels), color_order)
 
 
 def _is_int(value: object) -> TypeGuard[int | np.integer]:

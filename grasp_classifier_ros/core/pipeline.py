@@ -22,7 +22,7 @@ import numpy as np
 
 from .decision import CheckCollector, CheckOutcome, Decider, Decision, DecisionConfig
 from .errors import ImageConversionError
-from .image_codec import DEFAULT_MAX_PIXELS, DecodedImage
+from .image_codec import DEFAULT_MAX_PIXELS, DecodedImage, to_color_order
 from .interfaces import RAW, InputKind
 from .metadata import ModelMetadata
 from .model import LoadedModel
@@ -205,8 +205,7 @@ class Pipeline:
         timings['decision'] = (time.perf_counter_ns() - t3) / 1e6
         preview = None
         if self._keep_previews:
-            px = img.pixels if img.order == 'bgr' else img.pixels[..., ::-1]
-            preview = np.ascontiguousarray(px)
+            preview = np.ascontiguousarray(to_color_order(img, 'bgr'))
         return FrameResult(
             header,
             stamp_ns,

@@ -10,6 +10,7 @@ import tracemalloc
 
 import cv2
 import msg_factory as mf
+from msg_factory import compressed_to_array, image_to_array
 import numpy as np
 import pytest
 
@@ -19,10 +20,8 @@ from grasp_classifier_ros.core.image_codec import (
     DEFAULT_MAX_PIXELS,
     SUPPORTED_ENCODINGS,
     SUPPORTED_FORMATS,
-    compressed_to_array,
     decode_compressed,
     decode_image,
-    image_to_array,
     to_color_order,
 )
 

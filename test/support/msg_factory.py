@@ -264,3 +264,17 @@ def _yuv422(rgb: np.ndarray, layout: str) -> np.ndarray:
     names = ('u', 'y0', 'v', 'y1') if layout == 'uyvy' else ('y0', 'u', 'y1', 'v')
     packed = np.stack([planes[n] for n in names], axis=-1)
     return np.clip(np.rint(packed), 0, 255).astype(np.uint8).reshape(height, width * 2)
+
+
+def image_to_array(msg: Any, color_order: Literal['rgb', 'bgr'] = 'rgb') -> np.ndarray:
+    """Decode an Image with the runtime's decoder, in ``color_order`` (test shorthand)."""
+    from grasp_classifier_ros.core.image_codec import decode_image, to_color_order
+
+    return to_color_order(decode_image(msg), color_order)
+
+
+def compressed_to_array(msg: Any, color_order: Literal['rgb', 'bgr'] = 'rgb') -> np.ndarray:
+    """Decode a CompressedImage with the runtime's decoder, in ``color_order`` (test shorthand)."""
+    from grasp_classifier_ros.core.image_codec import decode_compressed, to_color_order
+
+    return to_color_order(decode_compressed(msg), color_order)
