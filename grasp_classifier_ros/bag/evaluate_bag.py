@@ -14,13 +14,15 @@ defined in each mode and ``labels`` for the label sources.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import replace
+import os
 from pathlib import Path
 import sys
 import tempfile
 from typing import Any
 
-from ..core.configure import build_pipeline
+from ..core.configure import build_pipeline, resolve_model_path
 from ..core.errors import GraspClassifierError
 from ..core.interfaces import (
     COMPRESSED,
@@ -30,12 +32,14 @@ from ..core.interfaces import (
     RESULT,
     input_kind_of_type,
 )
+from ..core.model import read_metadata
 from ..core.params import Params, validate_all
 from ..core.pipeline import Pipeline
 from ..core.stamps import NS
 from ..core.yaml_file import read_mapping
 from .io import BagError, BagReader
 from .labels import LabelPlan, attach_labels, plan_labels
+from .make_bag import FAILURE_DIRS, SUCCESS_DIRS, BagSpec, image_folder_episodes, write_bag
 from .replay import FrameRecord, ReplayRun, replay_fast, replay_realtime
 from .report import (
     EpisodeResult,
@@ -148,12 +152,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ap.add_argument('--result-topic', default=RESULT.in_bag)
     ap.add_argument('--label-info-topic', default=LABEL_INFO.in_bag)
-    ap.add_argument('--success-class', default='success', help='class name of success in results')
+    ap.add_argument(
+        '--success-class',
+        default=None,
+        help="--recorded: class name of success in the results (default: the model's success "
+        "class among the bag's label_info names, else the one name meaning success)",
+    )
     ap.add_argument(
         '--threshold',
         type=float,
         default=None,
-        help='--recorded: threshold when the bag has no label_info',
+        help="success threshold, -1 or 0..1 (default: the model's; --recorded: the bag's "
+        'label_info, else 0.5)',
     )
     ap.add_argument(
         '--out-bag', type=Path, help='write a copy of the bag with /grasp/* results added'
@@ -170,6 +180,16 @@ def build_parser() -> argparse.ArgumentParser:
         help='make a temporary bag from an ImageFolder (class/*.jpg) and evaluate it',
     )
     ap.add_argument('--fps', type=float, default=30.0, help='--from-images: frame rate')
+    ap.add_argument(
+        '--success-dirs',
+        default=','.join(SUCCESS_DIRS),
+        help='--from-images: comma-separated class folder names meaning success',
+    )
+    ap.add_argument(
+        '--failure-dirs',
+        default=','.join(FAILURE_DIRS),
+        help='--from-images: comma-separated class folder names meaning failure',
+    )
     ap.add_argument('--no-plot', action='store_true', help='skip timeline.png')
     ap.add_argument('--quiet', action='store_true', help='no progress line')
     return ap
@@ -214,25 +234,86 @@ def _model_info(pipeline: Pipeline) -> dict[str, Any]:
     }
 
 
+# Options that only mean something in one mode: (option, what it needs, whether that holds).
+_MODE_OPTIONS: tuple[tuple[str, str, Callable[[argparse.Namespace], bool]], ...] = (
+    ('rate', '--realtime', lambda a: a.realtime),
+    ('nominal_latency', 'fast replay (not --realtime or --recorded)', lambda a: _fast(a)),
+    ('result_topic', '--recorded', lambda a: a.recorded),
+    ('label_info_topic', '--recorded', lambda a: a.recorded),
+    ('success_class', '--recorded', lambda a: a.recorded),
+    ('image_topic', 'a replay (not --recorded)', lambda a: not a.recorded),
+    ('out_storage', '--out-bag', lambda a: a.out_bag is not None),
+    ('labels_time', '--labels', lambda a: a.labels is not None),
+    ('fps', '--from-images', lambda a: a.from_images is not None),
+    ('success_dirs', '--from-images', lambda a: a.from_images is not None),
+    ('failure_dirs', '--from-images', lambda a: a.from_images is not None),
+)
+
+
+def _fast(args: argparse.Namespace) -> bool:
+    return not (args.realtime or args.recorded)
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Reject option combinations that would be ignored or cannot work, before any work."""
+    if args.from_images is not None and args.bag is not None:
+        raise EvaluationError('give either a bag or --from-images, not both')
+    if args.from_images is None and args.bag is None:
+        raise EvaluationError('no bag given (evaluate_bag BAG, or --from-images DIR)')
+    defaults = vars(build_parser().parse_args([]))
+    for dest, needs, holds in _MODE_OPTIONS:
+        if getattr(args, dest) != defaults[dest] and not holds(args):
+            option = '--' + dest.replace('_', '-')
+            raise EvaluationError(f'{option} only applies with {needs}; drop it')
+    if args.rate <= 0:
+        raise EvaluationError(f'--rate must be > 0, got {args.rate}')
+    if args.recorded and (args.realtime or args.out_bag):
+        raise EvaluationError('--recorded scores recorded results: no --realtime or --out-bag')
+    if args.list:
+        return
+    source = args.from_images if args.from_images is not None else args.bag
+    check_output_dir('--out', args.out if args.out is not None else _default_out(source))
+    if args.out_bag is not None:
+        if args.out_bag.exists():
+            raise EvaluationError(f"--out-bag '{args.out_bag}' already exists; remove it first")
+        check_output_dir('--out-bag', args.out_bag)
+
+
+def _default_out(source: Path) -> Path:
+    return Path('out') / source.name
+
+
+def check_output_dir(option: str, path: Path) -> None:
+    """Raise EvaluationError unless ``path`` is, or can be created as, a writable folder."""
+    if path.exists() and not path.is_dir():
+        raise EvaluationError(f"{option} '{path}' is a file; give a folder")
+    parent = path
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise EvaluationError(f"{option} '{path}' cannot be created: '{parent}' is a file")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise EvaluationError(f"{option} '{path}' cannot be created: '{parent}' is not writable")
+
+
 def run(args: argparse.Namespace) -> int:
     """Evaluate as the parsed arguments say; raise GraspClassifierError subclasses on faults."""
+    check_options(args)
     if args.from_images is not None:
-        if args.bag is not None:
-            raise EvaluationError('give either a bag or --from-images, not both')
         with tempfile.TemporaryDirectory(prefix='grasp_eval_') as tmp:
             args.bag = _bag_from_images(args.from_images, Path(tmp) / args.from_images.name, args)
             if args.out is None:
-                args.out = Path('out') / args.from_images.name
+                args.out = _default_out(args.from_images)
             return _evaluate(args)
-    if args.bag is None:
-        raise EvaluationError('no bag given (evaluate_bag BAG, or --from-images DIR)')
     return _evaluate(args)
 
 
 def _bag_from_images(folder: Path, out: Path, args: argparse.Namespace) -> Path:
-    from .make_bag import BagSpec, image_folder_episodes, write_bag
-
-    episodes = image_folder_episodes(folder)
+    episodes = image_folder_episodes(
+        folder,
+        [s for s in args.success_dirs.split(',') if s],
+        [s for s in args.failure_dirs.split(',') if s],
+    )
     made = write_bag(out, episodes, BagSpec(fps=args.fps, kind=COMPRESSED, gap_s=REAL_GAP_S))
     print(
         f'made a temporary bag from {folder}: {made.frames} frames, {len(made.episodes)} '
@@ -243,14 +324,6 @@ def _bag_from_images(folder: Path, out: Path, args: argparse.Namespace) -> Path:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    if args.rate <= 0:
-        raise EvaluationError(f'--rate must be > 0, got {args.rate}')
-    if args.rate != 1.0 and not args.realtime:
-        raise EvaluationError('--rate only applies with --realtime')
-    if args.recorded and (args.realtime or args.out_bag):
-        raise EvaluationError('--recorded scores recorded results: no --realtime or --out-bag')
-    if args.out_bag is not None and args.out_bag.exists():
-        raise EvaluationError(f"--out-bag '{args.out_bag}' already exists; remove it first")
     with BagReader(args.bag) as reader:
         if args.list:
             print(
@@ -263,16 +336,14 @@ def _evaluate(args: argparse.Namespace) -> int:
             raise BagError(f"bag '{reader.path}' is empty (no messages)")
         for topic, mtype in reader.unknown.items():
             print(f"note: skipping topic '{topic}': unknown type {mtype}", file=sys.stderr)
-        out_dir = args.out if args.out is not None else Path('out') / reader.path.name
+        out_dir = args.out if args.out is not None else _default_out(reader.path)
         if args.recorded:
             return _score_recorded(reader, args, out_dir)
         return _replay_and_score(reader, args, out_dir)
 
 
 def _replay_and_score(reader: BagReader, args: argparse.Namespace, out_dir: Path) -> int:
-    values = load_params_file(args.params) if args.params is not None else {}
-    overrides = {} if args.model is None else {'model_path': args.model}
-    params = validate_all({**values, **overrides})
+    params = _params(args)
     topic = choose_image_topic(reader, args.image_topic, params.image_topic)
     params = replace(params, image_topic=topic)
     kind = input_kind_of_type(reader.topics[topic].msgtype)
@@ -338,23 +409,52 @@ def _replay_and_score(reader: BagReader, args: argparse.Namespace, out_dir: Path
     return 0
 
 
+def _params(args: argparse.Namespace) -> Params:
+    """Return the node parameters of this evaluation: --params, then --model, --threshold."""
+    values = load_params_file(args.params) if args.params is not None else {}
+    overrides: dict[str, Any] = {} if args.model is None else {'model_path': args.model}
+    if args.threshold is not None:
+        overrides['threshold'] = args.threshold
+    return validate_all({**values, **overrides})
+
+
+def _model_success_class(model_path: str) -> str | None:
+    """Return the success class the model file names (None: the file cannot be read)."""
+    try:
+        return read_metadata(resolve_model_path(model_path)).success_class
+    except GraspClassifierError:
+        return None
+
+
 def _score_recorded(reader: BagReader, args: argparse.Namespace, out_dir: Path) -> int:
-    records, info_threshold = recorded_records(
-        reader, args.result_topic, args.label_info_topic, args.success_class
+    params = _params(args)
+    rec = recorded_records(
+        reader,
+        args.result_topic,
+        args.label_info_topic,
+        args.success_class,
+        _model_success_class(params.model_path),
     )
+    records = rec.records
     if not records:
         raise EvaluationError(f"result topic '{args.result_topic}' has no messages")
     threshold = args.threshold
     if threshold is None:
-        threshold = info_threshold if info_threshold is not None and info_threshold > 0 else 0.5
+        threshold = rec.threshold if rec.threshold is not None and rec.threshold > 0 else 0.5
+    print(
+        f"scoring '{rec.success_class}' as success (from {rec.success_class_source}) at "
+        f'threshold {threshold:.3f}',
+        file=sys.stderr,
+    )
     plan = _plan_labels(reader, args, recorded=True)
     attach_labels(records, plan, args.episode_gap)
     run_ = ReplayRun('recorded', records, 0.0, len(records), len(records), 0)
-    results = _check_episodes(records, plan, Params(), threshold)
+    results = _check_episodes(records, plan, params, threshold)
     info = {
         'bag': str(reader.path),
         'storage': reader.storage,
         'result_topic': args.result_topic,
+        'success_class': rec.success_class,
         'labels': {
             **_labels_info(plan),
             'matched_on': 'log time' if plan.by_log_time else 'header stamp',

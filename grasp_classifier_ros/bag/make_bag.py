@@ -121,19 +121,33 @@ def image_folder_episodes(
     failure_dirs: Sequence[str] = FAILURE_DIRS,
     group_pattern: str = GROUP_REGEX,
 ) -> list[SourceEpisode]:
-    """One episode per (class folder, filename group), ordered by group then class."""
+    """One episode per (class folder, filename group), ordered by group then class.
+
+    ``root`` holds class folders, or is one itself (a flat folder of images
+    named like a class, e.g. ``.../grasped``).
+    """
     if not root.is_dir():
         raise MakeBagError(f"image folder '{root}' does not exist")
     classes = sorted(p for p in root.iterdir() if p.is_dir())
     ok = {s.lower() for s in success_dirs}
     bad = {s.lower() for s in failure_dirs}
+    if not classes and list_images(root):
+        if root.name.lower() not in ok | bad:
+            raise MakeBagError(
+                f"'{root}' holds images but no class folders: give the folder above the class "
+                f'folders ({", ".join(success_dirs)} / {", ".join(failure_dirs)}), name this '
+                'folder with --success-dirs/--failure-dirs, or label a flat frame sequence '
+                'with an interval file: make_bag OUT --images DIR --episodes FILE'
+            )
+        classes = [root]  # a single class folder
     episodes: dict[tuple[str, str], SourceEpisode] = {}
     for folder in classes:
         name = folder.name.lower()
         if name not in ok and name not in bad:
             raise MakeBagError(
                 f"class folder '{folder.name}' in '{root}' is neither a success folder "
-                f'({", ".join(success_dirs)}) nor a failure folder ({", ".join(failure_dirs)})'
+                f'({", ".join(success_dirs)}) nor a failure folder ({", ".join(failure_dirs)}); '
+                'rename it or add its name with --success-dirs/--failure-dirs'
             )
         for img in list_images(folder):
             group = group_of(img.stem, group_pattern)
@@ -310,6 +324,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def make_from_args(args: argparse.Namespace) -> MadeBag:
     """Collect the source episodes the arguments name and write the bag."""
+    if args.out.exists() and not args.overwrite:
+        raise MakeBagError(
+            f"'{args.out}' already exists; pass --overwrite to replace it or choose another path"
+        )
     if args.synth is not None:
         if args.synth < 1:
             raise MakeBagError(f'--synth needs at least 1 episode, got {args.synth}')

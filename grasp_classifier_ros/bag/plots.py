@@ -9,15 +9,17 @@ lazily so the rest of the evaluator works without it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from ..core.stamps import NS
 from .labels import label_name
 from .replay import DROPPED, FrameRecord
-from .report import EpisodeResult
+from .report import NO_VERDICT, EpisodeResult
 
 MAX_EPISODE_TEXT = 16
 BREAK_NS = NS // 4
 VERDICT_COLOURS = {'success': '#2ca02c', 'failure': '#d62728', 'uncertain': '#7f7f7f'}
+NO_VERDICT_COLOUR = '#7f7f7f'
 
 
 def timeline_png(
@@ -34,6 +36,32 @@ def timeline_png(
     import matplotlib
 
     matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    fig = timeline_figure(
+        records,
+        episodes,
+        bag_start_ns=bag_start_ns,
+        threshold=threshold,
+        hysteresis=hysteresis,
+        title=title,
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def timeline_figure(
+    records: list[FrameRecord],
+    episodes: list[EpisodeResult],
+    *,
+    bag_start_ns: int,
+    threshold: float,
+    hysteresis: float,
+    title: str = '',
+) -> Any:
+    """Draw the timeline into a new matplotlib figure and return it."""
     import matplotlib.pyplot as plt
 
     def t(ns: int) -> float:
@@ -56,13 +84,23 @@ def timeline_png(
                 label=None if ep.success in shaded else f'label {name}',
             )
             shaded.add(ep.success)
-        # episode verdict: a dot in the verdict's colour, a cross when it is wrong
-        marker = 'X' if e.correct is False else 'o'
-        ax.plot(mid, 1.1, marker, ms=6, color=VERDICT_COLOURS.get(e.verdict, 'black'))
+        # episode verdict: a dot in the verdict's colour, a cross when it is wrong, a hollow
+        # grey ring when ~/check had too few fresh frames to answer
+        if e.verdict == NO_VERDICT:
+            ax.plot(mid, 1.1, 'o', ms=6, mfc='none', color=NO_VERDICT_COLOUR)
+        else:
+            marker = 'X' if e.correct is False else 'o'
+            ax.plot(mid, 1.1, marker, ms=6, color=VERDICT_COLOURS[e.verdict])
         if len(episodes) <= MAX_EPISODE_TEXT:
             ax.text(mid, 1.15, e.verdict, ha='center', va='bottom', fontsize=7)
-    if episodes:
-        ax.plot([], [], 'o', ms=6, color='#7f7f7f', label='~/check verdict (X = wrong)')
+    kinds = {NO_VERDICT if e.verdict == NO_VERDICT else e.correct for e in episodes}
+    if kinds - {NO_VERDICT, False}:
+        ax.plot([], [], 'o', ms=6, color='#7f7f7f', label='~/check verdict (colour: verdict)')
+    if False in kinds:
+        ax.plot([], [], 'X', ms=6, color='#7f7f7f', label='~/check verdict, wrong')
+    if NO_VERDICT in kinds:
+        label = 'no verdict (too few frames)'
+        ax.plot([], [], 'o', ms=6, mfc='none', color=NO_VERDICT_COLOUR, label=label)
     lo, hi = max(0.0, threshold - hysteresis), min(1.0, threshold + hysteresis)
     ax.axhspan(lo, hi, color='#ffbf00', alpha=0.15, lw=0, label='hysteresis band')
     ax.axhline(threshold, color='#ff7f0e', ls='--', lw=1, label=f'threshold {threshold:.2f}')
@@ -102,7 +140,4 @@ def timeline_png(
     ax.legend(loc='upper left', bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
     ax.grid(alpha=0.25)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return fig

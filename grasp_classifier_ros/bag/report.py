@@ -29,6 +29,7 @@ from .labels import Episode, label_name
 from .replay import DROPPED, FrameRecord, ReplayRun
 
 STAGES = ('decode', 'preprocess', 'inference', 'decision', 'total')
+NO_VERDICT = 'no_verdict'  # ~/check had too few fresh frames in the episode
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,8 @@ class EpisodeResult:
 
     @property
     def correct(self) -> bool | None:
-        if self.episode.success is None:
+        """Whether the verdict matches the label; None when unlabelled or without a verdict."""
+        if self.episode.success is None or self.verdict == NO_VERDICT:
             return None
         return self.verdict == label_name(self.episode.success)
 
@@ -74,7 +76,7 @@ def episode_verdicts(
         outcome = req.outcome()
         collector.cancel(req)
         if outcome.mean_probability is None:
-            verdict = 'no_verdict'
+            verdict = NO_VERDICT
         else:
             verdict = 'success' if outcome.success else 'failure'
         out.append(
@@ -124,10 +126,11 @@ def build_metrics(
     judged = [r for r in scored if r.verdict]  # recorded results carry no verdict
     verdict_hits = [r.verdict == label_name(r.label) for r in judged]
     uncertain = sum(1 for r in judged if r.verdict == 'uncertain')
-    ep_labelled = [e for e in episode_results if e.correct is not None]
-    ep_correct = sum(1 for e in ep_labelled if e.correct)
-    ep_true = [int(bool(e.episode.success)) for e in ep_labelled if e.verdict != 'no_verdict']
-    ep_pred = [int(e.verdict == 'success') for e in ep_labelled if e.verdict != 'no_verdict']
+    ep_labelled = [e for e in episode_results if e.episode.success is not None]
+    ep_judged = [e for e in ep_labelled if e.correct is not None]  # labelled, with a verdict
+    ep_correct = sum(1 for e in ep_judged if e.correct)
+    ep_true = [int(bool(e.episode.success)) for e in ep_judged]
+    ep_pred = [int(e.verdict == 'success') for e in ep_judged]
     latency = {
         stage: metrics.latency_summary(
             [r.timings_ms[stage] for r in fresh if stage in r.timings_ms]
@@ -161,9 +164,13 @@ def build_metrics(
         'episodes': {
             'count': len(episode_results),
             'labelled': len(ep_labelled),
+            'with_verdict': len(ep_judged),
             'correct': ep_correct,
-            'no_verdict': sum(1 for e in episode_results if e.verdict == 'no_verdict'),
-            'accuracy': ep_correct / len(ep_labelled) if ep_labelled else math.nan,
+            'wrong': len(ep_judged) - ep_correct,
+            'no_verdict': sum(1 for e in episode_results if e.verdict == NO_VERDICT),
+            # accuracy over the labelled episodes that got a verdict; coverage: how many did
+            'accuracy': ep_correct / len(ep_judged) if ep_judged else math.nan,
+            'coverage': len(ep_judged) / len(ep_labelled) if ep_labelled else math.nan,
             'confusion_matrix': metrics.confusion_matrix(ep_true, ep_pred).tolist(),
         },
         'latency_ms': latency,
@@ -329,14 +336,19 @@ def summary_text(
     lines = []
     if results:
         lines.append('Episodes (verdict = ~/check over the last fresh frames of each episode):')
+        width = max(len(e.episode.name) for e in results)
         for e in results:
             ep = e.episode
             mark = {True: 'ok  ', False: 'MISS', None: '    '}[e.correct]
+            if e.verdict == NO_VERDICT and ep.success is not None:
+                mark = 'n/v '
             label = label_name(ep.success) or 'unlabelled'
             mean = '' if e.mean_probability is None else f'  p={e.mean_probability:.3f}'
-            t0, t1 = (ep.start_ns - bag_start_ns) / NS, (ep.end_ns - bag_start_ns) / NS
+            # An episode starts half a frame before its first frame: clamp to the bag start.
+            t0 = max(0.0, (ep.start_ns - bag_start_ns) / NS)
+            t1 = (ep.end_ns - bag_start_ns) / NS
             lines.append(
-                f'  {mark} #{ep.index:<3d} {ep.name[:28]:<28s} {t0:7.2f}-{t1:<7.2f}s '
+                f'  {mark} #{ep.index:<3d} {ep.name:<{width}s} {t0:7.2f} .. {t1:<7.2f}s '
                 f'label={label:<10s} verdict={e.verdict:<10s}{mean}'
             )
     fr = data['frames']
@@ -363,8 +375,10 @@ def summary_text(
         lines.append('No labelled fresh frames: accuracy not computed (give labels).')
     if ep['labelled']:
         lines.append(
-            f'Episode accuracy {_pct(ep["accuracy"])} ({ep["correct"]}/{ep["labelled"]}, '
-            f'{ep["no_verdict"]} without verdict)'
+            f'Episode accuracy {_pct(ep["accuracy"])} ({ep["correct"]} of {ep["with_verdict"]} '
+            f'labelled episodes with a verdict; MISS = wrong); coverage {_pct(ep["coverage"])}: '
+            f'{ep["labelled"] - ep["with_verdict"]} of {ep["labelled"]} without a verdict '
+            '(n/v: fewer fresh frames than check_frames)'
         )
     tot = lat.get('total', {})
     if tot.get('count'):

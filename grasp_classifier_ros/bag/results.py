@@ -11,6 +11,7 @@ replay on the node's output topics (``evaluate_bag --out-bag``).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 import heapq
 from pathlib import Path
 from typing import Any
@@ -38,15 +39,35 @@ from .io import (
     float32_msg,
     label_info_msg,
 )
+from .labels import SUCCESS_WORDS
 from .replay import FrameRecord
 
 NO_SUCCESS_CLASS = 'no_success_class'  # status of a recorded result without the success class
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """Frame records of recorded results, and what the bag said about them."""
+
+    records: list[FrameRecord]
+    success_class: str
+    success_class_source: str  # '--success-class', 'the model' or 'its name'
+    threshold: float | None  # from the bag's label_info, if it has one
+
+
 def recorded_records(
-    reader: BagReader, result_topic: str, label_info_topic: str, success_class: str
-) -> tuple[list[FrameRecord], float | None]:
-    """Turn recorded ``vision_msgs/Classification`` results into frame records."""
+    reader: BagReader,
+    result_topic: str,
+    label_info_topic: str,
+    success_class: str | None = None,
+    model_success_class: str | None = None,
+) -> Recorded:
+    """Turn recorded ``vision_msgs/Classification`` results into frame records.
+
+    The success class is ``success_class`` if given; else, among the class
+    names of the bag's label_info (or the class ids seen), the model's success
+    class, or else the one name that means success (``grasped``, ``success``...).
+    """
     if result_topic not in reader.topics:
         raise BagError(
             f"result topic '{result_topic}' is not in the bag; topics: {reader.topic_summary()}"
@@ -68,37 +89,57 @@ def recorded_records(
             id_to_name = {str(c.class_id): str(c.class_name) for c in m.msg.class_map}
             threshold = float(m.msg.threshold)
             break
-    records: list[FrameRecord] = []
+    results: list[tuple[Any, int, int, dict[str, float]]] = []
     seen: set[str] = set()
     for m in reader.messages([result_topic]):
-        scores: dict[str, float] = {}
-        for h in m.msg.results:
-            cid = str(h.class_id)
-            seen.add(cid)
-            scores[id_to_name.get(cid, cid)] = float(h.score)
-        stamp = stamp_to_ns(m.msg.header.stamp)
-        hdr = m.msg.header
-        rec = FrameRecord(len(records), stamp, m.log_ns, header=hdr)
+        scores = {
+            id_to_name.get(str(h.class_id), str(h.class_id)): float(h.score) for h in m.msg.results
+        }
+        seen.update(scores)
+        results.append((m.msg.header, stamp_to_ns(m.msg.header.stamp), m.log_ns, scores))
+    classes = sorted(set(id_to_name.values()) or seen)
+    source = '--success-class'
+    if success_class is None:
+        success_class, source = _success_class(classes, model_success_class, result_topic)
+    records: list[FrameRecord] = []
+    for hdr, stamp, log_ns, scores in results:
+        rec = FrameRecord(len(records), stamp, log_ns, header=hdr)
         if success_class in scores:
             rec.result = FrameResult(
                 hdr,
                 stamp,
-                m.log_ns,
+                log_ns,
                 'ok',
                 probabilities=np.array(list(scores.values())),
                 success_probability=scores[success_class],
             )
-            rec.e2e_ms = (m.log_ns - stamp) / 1e6
-            rec.result_log_ns = m.log_ns
+            rec.e2e_ms = (log_ns - stamp) / 1e6
+            rec.result_log_ns = log_ns
         else:
-            rec.result = FrameResult(hdr, stamp, m.log_ns, NO_SUCCESS_CLASS)
+            rec.result = FrameResult(hdr, stamp, log_ns, NO_SUCCESS_CLASS)
         records.append(rec)
     if records and all(r.status != 'ok' for r in records):
         raise BagError(
             f"no hypothesis names the success class '{success_class}' on '{result_topic}' "
             f'(class_ids seen: {", ".join(sorted(seen)) or "none"}); pass --success-class'
         )
-    return records, threshold
+    return Recorded(records, success_class, source, threshold)
+
+
+def _success_class(
+    classes: list[str], model_success_class: str | None, result_topic: str
+) -> tuple[str, str]:
+    """Pick the success class among ``classes``: the model's, else the one success word."""
+    if model_success_class in classes:
+        return model_success_class, 'the model'  # type: ignore[return-value]
+    words = [c for c in classes if c.strip().lower() in SUCCESS_WORDS]
+    if len(words) == 1:
+        return words[0], 'its name'
+    model = f"the model's is '{model_success_class}'" if model_success_class else 'no model'
+    raise BagError(
+        f"cannot tell which class is success on '{result_topic}' (classes: "
+        f'{", ".join(classes) or "none"}; {model}); pass --success-class'
+    )
 
 
 def write_annotated_bag(

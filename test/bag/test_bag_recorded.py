@@ -97,4 +97,6 @@ def test_recorded_without_success_class_is_a_clear_error(
     assert main([str(bag), '--recorded', '--out', str(tmp_path / 'o'), '--quiet']) == 2
     err = capsys.readouterr().err.strip()
     assert err.count('\n') == 0
-    assert "success class 'success'" in err and 'held, nope' in err
+    # neither the model's success class nor a success word: the flag is the fix
+    assert 'cannot tell which class is success' in err and 'held, nope' in err
+    assert err.endswith('pass --success-class')
