@@ -7,7 +7,7 @@ through the node's own ``Pipeline`` (fast mode) or ``NewestFrameWorker``
 (``--realtime``, paced at the recorded rate), scores it against labels and
 writes ``frames.csv``, ``episodes.csv``, ``metrics.json`` and ``timeline.png``.
 ``--recorded`` instead scores the ``/grasp/result`` messages a live node
-published while the bag was recorded. See ``bag_replay`` for how "now" is
+published while the bag was recorded. See ``replay`` for how "now" is
 defined in each mode and ``labels`` for the label sources.
 """
 
