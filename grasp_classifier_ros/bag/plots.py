@@ -22,30 +22,10 @@ VERDICT_COLOURS = {'success': '#2ca02c', 'failure': '#d62728', 'uncertain': '#7f
 NO_VERDICT_COLOUR = '#7f7f7f'
 
 
-def timeline_png(
-    path: Path,
-    records: list[FrameRecord],
-    episodes: list[EpisodeResult],
-    *,
-    bag_start_ns: int,
-    threshold: float,
-    hysteresis: float,
-    title: str = '',
-) -> Path:
-    """Write the timeline PNG and return its path."""
-    import matplotlib
-
-    matplotlib.use('Agg')
+def save_png(fig: Any, path: Path) -> Path:
+    """Write a figure to ``path`` as PNG, close it, return the path."""
     import matplotlib.pyplot as plt
 
-    fig = timeline_figure(
-        records,
-        episodes,
-        bag_start_ns=bag_start_ns,
-        threshold=threshold,
-        hysteresis=hysteresis,
-        title=title,
-    )
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     plt.close(fig)
@@ -61,7 +41,10 @@ def timeline_figure(
     hysteresis: float,
     title: str = '',
 ) -> Any:
-    """Draw the timeline into a new matplotlib figure and return it."""
+    """Draw the timeline into a new matplotlib figure (Agg backend) and return it."""
+    import matplotlib
+
+    matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
     def t(ns: int) -> float:

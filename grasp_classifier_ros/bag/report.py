@@ -305,11 +305,10 @@ def write_report(
     if not plot:
         png.unlink(missing_ok=True)
         return
-    from .plots import timeline_png  # imports this module
+    from .plots import save_png, timeline_figure  # imports this module
 
     try:
-        timeline_png(
-            png,
+        fig = timeline_figure(
             records,
             results,
             bag_start_ns=bag_start_ns,
@@ -319,6 +318,8 @@ def write_report(
         )
     except ImportError as exc:  # matplotlib is optional at run time
         print(f'note: no timeline.png ({exc})', file=sys.stderr)
+        return
+    save_png(fig, png)
 
 
 def _pct(v: Any) -> str:

@@ -14,6 +14,7 @@ implementations' load-time checks.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -36,19 +37,21 @@ class Runner(Protocol):
     def __call__(self, batch: torch.Tensor) -> torch.Tensor: ...
 
 
+@dataclass(frozen=True)
+class ModelFile:
+    """A model file that passed verification: where it is, its SHA-256, its metadata."""
+
+    path: Path
+    sha256: str
+    metadata: ModelMetadata
+
+
 class Backend(Protocol):
     """Loads a verified model file for one device and dtype, or raises ModelLoadError."""
 
     name: str
 
-    def load(
-        self,
-        path: Path,
-        sha256: str,
-        meta: ModelMetadata,
-        device: torch.device,
-        dtype: torch.dtype,
-    ) -> Runner: ...
+    def load(self, file: ModelFile, device: torch.device, dtype: torch.dtype) -> Runner: ...
 
 
 class BackendUnavailableError(ModelLoadError):

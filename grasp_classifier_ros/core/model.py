@@ -20,7 +20,7 @@ import zipfile
 import numpy as np
 import torch
 
-from .backend import BackendUnavailableError, Runner
+from .backend import BackendUnavailableError, ModelFile, Runner
 from .errors import DeviceError, MetadataError, ModelLoadError
 from .metadata import METADATA_FILE, ModelMetadata, extra_files
 from .onnx_backend import OnnxRuntimeBackend
@@ -192,14 +192,12 @@ def load_model(
     else TorchScript with a warning).
     """
     validate('backend', backend)
-    p = Path(path)
-    digest = _verify_file(p, expected_sha256)
-    meta = read_metadata(p)
+    file = verify_file(Path(path), expected_sha256)
     dev = resolve_device(device, cuda_fallback=cuda_fallback)
     dtype = torch.float16 if (fp16 and dev.type == 'cuda') else torch.float32
-    runner = _load_runner(backend, onednn_fusion, p, digest, meta, dev, dtype)
-    loaded = LoadedModel(runner, meta, dev, dtype, str(p), digest)
-    dummy = torch.zeros((1, 3, *meta.input_size), dtype=dtype, device=dev)
+    runner = _load_runner(backend, onednn_fusion, file, dev, dtype)
+    loaded = LoadedModel(runner, file.metadata, dev, dtype, str(file.path), file.sha256)
+    dummy = torch.zeros((1, 3, *file.metadata.input_size), dtype=dtype, device=dev)
     _check_outputs(loaded, dummy)
     # Warm up on the layout Preprocessor feeds: TorchScript specialises on strides.
     dummy = dummy.contiguous(memory_format=torch.channels_last)
@@ -208,8 +206,11 @@ def load_model(
     return loaded
 
 
-def _verify_file(p: Path, expected_sha256: str) -> str:
-    """Return the file's SHA-256 after checking it exists and matches ``expected_sha256``."""
+def verify_file(p: Path, expected_sha256: str = '') -> ModelFile:
+    """Check a model file and read its metadata; raise ModelLoadError naming the problem.
+
+    The file must exist and match ``expected_sha256`` ('' = any) before anything parses it.
+    """
     if not p.is_file():
         raise ModelLoadError(p, 'file does not exist; set model_path to an exported .pt file')
     digest = file_sha256(p)
@@ -219,29 +220,23 @@ def _verify_file(p: Path, expected_sha256: str) -> str:
             f'sha256 {digest} does not match model_sha256 {expected_sha256}; '
             'wrong or tampered file',
         )
-    return digest
+    return ModelFile(p, digest, read_metadata(p))
 
 
 def _load_runner(
-    backend: str,
-    onednn_fusion: bool,
-    p: Path,
-    digest: str,
-    meta: ModelMetadata,
-    dev: torch.device,
-    dtype: torch.dtype,
+    backend: str, onednn_fusion: bool, file: ModelFile, dev: torch.device, dtype: torch.dtype
 ) -> Runner:
     """Load with the named backend; ``'auto'`` falls back to TorchScript with a warning."""
     torchscript = TorchScriptBackend(onednn_fusion)
     if backend == torchscript.name:
-        return torchscript.load(p, digest, meta, dev, dtype)
+        return torchscript.load(file, dev, dtype)
     try:
-        return OnnxRuntimeBackend().load(p, digest, meta, dev, dtype)
+        return OnnxRuntimeBackend().load(file, dev, dtype)
     except BackendUnavailableError as exc:
         if backend != 'auto':
             raise
-        warnings.warn(f'{p}: {exc.problem}; using TorchScript', stacklevel=3)
-    return torchscript.load(p, digest, meta, dev, dtype)
+        warnings.warn(f'{file.path}: {exc.problem}; using TorchScript', stacklevel=3)
+    return torchscript.load(file, dev, dtype)
 
 
 def _check_outputs(loaded: LoadedModel, dummy: torch.Tensor) -> None:

@@ -21,8 +21,7 @@ import warnings
 
 import torch
 
-from .backend import BackendUnavailableError, load_torchscript, mismatch, probe_input
-from .metadata import ModelMetadata
+from .backend import BackendUnavailableError, ModelFile, load_torchscript, mismatch, probe_input
 
 OPSET = 17
 INPUT = 'images'
@@ -52,14 +51,8 @@ class OnnxRuntimeBackend:
 
     name = 'onnxruntime'
 
-    def load(
-        self,
-        path: Path,
-        sha256: str,
-        meta: ModelMetadata,
-        device: torch.device,
-        dtype: torch.dtype,
-    ) -> OnnxRunner:
+    def load(self, file: ModelFile, device: torch.device, dtype: torch.dtype) -> OnnxRunner:
+        path, meta = file.path, file.metadata
         module = load_torchscript(path, device)  # an unloadable file is not our problem to hide
         if device.type != 'cpu':
             raise BackendUnavailableError(

@@ -25,9 +25,8 @@ import warnings
 
 import torch
 
-from .backend import load_torchscript, mismatch, probe_input
+from .backend import ModelFile, load_torchscript, mismatch, probe_input
 from .errors import ModelLoadError
-from .metadata import ModelMetadata
 
 
 class TorchScriptRunner:
@@ -96,24 +95,19 @@ class TorchScriptBackend:
     def __init__(self, onednn_fusion: bool = True) -> None:
         self.onednn_fusion = onednn_fusion
 
-    def load(
-        self,
-        path: Path,
-        sha256: str,
-        meta: ModelMetadata,
-        device: torch.device,
-        dtype: torch.dtype,
-    ) -> TorchScriptRunner:
-        module = load_torchscript(path, device)
+    def load(self, file: ModelFile, device: torch.device, dtype: torch.dtype) -> TorchScriptRunner:
+        module = load_torchscript(file.path, device)
         if dtype == torch.float16:
             module = module.half()
-        x = probe_input(meta).to(device, dtype)
+        x = probe_input(file.metadata).to(device, dtype)
         reference = None
         if self.onednn_fusion and device.type == 'cpu' and _frozen(module):
             # The module's first call: no optimised (fused) plan exists before it. A module
             # failing here is not fused; load_model's output check names its error.
             reference = _unoptimized(module, x)
-        runner = TorchScriptRunner(module, path, sha256, device, fused=reference is not None)
+        runner = TorchScriptRunner(
+            module, file.path, file.sha256, device, fused=reference is not None
+        )
         runner.channels_last = _accepts_channels_last(runner, x)
         if reference is not None:
             why = _fusion_matches(runner, x, reference)
