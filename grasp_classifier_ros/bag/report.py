@@ -349,7 +349,7 @@ def summary_text(
             t0 = max(0.0, (ep.start_ns - bag_start_ns) / NS)
             t1 = (ep.end_ns - bag_start_ns) / NS
             lines.append(
-                f'  {mark} #{ep.index:<3d} {ep.name:<{width}s} {t0:7.2f} .. {t1:<7.2f}s '
+                f'  {mark} #{ep.index:<3d} {ep.name:<{width}s} {t0:6.2f} .. {t1:6.2f} s  '
                 f'label={label:<10s} verdict={e.verdict:<10s}{mean}'
             )
     fr = data['frames']
