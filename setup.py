@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: Apache-2.0
 """Install grasp_classifier_ros as an ament_python package (colcon) or with pip.
 
-Only the ``grasp_classifier_ros`` package is installed; training code, tests
-and tools stay in the source tree. Launch files, parameter files and the
-shipped model go to ``share/grasp_classifier_ros`` where the node and the
-launch file look them up.
+Only the ``grasp_classifier_ros`` package and its subpackages (``core``: the
+ROS-free pipeline; ``ros``: the rclpy adapter; ``bag``: offline bag tools) are
+installed; training code, tests and tools stay in the source tree. Launch
+files, parameter files and the shipped model go to ``share/grasp_classifier_ros``
+where the node and the launch file look them up.
 """
 
 from glob import glob
@@ -14,6 +15,7 @@ import os
 from setuptools import setup
 
 PACKAGE = 'grasp_classifier_ros'
+SUBPACKAGES = ('core', 'ros', 'bag')
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -34,8 +36,8 @@ DATA_FILES = [
 setup(
     name=PACKAGE,
     version='0.1.0',
-    packages=[PACKAGE],
-    package_data={PACKAGE: ['msg_defs/*.msg']},
+    packages=[PACKAGE, *(f'{PACKAGE}.{sub}' for sub in SUBPACKAGES)],
+    package_data={f'{PACKAGE}.bag': ['msg_defs/*.msg']},
     data_files=DATA_FILES,
     python_requires='>=3.10',
     install_requires=[
@@ -53,9 +55,9 @@ setup(
     license='Apache-2.0',
     entry_points={
         'console_scripts': [
-            f'grasp_classifier_node = {PACKAGE}.node:main',
-            f'evaluate_bag = {PACKAGE}.evaluate_bag:main',
-            f'make_bag = {PACKAGE}.make_bag:main',
+            f'grasp_classifier_node = {PACKAGE}.ros.node:main',
+            f'evaluate_bag = {PACKAGE}.bag.evaluate_bag:main',
+            f'make_bag = {PACKAGE}.bag.make_bag:main',
         ],
     },
 )

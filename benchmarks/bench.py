@@ -29,18 +29,20 @@ import machine
 import numpy as np
 import torch
 
-from grasp_classifier_ros import onnx_backend
-from grasp_classifier_ros.decision import DecisionConfig
-from grasp_classifier_ros.metadata import ModelMetadata
-from grasp_classifier_ros.metrics import latency_summary
-from grasp_classifier_ros.model import LoadedModel, load_model, save_model
-from grasp_classifier_ros.params import SPECS
-from grasp_classifier_ros.paths import default_model_path
-from grasp_classifier_ros.pipeline import FrameResult, NewestFrameWorker, Pipeline
+from grasp_classifier_ros.core import onnx_backend
+from grasp_classifier_ros.core.decision import DecisionConfig
+from grasp_classifier_ros.core.interfaces import COMPRESSED_TYPE, IMAGE_TYPES, input_kind
+from grasp_classifier_ros.core.metadata import ModelMetadata
+from grasp_classifier_ros.core.metrics import latency_summary
+from grasp_classifier_ros.core.model import LoadedModel, load_model, save_model
+from grasp_classifier_ros.core.params import SPECS
+from grasp_classifier_ros.core.paths import default_model_path
+from grasp_classifier_ros.core.pipeline import FrameResult, NewestFrameWorker, Pipeline
 
 STAGES = ('decode', 'preprocess', 'inference', 'decision', 'total')
 SIZES = ((480, 640), (720, 1280))
 TRANSPORTS = ('bgr8', 'jpeg')
+NO_FUSION = 'torchscript-nofusion'  # bench-only configuration: fusion off
 WARMUP_S = 0.5
 DEMO_BAG = Path(__file__).resolve().parent.parent / 'data' / 'demo' / 'grasp_demo'
 TARGETS = {
@@ -75,8 +77,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument(
         '--backends',
-        default='torchscript,onnxruntime',
-        help='CPU backends to sweep (onnxruntime is skipped when not installed)',
+        default=f'torchscript,{NO_FUSION},onnxruntime',
+        help=f'CPU backends to sweep ({NO_FUSION}: TorchScript without oneDNN fusion, to weigh '
+        'it; onnxruntime is skipped when not installed)',
     )
     p.add_argument(
         '--case-seconds',
@@ -153,10 +156,12 @@ def apply_threads(n: int) -> int:
 
 
 def load(path: Path, device: str, backend: str = 'torchscript') -> LoadedModel:
+    """Load as the node does; ``NO_FUSION`` is TorchScript with oneDNN fusion switched off."""
     return load_model(
         path,
         device=device,
-        backend=backend,
+        backend='torchscript' if backend == NO_FUSION else backend,
+        onednn_fusion=backend != NO_FUSION,
         fp16=bool(SPECS['fp16'].default),
         warmup_runs=int(SPECS['warmup_runs'].default),
     )
@@ -219,7 +224,7 @@ def run_case(
     (``truncated``) once the timed frames took ``budget_s`` seconds,
     so a machine under heavy load cannot make the run last for ever.
     """
-    pipeline = Pipeline(model, compressed=compressed)
+    pipeline = Pipeline(model, input_kind=input_kind(compressed))
     if model.device.type == 'cuda':
         pipeline.preprocessor = _SyncedPreprocessor(pipeline.preprocessor)  # type: ignore[assignment]
     samples: dict[str, list[float]] = {s: [] for s in STAGES}
@@ -281,7 +286,7 @@ def run_baseline(
 def replay_messages(bag: Path, limit: int = 300) -> tuple[list[Any], bool, str]:
     """Return image messages from ``bag`` (or synthetic ones), whether compressed, and source."""
     if bag.exists():
-        from grasp_classifier_ros.bag_io import COMPRESSED_TYPE, IMAGE_TYPES, BagReader
+        from grasp_classifier_ros.bag.io import BagReader
 
         with BagReader(bag) as reader:
             topics = reader.topics_of_type(*IMAGE_TYPES)
@@ -292,7 +297,7 @@ def replay_messages(bag: Path, limit: int = 300) -> tuple[list[Any], bool, str]:
                     msgs.append(m.msg)
                     if len(msgs) >= limit:
                         break
-                compressed = reader.topics[topic].msgtype == COMPRESSED_TYPE
+                compressed = reader.topics[topic].msgtype == COMPRESSED_TYPE  # bench: a flag
                 if msgs:
                     return msgs, compressed, f'bag {bag} topic {topic} ({len(msgs)} frames)'
     images = bench_frames.procedural_frames(480, 640)
@@ -319,7 +324,7 @@ def run_replay(
     ``backlog_at_end`` is what was still unprocessed one period after the last
     frame (zero when the pipeline keeps up).
     """
-    pipeline = Pipeline(model, compressed=compressed, decision=DecisionConfig())
+    pipeline = Pipeline(model, input_kind=input_kind(compressed), decision=DecisionConfig())
     e2e_ms: list[float] = []
     wait_ms: list[float] = []
     process_ms: list[float] = []
@@ -544,8 +549,7 @@ def main(argv: list[str] | None = None) -> int:
     for device, backend, threads in configs:
         apply_threads(threads)
         model = load(model_path, device, backend)
-        fused = '+onednn-fusion' if model.onednn_fusion else ''
-        label = f'{device} {model.backend}{fused} t={threads}'
+        label = f'{device} {model.runner.label} t={threads}'
         default_label = default_label or label
         models[label] = model
         report['model'].update(
@@ -570,7 +574,7 @@ def main(argv: list[str] | None = None) -> int:
                     'case': f'{w}x{h} {transport}',
                     'device': str(model.device),
                     'backend': model.backend,
-                    'onednn_fusion': model.onednn_fusion,
+                    'onednn_fusion': bool(getattr(model.runner, 'fused', False)),
                     'threads': threads,
                     **case,
                 }

@@ -32,9 +32,10 @@ import machine
 import numpy as np
 import torch
 
-from grasp_classifier_ros import onnx_backend, preprocess
-from grasp_classifier_ros.pipeline import Pipeline
-from grasp_classifier_ros.stats import percentiles
+from grasp_classifier_ros.core import onnx_backend, preprocess
+from grasp_classifier_ros.core.interfaces import input_kind
+from grasp_classifier_ros.core.pipeline import Pipeline
+from grasp_classifier_ros.core.stats import percentiles
 
 Setup = Callable[[Pipeline], contextlib.AbstractContextManager[Any]]
 
@@ -102,7 +103,7 @@ def optimized_model(path: Path) -> Setup:
         opt = torch.jit.optimize_for_inference(torch.jit.load(str(path)).eval())
 
     def setup(pl: Pipeline) -> contextlib.AbstractContextManager[None]:
-        return swapped(pl.model, 'module', opt)
+        return swapped(pl.model.runner, 'module', opt)
 
     return setup
 
@@ -130,7 +131,9 @@ def main(argv: list[str] | None = None) -> int:
         'cv2.setNumThreads(1)': cv2_single_thread,
         'optimize_for_inference': optimized_model(path),
     }
-    own = {'no oneDNN fusion': bench.load_model(path, device='cpu', onednn_fusion=False)}
+    own = {'no oneDNN fusion': bench.load(path, 'cpu', bench.NO_FUSION)}
+    # Its own model: the swapped-in module must not run under the shipped one's fused flag.
+    own['optimize_for_inference'] = bench.load(path, 'cpu', bench.NO_FUSION)
     # Loaded with its own thread count: fused kernels keep the count they were built with.
     torch.set_num_threads(other)
     own[f'{other} torch threads'] = bench.load(path, 'cpu')
@@ -146,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         if transport == 'jpeg':
             cases['full-size JPEG decode'] = full_jpeg_decode
         pipelines = {
-            name: Pipeline(own.get(name, model), compressed=transport == 'jpeg') for name in cases
+            name: Pipeline(own.get(name, model), input_kind=input_kind(transport == 'jpeg'))
+            for name in cases
         }
         samples: dict[str, dict[str, list[float]]] = {
             name: {s: [] for s in bench.STAGES} for name in cases

@@ -20,9 +20,9 @@ import cv2
 import numpy as np
 import torch
 
-from grasp_classifier_ros import preprocess
-from grasp_classifier_ros.image_codec import DecodedImage
-from grasp_classifier_ros.model import load_model
+from grasp_classifier_ros.core import preprocess
+from grasp_classifier_ros.core.image_codec import DecodedImage
+from grasp_classifier_ros.core.model import load_model
 
 DEFAULT_IMAGES = Path(__file__).resolve().parents[2] / 'shared/data/grasp_verification_small'
 SUFFIXES = {'.jpg', '.jpeg', '.png', '.bmp'}
@@ -43,7 +43,7 @@ def success_probability(model, pre, bgr: np.ndarray, direct: bool) -> float:
     preprocess.HALVING_GAP = 1 << 30 if direct else gap
     try:
         x = pre(DecodedImage(bgr, 'bgr'))
-        return float(model.predict(x)[0][model.metadata.success_index])
+        return float(model.classify(x).success[0])
     finally:
         preprocess.HALVING_GAP = gap
 

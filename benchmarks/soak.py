@@ -34,12 +34,12 @@ import numpy as np
 from rosbags.typesys import Stores, get_typestore
 import torch
 
-from grasp_classifier_ros.decision import DecisionConfig
-from grasp_classifier_ros.metadata import ModelMetadata
-from grasp_classifier_ros.model import LoadedModel, load_model, save_model
-from grasp_classifier_ros.paths import default_model_path
-from grasp_classifier_ros.pipeline import NewestFrameWorker, Pipeline
-from grasp_classifier_ros.stats import percentiles
+from grasp_classifier_ros.core.decision import DecisionConfig
+from grasp_classifier_ros.core.metadata import ModelMetadata
+from grasp_classifier_ros.core.model import LoadedModel, load_model, save_model
+from grasp_classifier_ros.core.paths import default_model_path
+from grasp_classifier_ros.core.pipeline import NewestFrameWorker, Pipeline
+from grasp_classifier_ros.core.stats import percentiles
 
 NS = 1_000_000_000
 MS = 1_000_000

@@ -36,9 +36,9 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 import yaml
 
-from grasp_classifier_ros import onnx_backend
-from grasp_classifier_ros.metadata import ModelMetadata
-from grasp_classifier_ros.model import load_model, read_metadata, save_model
+from grasp_classifier_ros.core import onnx_backend
+from grasp_classifier_ros.core.metadata import ModelMetadata
+from grasp_classifier_ros.core.model import load_model, read_metadata, save_model
 
 ARCHITECTURES = ('seed_cnn', 'grasp_net', 'mobilenet_v3_small', 'resnet18')
 # Why an architecture has no run here (measured on the 2-core dev VM).
@@ -217,7 +217,7 @@ def measure(name: str, size: tuple[int, int], budget_s: float) -> dict[str, Any]
         plain = load_model(path, device='cpu', onednn_fusion=False)
         row['torchscript_ms'] = latency_ms(plain.forward, x, budget_s)
         fused = load_model(path, device='cpu')
-        row['fused'] = fused.onednn_fusion
+        row['fused'] = fused.runner.label == 'torchscript+onednn-fusion'
         row['torchscript_fused_ms'] = latency_ms(fused.forward, x, budget_s)
         row['onnxruntime_ms'] = None
         if onnx_backend.available():

@@ -20,7 +20,7 @@ from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch_ros.actions import Node
 
-from grasp_classifier_ros.launch_args import node_overrides, ros_arguments
+from grasp_classifier_ros.ros.launch_args import node_overrides, ros_arguments
 
 
 def _node(context, *args, **kwargs):

@@ -42,7 +42,7 @@ import json
 import sys
 from pathlib import Path
 
-from grasp_classifier_ros.model import read_metadata
+from grasp_classifier_ros.core.model import read_metadata
 
 run = Path(sys.argv[1])
 meta = read_metadata('models/grasp_classifier.pt')

@@ -1,6 +1,6 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Only ``node.py`` may import ROS; everything else runs (and imports) without it.
+"""Only ``ros/node.py`` may import ROS; everything else runs (and imports) without it.
 
 Two independent checks: a syntax-tree scan of every module's imports, and a
 real import of each module in a fresh interpreter followed by a look at
@@ -34,8 +34,21 @@ ROS_MODULES = {
     'launch_ros',
     'cv_bridge',
 }
-ROS_ADAPTERS = {'node'}  # modules allowed to import ROS
-CORE = sorted(p.stem for p in PKG_DIR.glob('*.py') if p.stem not in ROS_ADAPTERS | {'__init__'})
+ROS_ADAPTERS = {'ros.node'}  # modules allowed to import ROS
+NODE = 'ros.node'
+
+
+def _module_name(path: Path) -> str:
+    """Dotted name below the package: ``core/pipeline.py`` -> ``core.pipeline``."""
+    parts = path.relative_to(PKG_DIR).with_suffix('').parts
+    return '.'.join(p for p in parts if p != '__init__')
+
+
+CORE = sorted(
+    name
+    for name in map(_module_name, PKG_DIR.rglob('*.py'))
+    if name and name not in ROS_ADAPTERS  # '' is the top-level __init__
+)
 ROS_AVAILABLE = importlib.util.find_spec('rclpy') is not None
 
 
@@ -50,19 +63,28 @@ def _imported_top_levels(path: Path) -> set[str]:
 
 
 def test_core_list_is_not_empty() -> None:
-    assert {'pipeline', 'params', 'decision', 'ros_conversions', 'paths'} <= set(CORE)
+    assert {
+        'core.pipeline',
+        'core.params',
+        'core.decision',
+        'ros.conversions',
+        'core.paths',
+    } <= set(CORE)
+
+
+def _path(module: str) -> Path:
+    base = PKG_DIR.joinpath(*module.split('.'))
+    return base / '__init__.py' if base.is_dir() else base.with_suffix('.py')
 
 
 @pytest.mark.parametrize('module', CORE)
 def test_core_source_imports_no_ros(module: str) -> None:
-    found = _imported_top_levels(PKG_DIR / f'{module}.py') & ROS_MODULES
-    assert not found, f'{module}.py imports ROS packages {sorted(found)}'
+    found = _imported_top_levels(_path(module)) & ROS_MODULES
+    assert not found, f'{module} imports ROS packages {sorted(found)}'
 
 
 def test_node_is_the_ros_adapter() -> None:
-    assert {'rclpy', 'vision_msgs', 'diagnostic_updater'} <= _imported_top_levels(
-        PKG_DIR / 'node.py'
-    )
+    assert {'rclpy', 'vision_msgs', 'diagnostic_updater'} <= _imported_top_levels(_path(NODE))
 
 
 _PROBE = """
@@ -79,7 +101,7 @@ print(json.dumps(out))
 @pytest.fixture(scope='module')
 def ros_loaded_by() -> dict[str, list[str]]:
     """Import the modules one by one in a fresh interpreter; ROS modules loaded after each."""
-    modules = CORE if ROS_AVAILABLE else CORE + ['node']  # node last: it may try ROS
+    modules = CORE if ROS_AVAILABLE else CORE + [NODE]  # node last: it may try ROS
     proc = subprocess.run(
         [sys.executable, '-c', _PROBE, json.dumps(sorted(ROS_MODULES)), json.dumps(modules)],
         capture_output=True,
@@ -90,9 +112,9 @@ def ros_loaded_by() -> dict[str, list[str]]:
     return json.loads(proc.stdout)
 
 
-@pytest.mark.parametrize('module', CORE + ['node'])
+@pytest.mark.parametrize('module', [*CORE, NODE])
 def test_import_loads_no_ros(module: str, ros_loaded_by) -> None:
-    if module == 'node' and ROS_AVAILABLE:
+    if module == NODE and ROS_AVAILABLE:
         pytest.skip('ROS 2 is installed: the node imports it by design')
     assert ros_loaded_by[module] == []
 
@@ -100,7 +122,7 @@ def test_import_loads_no_ros(module: str, ros_loaded_by) -> None:
 @pytest.mark.skipif(ROS_AVAILABLE, reason='ROS 2 is installed: main would start the node')
 def test_main_without_ros_explains_and_exits_2() -> None:
     proc = subprocess.run(
-        [sys.executable, '-m', 'grasp_classifier_ros.node'],
+        [sys.executable, '-m', 'grasp_classifier_ros.ros.node'],
         capture_output=True,
         text=True,
         timeout=120,
@@ -114,7 +136,7 @@ def test_main_without_ros_explains_and_exits_2() -> None:
 
 
 def test_missing_message_package_is_named() -> None:
-    from grasp_classifier_ros import node
+    from grasp_classifier_ros.ros import node
 
     err = ImportError("No module named 'vision_msgs'", name='vision_msgs.msg')
     text = node.missing_ros_message(err)

@@ -21,9 +21,9 @@ REPO = Path(__file__).resolve().parent.parent
 PKG = 'grasp_classifier_ros'
 DATA = f'{PKG}-0.1.0.data/data/'
 ENTRY_POINTS = {
-    'grasp_classifier_node': f'{PKG}.node:main',
-    'evaluate_bag': f'{PKG}.evaluate_bag:main',
-    'make_bag': f'{PKG}.make_bag:main',
+    'grasp_classifier_node': f'{PKG}.ros.node:main',
+    'evaluate_bag': f'{PKG}.bag.evaluate_bag:main',
+    'make_bag': f'{PKG}.bag.make_bag:main',
 }
 
 
@@ -47,8 +47,8 @@ def _copy_tree(dst: Path, *, with_payload: bool) -> Path:
         (dst / 'config' / 'classifier.yaml').write_text('a: 1\n')
         (dst / 'models' / 'grasp_classifier.pt').write_bytes(b'pt')
         (dst / 'models' / 'MODEL_CARD.md').write_text('# card\n')
-        (dst / PKG / 'msg_defs').mkdir()
-        (dst / PKG / 'msg_defs' / 'Classification.msg').write_text('string a\n')
+        (dst / PKG / 'bag' / 'msg_defs').mkdir()
+        (dst / PKG / 'bag' / 'msg_defs' / 'Classification.msg').write_text('string a\n')
     return dst
 
 
@@ -89,9 +89,12 @@ def test_wheel_installs_share_files(full_wheel) -> None:
 def test_wheel_holds_only_the_runtime_package(full_wheel) -> None:
     tops = {n.split('/')[0] for n in full_wheel}
     assert tops == {PKG, f'{PKG}-0.1.0.data', f'{PKG}-0.1.0.dist-info'}
-    assert f'{PKG}/msg_defs/Classification.msg' in full_wheel
+    assert f'{PKG}/bag/msg_defs/Classification.msg' in full_wheel
     modules = {n for n in full_wheel if n.startswith(f'{PKG}/') and n.endswith('.py')}
-    assert f'{PKG}/paths.py' in modules and f'{PKG}/__init__.py' in modules
+    assert f'{PKG}/core/paths.py' in modules and f'{PKG}/__init__.py' in modules
+    # every subpackage, so an installed node finds its core and bag tools
+    assert {f'{PKG}/{sub}/__init__.py' for sub in ('core', 'ros', 'bag')} <= modules
+    assert f'{PKG}/ros/node.py' in modules and f'{PKG}/bag/evaluate_bag.py' in modules
 
 
 def test_empty_folders_still_build(tmp_path) -> None:

@@ -3,8 +3,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """Fuzz image_codec with >= 10,000 hypothesis cases (the body of ``make fuzz``).
 
-Draws Image and CompressedImage cases from ``test/image_codec_strategies.py``
-(the same strategies and contract oracle as ``test/test_image_codec_fuzz.py``),
+Draws Image and CompressedImage cases from ``test/support/image_codec_strategies.py``
+(the same strategies and contract oracle as ``test/core/test_image_codec_fuzz.py``),
 counts outcomes (ok, ImageConversionError by reason, anything else) and exits
 non-zero if any case raised another exception or broke the contract.
 
@@ -30,7 +30,7 @@ import traceback
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / 'test')]
+sys.path[:0] = [str(ROOT), str(ROOT / 'test' / 'support')]
 
 import cv2  # noqa: E402
 import hypothesis  # noqa: E402

@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 import sys
 
-from grasp_classifier_ros.params import readme_table, to_yaml
+from grasp_classifier_ros.core.params import readme_table, to_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 YAML_PATH = ROOT / 'config' / 'classifier.yaml'

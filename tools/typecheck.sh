@@ -18,7 +18,7 @@ RCLPY_STUB_PACKAGE=rclpy-intellisense==1.2.0
 TYPE_STUB_PACKAGES=(types-PyYAML types-tqdm)
 # The ROS tests cannot run without ROS; the type check at least holds their rclpy calls
 # to the real API.
-TARGETS=(grasp_classifier_ros test/test_node_ros.py test/test_launch_ros.py)
+TARGETS=(grasp_classifier_ros test/ros/test_node_ros.py test/ros/test_launch_ros.py)
 compgen -G 'examples/*.py' >/dev/null && TARGETS+=(examples)
 
 if [[ ! -f "$SITE/rclpy/node.py" || ! -d "$SITE/yaml-stubs" || ! -d "$SITE/tqdm-stubs" ]]; then

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from grasp_classifier_ros.metadata import ModelMetadata
+from grasp_classifier_ros.core.metadata import ModelMetadata
 
 from .models import ModelConfig, build_model
 

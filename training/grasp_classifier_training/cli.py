@@ -13,7 +13,7 @@ import argparse
 import importlib
 import sys
 
-from grasp_classifier_ros.errors import GraspClassifierError
+from grasp_classifier_ros.core.errors import GraspClassifierError
 
 # Imported lazily: torch/lightning imports cost seconds, `--help` should not.
 SUBCOMMANDS = ('inspect_data', 'train', 'evaluate', 'export', 'tune', 'augment', 'synth')

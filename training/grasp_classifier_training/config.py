@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from grasp_classifier_ros.yaml_file import read_mapping
+from grasp_classifier_ros.core.yaml_file import read_mapping
 
 CONFIG_DIR = Path(__file__).resolve().parent / 'configs'
 DEFAULT_CONFIG = CONFIG_DIR / 'default.yaml'

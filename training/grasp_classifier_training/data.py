@@ -15,15 +15,17 @@ from dataclasses import dataclass, field
 import hashlib
 import json
 from pathlib import Path
-import re
 from typing import Any
 
 import cv2
 import numpy as np
 
-# Prefix before the last ``_NN`` of the file stem: image_6_454 -> image_6.
-DEFAULT_GROUP_REGEX = r'^(?P<group>.+)_\d+$'
-IMAGE_SUFFIXES = frozenset({'.jpg', '.jpeg', '.png', '.bmp'})
+from grasp_classifier_ros.bag import image_folder
+from grasp_classifier_ros.bag.image_folder import GROUP_REGEX, IMAGE_SUFFIXES
+
+# Prefix before the last ``_NN`` of the file stem: image_6_454 -> image_6 (one copy, shared
+# with make_bag).
+DEFAULT_GROUP_REGEX = GROUP_REGEX
 SPLITS = ('train', 'val', 'test')
 
 
@@ -55,10 +57,7 @@ class Dataset:
 
 def group_of(path: Path, group_regex: str = DEFAULT_GROUP_REGEX) -> str:
     """Group (video/session) of a file: the regex's ``group`` on the stem, else the stem."""
-    m = re.match(group_regex, path.stem)
-    if m is None:
-        return path.stem
-    return m.group('group') if 'group' in m.groupdict() else m.group(0)
+    return image_folder.group_of(path.stem, group_regex)
 
 
 def check_out_outside(data_dir: Path, out_dir: Path) -> None:

@@ -3,7 +3,7 @@
 """``grasp-train evaluate``: score an EXPORTED model through the runtime path.
 
 Each image is wrapped in a ``DecodedImage`` and goes through
-``grasp_classifier_ros.preprocess.Preprocessor`` and ``LoadedModel.predict``:
+``grasp_classifier_ros.core.preprocess.Preprocessor`` and ``LoadedModel.predict``:
 exactly what the node runs. Writes ``metrics.json`` and plots (confusion
 matrix, ROC, reliability diagram, gallery of misclassified images).
 """
@@ -22,9 +22,9 @@ import torch
 from torchmetrics.functional import classification as tmf
 from tqdm import tqdm
 
-from grasp_classifier_ros.image_codec import DecodedImage
-from grasp_classifier_ros.metadata import ModelMetadata
-from grasp_classifier_ros.metrics import (
+from grasp_classifier_ros.core.image_codec import DecodedImage
+from grasp_classifier_ros.core.metadata import ModelMetadata
+from grasp_classifier_ros.core.metrics import (
     average_precision,
     calibration_error,
     confusion_matrix,
@@ -32,9 +32,9 @@ from grasp_classifier_ros.metrics import (
     precision_recall_f1,
     roc_auc,
 )
-from grasp_classifier_ros.model import load_model
-from grasp_classifier_ros.preprocess import Preprocessor
-from grasp_classifier_ros.stats import percentiles
+from grasp_classifier_ros.core.model import load_model
+from grasp_classifier_ros.core.preprocess import Preprocessor
+from grasp_classifier_ros.core.stats import percentiles
 
 from . import data as data_mod
 from .plots import plot_confusion, plot_gallery, plot_reliability, plot_roc
@@ -45,7 +45,7 @@ ECE_BINS = 15
 def compute_metrics(probs: np.ndarray, labels: np.ndarray, meta: ModelMetadata) -> dict[str, Any]:
     """Classification metrics of calibrated ``(N, C)`` probabilities at ``meta.threshold``.
 
-    The numbers come from ``grasp_classifier_ros.metrics``, as bag reports do.
+    The numbers come from ``grasp_classifier_ros.core.metrics``, as bag reports do.
 
     A frame is called success when ``p_success >= threshold`` (as the node
     decides), else the most probable other class. ``accuracy_argmax`` ignores

@@ -4,7 +4,7 @@
 
 Script (or trace), freeze, optionally ``optimize_for_inference`` when it is
 measurably faster, check exported against eager outputs, write via
-``grasp_classifier_ros.model.save_model`` and read it back with ``load_model``.
+``grasp_classifier_ros.core.model.save_model`` and read it back with ``load_model``.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from grasp_classifier_ros.metadata import ModelMetadata
-from grasp_classifier_ros.model import load_model, save_model
-from grasp_classifier_ros.preprocess import normalize_batch
+from grasp_classifier_ros.core.metadata import ModelMetadata
+from grasp_classifier_ros.core.model import load_model, save_model
+from grasp_classifier_ros.core.preprocess import normalize_batch
 
 from .checkpoint import load_checkpoint, restore
 

@@ -3,7 +3,7 @@
 """Lightning pieces: cached image sets, augmentation, the data module and the model module.
 
 Images are cached as uint8. Every sample leaves the dataset through
-``grasp_classifier_ros.preprocess.crop_resize`` (the runtime's resize) and is
+``grasp_classifier_ros.core.preprocess.crop_resize`` (the runtime's resize) and is
 normalised on the device by ``normalize_batch`` (the runtime's arithmetic),
 so training sees exactly what the node feeds the model. Augmentation runs
 before that final resize, at the cache resolution.
@@ -24,8 +24,8 @@ from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 from torchvision.transforms import v2
 
-from grasp_classifier_ros.metadata import ModelMetadata
-from grasp_classifier_ros.preprocess import crop_resize, normalize_batch
+from grasp_classifier_ros.core.metadata import ModelMetadata
+from grasp_classifier_ros.core.preprocess import crop_resize, normalize_batch
 
 from .models import ModelConfig, build_model
 

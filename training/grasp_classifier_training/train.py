@@ -30,8 +30,8 @@ import torch
 from tqdm import tqdm
 import yaml
 
-from grasp_classifier_ros.metadata import ModelMetadata
-from grasp_classifier_ros.preprocess import crop_resize, normalize_batch
+from grasp_classifier_ros.core.metadata import ModelMetadata
+from grasp_classifier_ros.core.preprocess import crop_resize, normalize_batch
 
 from . import data as data_mod
 from .calibrate import calibrate

@@ -8,7 +8,6 @@ import hashlib
 
 from grasp_classifier_training import synth
 from grasp_classifier_training.data import scan_dataset
-import numpy as np
 import pytest
 
 
@@ -39,18 +38,6 @@ def test_layout_scans_as_dataset_with_episode_groups(tmp_path):
     assert ds.class_names == ('grasped', 'notgrasped')
     assert ds.counts() == {'grasped': 5, 'notgrasped': 5}
     assert {s.group for s in ds.samples} == {'synth_e0000', 'synth_e0001'}
-
-
-def test_render_episode_shapes_and_labels():
-    rng = np.random.default_rng(0)
-    frames = synth.render_episode(rng, 'success', 4, size=48)
-    assert len(frames) == 4
-    assert all(f.shape == (48, 48, 3) and f.dtype == np.uint8 for f in frames)
-    assert not np.array_equal(frames[0], frames[3])  # frames drift within an episode
-    for kind in synth.FAILURE_KINDS:
-        scene = synth.random_scene(np.random.default_rng(1), False, kind)
-        assert (scene.success, scene.kind) == (False, kind)
-    assert synth.random_scene(np.random.default_rng(1), True).kind == 'held'
 
 
 def test_too_few_frames_rejected(tmp_path):

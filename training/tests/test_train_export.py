@@ -22,9 +22,9 @@ import numpy as np
 import pytest
 import torch
 
-from grasp_classifier_ros.image_codec import DecodedImage
-from grasp_classifier_ros.model import load_model, read_metadata
-from grasp_classifier_ros.preprocess import Preprocessor
+from grasp_classifier_ros.core.image_codec import DecodedImage
+from grasp_classifier_ros.core.model import load_model, read_metadata
+from grasp_classifier_ros.core.preprocess import Preprocessor
 
 CLASSES = ('grasped', 'notgrasped')
 
@@ -218,7 +218,7 @@ def test_evaluate_scores_only_the_requested_split(
 def test_compute_metrics_on_a_handmade_example() -> None:
     from grasp_classifier_training.evaluate import compute_metrics
 
-    from grasp_classifier_ros.metadata import ModelMetadata
+    from grasp_classifier_ros.core.metadata import ModelMetadata
 
     meta = ModelMetadata(
         input_height=32, input_width=32, class_names=CLASSES, success_index=0, threshold=0.6

@@ -1,0 +1,38 @@
+# Copyright 2026 The grasp_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""The image-folder conventions make_bag and the training package share.
+
+Image files are recognised by suffix; a file's episode group (video, session)
+is the prefix of its stem before the last ``_NN`` (``image_6_12.jpg`` ->
+``image_6``); files sort in natural order (``img_2`` before ``img_10``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+import re
+from typing import Any
+
+IMAGE_SUFFIXES = frozenset({'.jpg', '.jpeg', '.png', '.bmp'})
+GROUP_REGEX = r'^(?P<group>.+)_\d+$'
+
+
+def group_of(stem: str, pattern: str = GROUP_REGEX) -> str:
+    """Return the group of a file stem: the pattern's ``group`` (or whole match), else the stem."""
+    m = re.match(pattern, stem)
+    if m is None:
+        return stem
+    return m.group('group') if 'group' in m.groupdict() else m.group(0)
+
+
+def natural_key(text: str) -> list[Any]:
+    """Sort key putting ``img_2`` before ``img_10``."""
+    return [int(tok) if tok.isdigit() else tok.lower() for tok in re.split(r'(\d+)', text)]
+
+
+def list_images(folder: Path) -> list[Path]:
+    """Return the image files directly in ``folder``, in natural order."""
+    return sorted(
+        (p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES),
+        key=lambda p: natural_key(p.name),
+    )

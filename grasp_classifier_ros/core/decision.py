@@ -1,0 +1,303 @@
+# Copyright 2026 The grasp_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Turn per-frame success probabilities into verdicts a grasp controller can trust.
+
+Rules (documented in the README, tested exactly):
+
+* Staleness: a frame whose header stamp is older than ``max_frame_age`` seconds
+  (relative to ``now``), zero (unstamped), more than ``max_future_skew`` seconds
+  in the future, or not newer than the last accepted frame never yields a
+  verdict. ``max_frame_age = 0`` disables the age, zero-stamp and future checks.
+* A gap longer than ``max_frame_age`` between accepted frames resets smoothing,
+  so evidence from before the gap never carries over.
+* Smoothing over the last ``window`` frames: ``none`` (the frame itself),
+  ``ema`` (alpha = 2 / (window + 1)) or ``vote`` (each frame votes success if
+  p >= on-level, failure if p <= off-level, else abstains).
+* Hysteresis: on-level = threshold + hysteresis, off-level = threshold -
+  hysteresis. SUCCESS needs the smoothed score >= on-level, FAILURE needs it
+  <= off-level; inside the band the previous verdict holds, or UNCERTAIN if
+  there is none yet. Only SUCCESS reports ``success = True``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+import enum
+import math
+import threading
+import time
+from typing import Protocol
+
+from .stamps import NS
+
+
+class Verdict(str, enum.Enum):
+    SUCCESS = 'success'
+    FAILURE = 'failure'
+    UNCERTAIN = 'uncertain'
+    STALE = 'stale'
+    NO_DATA = 'no_data'
+
+
+@dataclass(frozen=True)
+class DecisionConfig:
+    """Decision parameters; ``threshold`` is already resolved (``params.resolve_threshold``)."""
+
+    threshold: float = 0.5
+    hysteresis: float = 0.05
+    smoothing: str = 'ema'
+    window: int = 3
+    max_frame_age: float = 0.5
+    max_future_skew: float = 0.1
+
+    @property
+    def on_level(self) -> float:
+        return min(1.0, self.threshold + self.hysteresis)
+
+    @property
+    def off_level(self) -> float:
+        return max(0.0, self.threshold - self.hysteresis)
+
+
+@dataclass(frozen=True)
+class Decision:
+    verdict: Verdict
+    probability: float
+    smoothed: float
+    age_s: float
+
+    @property
+    def success(self) -> bool:
+        return self.verdict is Verdict.SUCCESS
+
+
+@dataclass(frozen=True)
+class StampCheck:
+    """Outcome of the freshness check; ``status`` is 'ok', 'stale', 'future' or 'out_of_order'."""
+
+    status: str
+    age_s: float
+    reason: str = ''
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 'ok'
+
+
+class Decider:
+    """Stateful hysteresis + smoothing + staleness logic for one camera stream."""
+
+    def __init__(self, config: DecisionConfig) -> None:
+        self.config = config
+        self._history: deque[float] = deque(maxlen=config.window)
+        self._ema: float | None = None
+        self._state: Verdict | None = None
+        self._last_stamp_ns: int | None = None
+
+    def set_config(self, config: DecisionConfig) -> None:
+        """Apply new parameters; smoothing state restarts so old evidence is not reinterpreted."""
+        self.config = config
+        self._history = deque(maxlen=config.window)
+        self._ema = None
+        self._state = None
+
+    def reset(self) -> None:
+        """Forget all evidence (after a gap, a model swap, or on request)."""
+        self._history.clear()
+        self._ema = None
+        self._state = None
+
+    def check_stamp(self, stamp_ns: int, now_ns: int) -> StampCheck:
+        """Decide whether a frame is fresh enough to be classified at all."""
+        cfg = self.config
+        age = (now_ns - stamp_ns) / NS
+        if cfg.max_frame_age > 0:
+            if stamp_ns == 0:
+                return StampCheck(
+                    'stale',
+                    age,
+                    'header.stamp is zero (unstamped frame); fix the camera driver or set '
+                    'max_frame_age:=0 to disable freshness checks',
+                )
+            if age > cfg.max_frame_age:
+                return StampCheck(
+                    'stale', age, f'frame is {age:.3f} s old (max_frame_age={cfg.max_frame_age} s)'
+                )
+            if -age > cfg.max_future_skew:
+                return StampCheck(
+                    'future',
+                    age,
+                    f'frame stamp is {-age:.3f} s in the future (max_future_skew='
+                    f'{cfg.max_future_skew} s); camera and node clocks disagree '
+                    '(check use_sim_time / clock sync)',
+                )
+        if stamp_ns != 0 and self._last_stamp_ns is not None and stamp_ns <= self._last_stamp_ns:
+            return StampCheck(
+                'out_of_order',
+                age,
+                f'stamp {stamp_ns} ns is not newer than the last frame ({self._last_stamp_ns} ns)',
+            )
+        return StampCheck('ok', age)
+
+    def update(self, probability: float, stamp_ns: int, now_ns: int) -> Decision:
+        """Fold one fresh frame's calibrated success probability into a verdict.
+
+        Call only after ``check_stamp`` returned ok for the same frame.
+        """
+        cfg = self.config
+        age = (now_ns - stamp_ns) / NS
+        last = self._last_stamp_ns
+        if (
+            cfg.max_frame_age > 0
+            and last is not None
+            and stamp_ns != 0
+            and (stamp_ns - last) / NS > cfg.max_frame_age
+        ):
+            self.reset()
+        if stamp_ns != 0:
+            self._last_stamp_ns = stamp_ns
+        p = float(probability)
+        on, off = cfg.on_level, cfg.off_level
+        if cfg.smoothing == 'vote':
+            vote = 1.0 if p >= on else (0.0 if p <= off else 0.5)
+            self._history.append(vote)
+            n = len(self._history)
+            yes = sum(1 for v in self._history if v == 1.0)
+            no = sum(1 for v in self._history if v == 0.0)
+            smoothed = yes / n
+            new_state = Verdict.SUCCESS if yes * 2 > n else Verdict.FAILURE if no * 2 > n else None
+        else:
+            if cfg.smoothing == 'ema' and self._ema is not None:
+                alpha = 2.0 / (cfg.window + 1)
+                smoothed = alpha * p + (1.0 - alpha) * self._ema
+            else:
+                smoothed = p
+            self._ema = smoothed
+            new_state = (
+                Verdict.SUCCESS if smoothed >= on else Verdict.FAILURE if smoothed <= off else None
+            )
+        if new_state is not None:
+            self._state = new_state
+        verdict = self._state if self._state is not None else Verdict.UNCERTAIN
+        return Decision(verdict, p, smoothed, age)
+
+
+class _ResultLike(Protocol):
+    status: str
+    stamp_ns: int
+    receive_ns: int
+    success_probability: float | None
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """Answer to a ``~/check`` call: ``success`` is True only when the grasp holds."""
+
+    success: bool
+    message: str
+    frames_used: int
+    mean_probability: float | None
+
+
+class CheckRequest:
+    """One pending ``~/check``: waits for the next ``k`` fresh frames after ``since_ns``."""
+
+    def __init__(self, k: int, timeout_s: float, since_ns: int, threshold: float) -> None:
+        self.k = k
+        self.timeout_s = timeout_s
+        self.since_ns = since_ns
+        self.threshold = threshold
+        self.probabilities: list[float] = []
+        self.rejected: dict[str, int] = {}
+        self._done = threading.Event()
+
+    def _offer(self, result: _ResultLike) -> None:
+        # Frames stamped before the call show the scene before the grasp finished.
+        stamp = result.stamp_ns if result.stamp_ns != 0 else result.receive_ns
+        if stamp < self.since_ns:
+            return
+        if result.status != 'ok' or result.success_probability is None:
+            self.rejected[result.status] = self.rejected.get(result.status, 0) + 1
+            return
+        self.probabilities.append(result.success_probability)
+        if len(self.probabilities) >= self.k:
+            self._done.set()
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def wait(self, timeout_s: float | None = None) -> CheckOutcome:
+        """Block until ``k`` frames arrived or the timeout passed; then give the verdict."""
+        self._done.wait(self.timeout_s if timeout_s is None else timeout_s)
+        return self.outcome()
+
+    def outcome(self) -> CheckOutcome:
+        probs = list(self.probabilities[: self.k])
+        n = len(probs)
+        skipped = ', '.join(f'{c} {s}' for s, c in sorted(self.rejected.items()))
+        skipped = f' ({skipped} frames ignored)' if skipped else ''
+        if n < self.k:
+            if n == 0:
+                why = f'no fresh frames within {self.timeout_s:g} s{skipped}'
+            else:
+                why = (
+                    f'timeout: only {n} of {self.k} fresh frames within '
+                    f'{self.timeout_s:g} s{skipped}'
+                )
+            return CheckOutcome(False, f'no verdict: {why}', n, None)
+        mean = math.fsum(probs) / n
+        holds = mean >= self.threshold
+        word = 'grasp holds' if holds else 'grasp failed'
+        return CheckOutcome(
+            holds,
+            f'{word}: confidence {mean:.3f} over {n} frames '
+            f'(threshold {self.threshold:.3f}){skipped}',
+            n,
+            mean,
+        )
+
+
+class CheckCollector:
+    """Thread-safe hub feeding processed frames to pending ``~/check`` requests."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: list[CheckRequest] = []
+
+    def request(
+        self, k: int, timeout_s: float, now_ns: int | None = None, threshold: float = 0.5
+    ) -> CheckRequest:
+        req = CheckRequest(k, timeout_s, time.time_ns() if now_ns is None else now_ns, threshold)
+        with self._lock:
+            self._pending.append(req)
+        return req
+
+    def offer(self, result: _ResultLike) -> None:
+        with self._lock:
+            if not self._pending:  # the common case: called per frame, nobody waiting
+                return
+            for req in self._pending:
+                req._offer(result)
+            self._pending = [r for r in self._pending if not r.done]
+
+    def run_check(
+        self, k: int, timeout_s: float, now_ns: int | None = None, threshold: float = 0.5
+    ) -> CheckOutcome:
+        """Register a request, block until it completes or times out, and answer it."""
+        req = self.request(k, timeout_s, now_ns, threshold)
+        try:
+            return req.wait()
+        finally:
+            self.cancel(req)
+
+    def cancel(self, req: CheckRequest) -> None:
+        with self._lock:
+            if req in self._pending:
+                self._pending.remove(req)
+
+    @property
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._pending)

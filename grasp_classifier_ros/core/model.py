@@ -1,0 +1,257 @@
+# Copyright 2026 The grasp_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Load and run a TorchScript classifier that carries its own metadata.
+
+``load_model`` = verify the file (exists, hash, metadata) -> a backend's
+``load`` (``backend.Runner``) -> check the outputs against the metadata ->
+warm up. ``LoadedModel.classify`` = the runner, then the ``Decoder``
+(calibration and the success class): inference and decoder of the frame path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import hashlib
+import os
+from pathlib import Path
+import warnings
+import zipfile
+
+import numpy as np
+import torch
+
+from .backend import BackendUnavailableError, ModelFile, Runner
+from .errors import DeviceError, MetadataError, ModelLoadError
+from .metadata import METADATA_FILE, ModelMetadata, extra_files
+from .onnx_backend import OnnxRuntimeBackend
+from .params import validate
+from .torchscript_backend import TorchScriptBackend
+
+# TorchScript is this project's shipped artifact (it carries the metadata as an
+# extra file and loads without Python model code); torch >= 2.10 flags it as
+# deprecated in favour of torch.export, which we keep as a future option.
+warnings.filterwarnings(
+    'ignore', message=r'`torch\.jit\.\w+` is deprecated', category=FutureWarning
+)
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Return the hex SHA-256 of a file."""
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def resolve_device(spec: str, *, cuda_fallback: bool = True) -> torch.device:
+    """Map ``auto | cpu | cuda | cuda:N`` to a torch device.
+
+    ``auto`` picks CUDA when present. When CUDA is asked for but absent, fall back
+    to CPU with a warning if ``cuda_fallback`` else raise DeviceError.
+    """
+    spec = spec.strip().lower()
+    if spec == 'auto':
+        return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    if spec == 'cpu':
+        return torch.device('cpu')
+    if spec == 'cuda' or spec.startswith('cuda:'):
+        index = 0
+        if spec.startswith('cuda:'):
+            tail = spec[5:]
+            if not tail.isdigit():
+                raise DeviceError(f"device='{spec}' is not valid: use auto, cpu, cuda or cuda:N")
+            index = int(tail)
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if index < count:
+            return torch.device('cuda', index)
+        why = 'CUDA is not available' if count == 0 else f'only {count} CUDA device(s) present'
+        if not cuda_fallback:
+            raise DeviceError(
+                f"device='{spec}' requested but {why}; set device:=cpu or cuda_fallback:=true"
+            )
+        warnings.warn(f"device='{spec}' requested but {why}; falling back to CPU", stacklevel=2)
+        return torch.device('cpu')
+    raise DeviceError(f"device='{spec}' is not valid: use auto, cpu, cuda or cuda:N")
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Decoded outputs of a batch: calibrated class probabilities and the success column."""
+
+    probabilities: np.ndarray  # (N, C)
+    success: np.ndarray  # (N,) = probabilities[:, metadata.success_index]
+
+
+class Decoder:
+    """Raw outputs -> a ``Prediction``: the model's calibration and its success class.
+
+    The probability of class ``c`` is ``softmax(logits / temperature)[c]``
+    (log-probabilities first for models that output probabilities).
+    """
+
+    def __init__(self, meta: ModelMetadata) -> None:
+        self.meta = meta
+
+    def __call__(self, raw: torch.Tensor) -> Prediction:
+        meta = self.meta
+        if meta.output_kind == 'probabilities':
+            raw = torch.log(raw.clamp_min(1e-12))
+        probs = torch.softmax(raw / meta.temperature, dim=1).cpu().numpy()
+        return Prediction(probs, probs[:, meta.success_index])
+
+
+@dataclass
+class LoadedModel:
+    """A ready-to-run model: a backend's runner, the decoder and the file's metadata."""
+
+    runner: Runner
+    metadata: ModelMetadata
+    device: torch.device
+    dtype: torch.dtype
+    path: str
+    sha256: str
+
+    def __post_init__(self) -> None:
+        self.decoder = Decoder(self.metadata)
+
+    @property
+    def model_id(self) -> str:
+        """Short human-readable id: architecture plus file hash prefix."""
+        return f'{self.metadata.architecture}@{self.sha256[:12]}'
+
+    @property
+    def backend(self) -> str:
+        return self.runner.backend
+
+    def forward(self, batch: torch.Tensor) -> torch.Tensor:
+        """Run the model; return raw outputs as float32 ``(N, num_classes)``."""
+        return self.runner(batch)
+
+    def classify(self, batch: torch.Tensor) -> Prediction:
+        """Return the decoded prediction for a preprocessed batch (inference + decoder)."""
+        return self.decoder(self.runner(batch))  # .cpu() in the decoder synchronises CUDA
+
+    def predict(self, batch: torch.Tensor) -> np.ndarray:
+        """Return calibrated class probabilities ``(N, C)`` for a preprocessed batch."""
+        return self.classify(batch).probabilities
+
+
+def save_model(
+    module: torch.jit.ScriptModule, metadata: ModelMetadata, path: str | os.PathLike[str]
+) -> Path:
+    """Write a TorchScript module with its metadata embedded; return the path."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + '.tmp')
+    torch.jit.save(module, str(tmp), _extra_files=extra_files(metadata))
+    os.replace(tmp, out)  # atomic: a hot-reloading node never sees half a file
+    return out
+
+
+def read_metadata(path: str | os.PathLike[str]) -> ModelMetadata:
+    """Read only the embedded metadata of a model file (no weights loaded)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ModelLoadError(p, 'file does not exist; set model_path to an exported .pt file')
+    try:
+        with zipfile.ZipFile(p) as zf:
+            names = [n for n in zf.namelist() if n.endswith('/extra/' + METADATA_FILE)]
+            if not names:
+                raise ModelLoadError(
+                    p, f"no embedded '{METADATA_FILE}'; export it with 'grasp-train export'"
+                )
+            text = zf.read(names[0])
+    except zipfile.BadZipFile as exc:
+        raise ModelLoadError(p, f'not a TorchScript archive ({exc})') from exc
+    try:
+        return ModelMetadata.from_json(text)
+    except MetadataError as exc:
+        raise ModelLoadError(p, str(exc)) from exc
+
+
+def load_model(
+    path: str | os.PathLike[str],
+    *,
+    device: str = 'auto',
+    cuda_fallback: bool = True,
+    fp16: bool = True,
+    expected_sha256: str = '',
+    warmup_runs: int = 3,
+    backend: str = 'torchscript',
+    onednn_fusion: bool = True,
+) -> LoadedModel:
+    """Verify a model file, load it with a backend, check its outputs, warm it up.
+
+    Every failure (missing or corrupt file, bad metadata, hash mismatch,
+    output shape not matching the metadata) raises one ModelLoadError naming
+    the file and the problem. ``backend`` is ``'torchscript'`` (with oneDNN
+    fusion on CPU when ``onednn_fusion`` and it checks out, see
+    ``torchscript_backend``), ``'onnxruntime'`` (see ``onnx_backend``; a
+    ModelLoadError if impossible) or ``'auto'`` (ONNX Runtime when it works,
+    else TorchScript with a warning).
+    """
+    validate('backend', backend)
+    file = verify_file(Path(path), expected_sha256)
+    dev = resolve_device(device, cuda_fallback=cuda_fallback)
+    dtype = torch.float16 if (fp16 and dev.type == 'cuda') else torch.float32
+    runner = _load_runner(backend, onednn_fusion, file, dev, dtype)
+    loaded = LoadedModel(runner, file.metadata, dev, dtype, str(file.path), file.sha256)
+    dummy = torch.zeros((1, 3, *file.metadata.input_size), dtype=dtype, device=dev)
+    _check_outputs(loaded, dummy)
+    # Warm up on the layout Preprocessor feeds: TorchScript specialises on strides.
+    dummy = dummy.contiguous(memory_format=torch.channels_last)
+    for _ in range(max(0, warmup_runs)):
+        loaded.forward(dummy)
+    return loaded
+
+
+def verify_file(p: Path, expected_sha256: str = '') -> ModelFile:
+    """Check a model file and read its metadata; raise ModelLoadError naming the problem.
+
+    The file must exist and match ``expected_sha256`` ('' = any) before anything parses it.
+    """
+    if not p.is_file():
+        raise ModelLoadError(p, 'file does not exist; set model_path to an exported .pt file')
+    digest = file_sha256(p)
+    if expected_sha256 and digest.lower() != expected_sha256.strip().lower():
+        raise ModelLoadError(
+            p,
+            f'sha256 {digest} does not match model_sha256 {expected_sha256}; '
+            'wrong or tampered file',
+        )
+    return ModelFile(p, digest, read_metadata(p))
+
+
+def _load_runner(
+    backend: str, onednn_fusion: bool, file: ModelFile, dev: torch.device, dtype: torch.dtype
+) -> Runner:
+    """Load with the named backend; ``'auto'`` falls back to TorchScript with a warning."""
+    torchscript = TorchScriptBackend(onednn_fusion)
+    if backend == torchscript.name:
+        return torchscript.load(file, dev, dtype)
+    try:
+        return OnnxRuntimeBackend().load(file, dev, dtype)
+    except BackendUnavailableError as exc:
+        if backend != 'auto':
+            raise
+        warnings.warn(f'{file.path}: {exc.problem}; using TorchScript', stacklevel=3)
+    return torchscript.load(file, dev, dtype)
+
+
+def _check_outputs(loaded: LoadedModel, dummy: torch.Tensor) -> None:
+    """Raise ModelLoadError unless a forward pass gives ``(1, num_classes)`` outputs."""
+    meta = loaded.metadata
+    try:
+        out = loaded.forward(dummy)
+    except Exception as exc:
+        raise ModelLoadError(
+            loaded.path,
+            f'forward pass on a {tuple(dummy.shape)} input failed ({type(exc).__name__}: {exc})',
+        ) from exc
+    if tuple(out.shape) != (1, meta.num_classes):
+        raise ModelLoadError(
+            loaded.path,
+            f'output shape {tuple(out.shape)} does not match metadata '
+            f'(expected (1, {meta.num_classes}) for classes {list(meta.class_names)})',
+        )

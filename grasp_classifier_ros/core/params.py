@@ -1,0 +1,478 @@
+# Copyright 2026 The grasp_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Every node parameter, declared once, with typed access.
+
+``Params`` is the single source, in the manner of generate_parameter_library:
+each field is one parameter (name, Python type, default) whose metadata holds
+its description, whether it may change at run time and its validation rules
+(``Bounds``, ``OneOf``, ``Matches``, ``Satisfies``). The ROS declaration
+(``ros/node.py``), validation (here), ``config/classifier.yaml`` and the README
+parameter table (``tools/gen_docs.py``) all come from it; a test fails when
+they drift. ``validate_all`` returns a frozen ``Params``; a change makes a new
+one (``Params.updated``).
+
+Imports neither torch nor OpenCV: the launch file validates its arguments here.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+import math
+import re
+from typing import Any
+
+from .errors import ParameterError
+from .roi import FULL_FRAME, Roi, validate_roi
+
+PARAM_TYPES = ('bool', 'int', 'double', 'string', 'double_array')
+SMOOTHING_CHOICES = ('none', 'ema', 'vote')
+BACKEND_CHOICES = ('torchscript', 'onnxruntime', 'auto')
+USE_MODEL_THRESHOLD = -1.0  # the threshold parameter's "use the model's own"
+
+
+def resolve_threshold(requested: float, model_threshold: float) -> float:
+    """Return the threshold in force: ``requested``, or the model's for ``USE_MODEL_THRESHOLD``."""
+    return model_threshold if requested == USE_MODEL_THRESHOLD else requested
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, bool):
+        return 'true' if v else 'false'
+    if isinstance(v, float):
+        return repr(v)
+    if isinstance(v, str):
+        return f"'{v}'"
+    if isinstance(v, (list, tuple)):
+        return '[' + ', '.join(_fmt(x) for x in v) + ']'
+    return str(v)
+
+
+# -- validation rules (what generate_parameter_library calls validators) ----------------------
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """A number in ``lo .. hi``, or exactly ``also`` (a special value meaning ``meaning``)."""
+
+    lo: float
+    hi: float
+    also: float | None = None
+    meaning: str = ''
+
+    @property
+    def hull(self) -> tuple[float, float]:
+        """The smallest range holding every valid value (what a ROS descriptor can state)."""
+        lo = self.lo if self.also is None else min(self.lo, self.also)
+        hi = self.hi if self.also is None else max(self.hi, self.also)
+        return lo, hi
+
+    @property
+    def text(self) -> str:
+        span = f'{_fmt(self.lo)} .. {_fmt(self.hi)}'
+        return span if self.also is None else f'{_fmt(self.also)} or {span}'
+
+    def reason(self, v: float) -> str | None:
+        lo, hi = self.hull
+        if v < lo:
+            return f'must be >= {_fmt(lo)}'
+        if v > hi:
+            return f'must be <= {_fmt(hi)}'
+        if (v < self.lo or v > self.hi) and v != self.also:
+            return f'must be {self.also:g} ({self.meaning}) or in {self.lo:g}..{self.hi:g}'
+        return None
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """One of a fixed set of strings."""
+
+    choices: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return ' \\| '.join(self.choices)
+
+    def reason(self, v: str) -> str | None:
+        return None if v in self.choices else f'must be one of {", ".join(self.choices)}'
+
+
+@dataclass(frozen=True)
+class Matches:
+    """A string matching ``pattern`` in full (``$`` would also accept a trailing newline)."""
+
+    pattern: str
+    why: str
+    text: str = ''
+
+    def reason(self, v: str) -> str | None:
+        return None if re.fullmatch(self.pattern, v) else self.why
+
+
+@dataclass(frozen=True)
+class Satisfies:
+    """A custom rule: ``check`` returns the reason a value is rejected, or None."""
+
+    check: Callable[[Any], str | None]
+    text: str = ''
+
+    def reason(self, v: Any) -> str | None:
+        return self.check(v)
+
+
+Rule = Bounds | OneOf | Matches | Satisfies
+
+# ROS 2 topic names: tokens of [A-Za-z0-9_] not starting with a digit, or {substitutions},
+# separated by single slashes; optionally absolute (/) or private (~/); no trailing slash.
+_TOKEN = r'(?:[A-Za-z_][A-Za-z0-9_]*|\{[A-Za-z_][A-Za-z0-9_]*\})'
+TOPIC = Matches(
+    rf'(?:~/|/)?{_TOKEN}(?:/{_TOKEN})*', 'must be a valid ROS topic name, e.g. /camera/image_raw'
+)
+
+
+def _roi_reason(v: list[float]) -> str | None:
+    try:
+        validate_roi(v)
+    except ParameterError as exc:
+        return exc.reason
+    return None
+
+
+# -- the parameters -----------------------------------------------------------------------------
+
+
+def _param(default: Any, description: str, *, dynamic: bool, rules: tuple[Rule, ...] = ()) -> Any:
+    """Declare one ``Params`` field: its default plus what the spec needs."""
+    meta = {'description': description, 'dynamic': dynamic, 'rules': rules}
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class Params:
+    """Validated node parameters (build with ``validate_all``; fields are read-only)."""
+
+    model_path: str = _param(
+        '',
+        "Exported TorchScript model (.pt with embedded metadata); '' = the shipped "
+        'models/grasp_classifier.pt. Changing it hot-reloads; a model that fails to load is '
+        'rejected and the old one keeps serving.',
+        dynamic=True,
+    )
+    model_sha256: str = _param(
+        '',
+        "Expected SHA-256 of the model file, checked before loading ('' = no check).",
+        dynamic=True,
+        rules=(Matches(r'([0-9a-fA-F]{64})?', "must be '' or 64 hex digits"),),
+    )
+    device: str = _param(
+        'auto',
+        'Inference device: auto (CUDA if present), cpu, cuda or cuda:N.',
+        dynamic=False,
+        rules=(Matches(r'auto|cpu|cuda|cuda:[0-9]+', 'must be auto, cpu, cuda or cuda:N'),),
+    )
+    cuda_fallback: bool = _param(
+        True,
+        'When CUDA is requested but absent: true = warn and use the CPU, false = refuse to start.',
+        dynamic=False,
+    )
+    fp16: bool = _param(True, 'Half-precision inference on CUDA (ignored on CPU).', dynamic=False)
+    num_threads: int = _param(
+        1,
+        'CPU inference threads (0 = torch default, all cores). 1 keeps latency steady when other '
+        'processes load the CPU (see benchmarks/README.md).',
+        dynamic=False,
+        rules=(Bounds(0, 256),),
+    )
+    backend: str = _param(
+        'torchscript',
+        'Inference engine for the TorchScript model: torchscript, onnxruntime (CPU, needs the '
+        'onnxruntime package; outputs checked against TorchScript at load) or auto (onnxruntime '
+        'if available).',
+        dynamic=False,
+        rules=(OneOf(BACKEND_CHOICES),),
+    )
+    image_topic: str = _param(
+        '/camera/image_raw', 'Camera topic to classify.', dynamic=False, rules=(TOPIC,)
+    )
+    compressed: bool = _param(
+        False,
+        'Subscribe to sensor_msgs/CompressedImage (jpeg/png) instead of sensor_msgs/Image.',
+        dynamic=False,
+    )
+    qos_reliability: str = _param(
+        'best_effort',
+        "Subscription reliability; 'best_effort' (sensor data) accepts both kinds of publisher.",
+        dynamic=False,
+        rules=(OneOf(('best_effort', 'reliable')),),
+    )
+    qos_depth: int = _param(1, 'Subscription queue depth.', dynamic=False, rules=(Bounds(1, 100),))
+    max_pixels: int = _param(
+        4096 * 4096,
+        'Frames with more pixels (height*width) are rejected before decoding.',
+        dynamic=True,
+        rules=(Bounds(1, 1 << 28),),
+    )
+    threshold: float = _param(
+        USE_MODEL_THRESHOLD,
+        "Success threshold on the calibrated probability; -1 = the model's recommended one.",
+        dynamic=True,
+        rules=(Bounds(0.0, 1.0, also=USE_MODEL_THRESHOLD, meaning="use the model's"),),
+    )
+    hysteresis: float = _param(
+        0.05,
+        'Half-width of the band around the threshold: SUCCESS needs >= threshold + '
+        'hysteresis, FAILURE <= threshold - hysteresis; inside, the last verdict holds.',
+        dynamic=True,
+        rules=(Bounds(0.0, 0.5),),
+    )
+    smoothing: str = _param(
+        'ema',
+        'Temporal smoothing over the last `window` frames.',
+        dynamic=True,
+        rules=(OneOf(SMOOTHING_CHOICES),),
+    )
+    window: int = _param(3, 'Frames used by smoothing.', dynamic=True, rules=(Bounds(1, 100),))
+    max_frame_age: float = _param(
+        0.5,
+        'Seconds; older (or unstamped) frames never yield a verdict. 0 disables freshness checks.',
+        dynamic=True,
+        rules=(Bounds(0.0, 60.0),),
+    )
+    max_future_skew: float = _param(
+        0.1,
+        'Seconds a frame stamp may lie in the future (clock skew) before it is rejected.',
+        dynamic=True,
+        rules=(Bounds(0.0, 10.0),),
+    )
+    roi: Roi = _param(
+        FULL_FRAME,
+        'Normalised crop [x, y, w, h] (0..1) applied before resizing.',
+        dynamic=True,
+        rules=(Satisfies(_roi_reason),),
+    )
+    check_frames: int = _param(
+        3, '~/check: fresh frames to judge over.', dynamic=True, rules=(Bounds(1, 100),)
+    )
+    check_timeout: float = _param(
+        1.0,
+        '~/check: seconds to wait for those frames before answering "no verdict".',
+        dynamic=True,
+        rules=(Bounds(0.01, 60.0),),
+    )
+    camera_timeout: float = _param(
+        1.0,
+        'Seconds without frames before diagnostics report the camera as stopped (ERROR).',
+        dynamic=True,
+        rules=(Bounds(0.05, 60.0),),
+    )
+    publish_debug_image: bool = _param(
+        True,
+        'Publish ~/debug_image (verdict drawn on the frame) while someone subscribes.',
+        dynamic=True,
+    )
+    warmup_runs: int = _param(
+        3, 'Inference runs at model load.', dynamic=False, rules=(Bounds(0, 100),)
+    )
+
+    def updated(self, changes: Mapping[str, Any]) -> Params:
+        """Return a copy with ``changes`` validated as one batch (see ``validate_changes``)."""
+        ok = validate_changes(self, changes)
+        return replace(self, **{name: _field_value(v) for name, v in ok.items()})
+
+
+# -- the spec view of the fields ------------------------------------------------------------
+
+# Params field annotation -> ROS parameter type
+_ROS_TYPES = {
+    'bool': 'bool',
+    'int': 'int',
+    'float': 'double',
+    'str': 'string',
+    'Roi': 'double_array',
+}
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One parameter as ROS and the docs see it: name, ROS type, default, description, rules."""
+
+    name: str
+    type: str
+    default: Any
+    description: str
+    dynamic: bool
+    rules: tuple[Rule, ...] = ()
+
+    @property
+    def bounds(self) -> tuple[float, float] | None:
+        """The numeric range a ROS descriptor states (the rules' hull), or None."""
+        b = next((r for r in self.rules if isinstance(r, Bounds)), None)
+        return None if b is None else b.hull
+
+    @property
+    def min(self) -> float | None:
+        return None if self.bounds is None else self.bounds[0]
+
+    @property
+    def max(self) -> float | None:
+        return None if self.bounds is None else self.bounds[1]
+
+    @property
+    def choices(self) -> tuple[str, ...] | None:
+        return next((r.choices for r in self.rules if isinstance(r, OneOf)), None)
+
+    @property
+    def check(self) -> Callable[[Any], str | None] | None:
+        """All rules as one function returning the first reason, or None (no rules: None)."""
+        if not self.rules:
+            return None
+        return lambda v: next((why for r in self.rules if (why := r.reason(v))), None)
+
+    @property
+    def range_text(self) -> str:
+        return ' '.join(r.text for r in self.rules if r.text)
+
+
+def _spec(f: Any) -> ParamSpec:
+    default = list(f.default) if isinstance(f.default, tuple) else f.default
+    return ParamSpec(
+        f.name,
+        _ROS_TYPES[f.type],
+        default,
+        f.metadata['description'],
+        f.metadata['dynamic'],
+        f.metadata['rules'],
+    )
+
+
+PARAMETERS: tuple[ParamSpec, ...] = tuple(_spec(f) for f in fields(Params))
+SPECS: dict[str, ParamSpec] = {p.name: p for p in PARAMETERS}
+DYNAMIC: frozenset[str] = frozenset(p.name for p in PARAMETERS if p.dynamic)
+
+
+def _coerce(spec: ParamSpec, value: Any) -> Any:
+    t = spec.type
+    if t == 'bool':
+        if isinstance(value, bool):
+            return value
+        raise ParameterError(spec.name, value, 'must be true or false')
+    if t == 'int':
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ParameterError(spec.name, value, 'must be an integer')
+    if t == 'double':
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            v = _finite_float(value)
+            if v is None:
+                raise ParameterError(spec.name, value, 'must be a finite number')
+            return v
+        raise ParameterError(spec.name, value, 'must be a number')
+    if t == 'string':
+        if isinstance(value, str):
+            return value
+        raise ParameterError(spec.name, value, 'must be a string')
+    if t == 'double_array':
+        # rclpy hands double arrays to parameter callbacks as array('d').
+        if isinstance(value, (list, tuple, array)) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
+        ):
+            out = [_finite_float(v) for v in value]
+            if any(v is None for v in out):
+                raise ParameterError(spec.name, value, 'values must be finite numbers')
+            return out
+        raise ParameterError(spec.name, value, 'must be a list of numbers')
+    raise AssertionError(f'unknown parameter type {t}')  # a spec bug, not user input
+
+
+def _finite_float(value: float) -> float | None:
+    """Return ``value`` as a finite float, or None (NaN, inf, or an int beyond double range)."""
+    try:
+        v = float(value)
+    except OverflowError:
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _field_value(v: Any) -> Any:
+    """Return a validated value as ``Params`` holds it (arrays as tuples: frozen)."""
+    return tuple(v) if isinstance(v, list) else v
+
+
+def validate(name: str, value: Any) -> Any:
+    """Coerce and check one parameter value (as ROS holds it); raise ParameterError if bad."""
+    spec = SPECS.get(name)
+    if spec is None:
+        raise ParameterError(name, value, f'unknown parameter (known: {", ".join(SPECS)})')
+    v = _coerce(spec, value)
+    for rule in spec.rules:
+        reason = rule.reason(v)
+        if reason:
+            raise ParameterError(name, value, reason)
+    return v
+
+
+def defaults() -> dict[str, Any]:
+    """All parameters at their defaults, as ROS holds them (fresh lists for arrays)."""
+    return {
+        p.name: list(p.default) if isinstance(p.default, list) else p.default for p in PARAMETERS
+    }
+
+
+def validate_all(values: Mapping[str, Any]) -> Params:
+    """Validate a full or partial parameter set; return it complete with defaults."""
+    return Params(**{name: _field_value(validate(name, v)) for name, v in values.items()})
+
+
+def validate_changes(current: Params, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate a batch of run-time parameter changes as one unit; return them coerced.
+
+    For the node's set-parameters callback: check every change first and apply
+    them (``Params.updated``) only if this returns, so a rejected batch changes
+    nothing. A read-only parameter may only be "set" to its ``current`` value.
+    Raise ParameterError naming the first bad parameter. (``Params`` has no
+    cross-field rules yet; they go here.)
+    """
+    out: dict[str, Any] = {}
+    for name, value in changes.items():
+        v = validate(name, value)
+        if name not in DYNAMIC and _field_value(v) != getattr(current, name):
+            raise ParameterError(
+                name, value, 'is read-only at run time; restart the node to change it'
+            )
+        out[name] = v
+    return out
+
+
+def to_yaml(node_name: str = '/**') -> str:
+    """Render ``config/classifier.yaml`` with every parameter at its default."""
+    lines = [
+        '# Parameters of grasp_classifier_node, generated from',
+        '# grasp_classifier_ros/core/params.py by `make docs` (tools/gen_docs.py).',
+        '# Edit params.py, not this file.',
+        f'{node_name}:',
+        '  ros__parameters:',
+    ]
+    for p in PARAMETERS:
+        tag = 'dynamic' if p.dynamic else 'read-only'
+        rng = f'; range {p.range_text}' if p.range_text else ''
+        lines.append(f'    # {p.description} [{p.type}, {tag}{rng}]'.replace('\\|', '|'))
+        default = p.default
+        text = ('"' + default + '"') if isinstance(default, str) else _fmt(default)
+        lines.append(f'    {p.name}: {text}')
+    return '\n'.join(lines) + '\n'
+
+
+def readme_table() -> str:
+    """Render the README parameter table (Markdown)."""
+    rows = [
+        '| name | type | default | range | dynamic | description |',
+        '|---|---|---|---|---|---|',
+    ]
+    for p in PARAMETERS:
+        default = f"'{p.default}'" if isinstance(p.default, str) else _fmt(p.default)
+        rows.append(
+            f'| `{p.name}` | {p.type} | `{default}` | {p.range_text} | '
+            f'{"yes" if p.dynamic else "no"} | {p.description} |'
+        )
+    return '\n'.join(rows) + '\n'

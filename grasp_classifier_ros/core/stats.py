@@ -1,0 +1,135 @@
+# Copyright 2026 The grasp_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Rolling counters, rates and latency percentiles for diagnostics and reports."""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+import threading
+from typing import Any
+
+import numpy as np
+
+from .stamps import NS
+
+
+def percentiles(values: list[float] | np.ndarray, qs: tuple[float, ...] = (50, 95, 99)) -> dict:
+    """Return ``{'p50': .., 'p95': .., ...}`` (NaN-free; empty input gives NaN values)."""
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.size == 0:
+        return {f'p{q:g}': float('nan') for q in qs}
+    return {f'p{q:g}': float(np.percentile(arr, q)) for q in qs}
+
+
+class StreamStats:
+    """Thread-safe rolling statistics of one camera stream through the pipeline.
+
+    Bounded memory: only the last ``window`` samples are kept, so a node running
+    for weeks does not grow.
+    """
+
+    def __init__(self, window: int = 300) -> None:
+        self._lock = threading.Lock()
+        self._arrivals: deque[int] = deque(maxlen=window)
+        self._latency_ms: deque[float] = deque(maxlen=window)
+        self._e2e_ms: deque[float] = deque(maxlen=window)
+        self.counts: Counter[str] = Counter()
+        self.dropped = 0
+        self.received = 0
+        self.last_receive_ns: int | None = None
+        self.last_stamp_age_s: float | None = None
+        self.last_status: str | None = None
+        self.recent_status: deque[str] = deque(maxlen=30)
+
+    def record_input(self, receive_ns: int) -> None:
+        with self._lock:
+            self.received += 1
+            self._arrivals.append(receive_ns)
+            self.last_receive_ns = receive_ns
+
+    def record_drop(self, n: int = 1) -> None:
+        with self._lock:
+            self.dropped += n
+
+    def record_result(
+        self, status: str, total_ms: float | None, age_s: float | None, e2e_ms: float | None = None
+    ) -> None:
+        with self._lock:
+            self.counts[status] += 1
+            self.last_status = status
+            self.recent_status.append(status)
+            if age_s is not None:
+                self.last_stamp_age_s = age_s
+            if total_ms is not None and status == 'ok':
+                self._latency_ms.append(total_ms)
+            if e2e_ms is not None and status == 'ok':
+                self._e2e_ms.append(e2e_ms)
+
+    def input_rate_hz(self) -> float:
+        """Arrival rate over the kept window (0 when fewer than two frames)."""
+        with self._lock:
+            if len(self._arrivals) < 2:
+                return 0.0
+            span = (self._arrivals[-1] - self._arrivals[0]) / NS
+            return (len(self._arrivals) - 1) / span if span > 0 else 0.0
+
+    def snapshot(self, now_ns: int) -> dict[str, Any]:
+        """Everything diagnostics publish, as plain Python values."""
+        rate = self.input_rate_hz()
+        with self._lock:
+            lat = percentiles(list(self._latency_ms), (50, 95))
+            e2e = percentiles(list(self._e2e_ms), (50, 95))
+            since = None if self.last_receive_ns is None else (now_ns - self.last_receive_ns) / NS
+            recent = list(self.recent_status)
+            return {
+                'received': self.received,
+                'processed': sum(self.counts.values()),
+                'dropped': self.dropped,
+                'counts': dict(self.counts),
+                'input_rate_hz': rate,
+                'seconds_since_last_frame': since,
+                'last_frame_age_s': self.last_stamp_age_s,
+                'latency_ms_p50': lat['p50'],
+                'latency_ms_p95': lat['p95'],
+                'e2e_ms_p50': e2e['p50'],
+                'e2e_ms_p95': e2e['p95'],
+                'recent_counts': dict(Counter(recent)),
+                'recent_stale_fraction': (
+                    sum(1 for s in recent if s in ('stale', 'future')) / len(recent)
+                    if recent
+                    else 0.0
+                ),
+                'recent_fault_fraction': (
+                    sum(1 for s in recent if s in ('bad_image', 'nonfinite', 'error'))
+                    / len(recent)
+                    if recent
+                    else 0.0
+                ),
+            }
+
+
+def assess(snapshot: dict[str, Any], camera_timeout_s: float) -> tuple[str, str]:
+    """Map a ``StreamStats.snapshot`` to a diagnostic level ('OK'/'WARN'/'ERROR') and message."""
+    since = snapshot['seconds_since_last_frame']
+    if since is None:
+        return 'ERROR', 'no frames received yet: is the camera publishing on image_topic?'
+    if since > camera_timeout_s:
+        return (
+            'ERROR',
+            f'camera stopped: no frame for {since:.2f} s (camera_timeout={camera_timeout_s} s)',
+        )
+    if snapshot['recent_stale_fraction'] >= 1.0:
+        return 'ERROR', 'all recent frames are stale or future-stamped: no verdicts are published'
+    recent = snapshot.get('recent_counts', {})
+    if recent and not recent.get('ok'):  # e.g. every frame NaN or out of order: not 'classifying'
+        why = ', '.join(f'{n} {status}' for status, n in sorted(recent.items()))
+        return 'ERROR', f'no verdict from any of the last {sum(recent.values())} frames ({why})'
+    if snapshot['recent_stale_fraction'] > 0:
+        return 'WARN', f'{snapshot["recent_stale_fraction"]:.0%} of recent frames stale'
+    if snapshot['recent_fault_fraction'] > 0:
+        return (
+            'WARN',
+            f'{snapshot["recent_fault_fraction"]:.0%} of recent frames rejected '
+            '(bad image or NaN output)',
+        )
+    return 'OK', 'classifying'

@@ -1,0 +1,72 @@
+# Copyright 2026 The grasp_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Turn ``classify.launch.py`` arguments (strings) into typed node parameter overrides.
+
+An argument left empty is not passed at all, so a value from ``params_file``
+(or the parameter's default) stays in force; a set one is converted to the
+parameter's ROS type and validated here, so a typo fails at launch time with
+the parameter's own error message instead of a type clash inside the node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+
+from ..core.errors import ParameterError
+from ..core.params import SPECS, validate
+
+# Launch argument -> node parameter it overrides.
+ARG_TO_PARAM: dict[str, str] = {
+    'model': 'model_path',
+    'image_topic': 'image_topic',
+    'compressed': 'compressed',
+    'device': 'device',
+    'threshold': 'threshold',
+}
+LOG_LEVELS = ('debug', 'info', 'warn', 'error', 'fatal')
+_TRUE = ('true', 'yes', 'on', '1')
+_FALSE = ('false', 'no', 'off', '0')
+
+
+def parse_value(param: str, text: str) -> Any:
+    """Convert a launch argument string to the type of node parameter ``param`` and validate it."""
+    spec = SPECS[param]
+    raw = text.strip()
+    value: Any
+    try:
+        if spec.type == 'bool':
+            if raw.lower() not in _TRUE + _FALSE:
+                raise ValueError('expected true or false')
+            value = raw.lower() in _TRUE
+        elif spec.type == 'int':
+            value = int(raw)
+        elif spec.type == 'double':
+            value = float(raw)
+        elif spec.type == 'double_array':
+            value = yaml.safe_load(raw)
+        else:
+            value = text
+    except (ValueError, yaml.YAMLError) as exc:
+        raise ParameterError(param, text, f'cannot read it as {spec.type}: {exc}') from exc
+    return validate(param, value)
+
+
+def node_overrides(config: Mapping[str, str]) -> dict[str, Any]:
+    """Return ``{parameter: typed value}`` for every non-empty override argument in ``config``."""
+    out: dict[str, Any] = {}
+    for arg, param in ARG_TO_PARAM.items():
+        text = config.get(arg, '')
+        if text.strip():
+            out[param] = parse_value(param, text)
+    return out
+
+
+def ros_arguments(config: Mapping[str, str]) -> list[str]:
+    """Return the ``--ros-args`` list for the node (its log level)."""
+    level = config.get('log_level', 'info').strip().lower() or 'info'
+    if level not in LOG_LEVELS:
+        raise ValueError(f"log_level '{level}' is not one of {', '.join(LOG_LEVELS)}")
+    return ['--log-level', level]

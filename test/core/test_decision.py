@@ -1,0 +1,198 @@
+# Copyright 2026 The grasp_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Decision logic: hysteresis, smoothing, staleness and the ~/check collector, exactly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import threading
+
+import pytest
+
+from grasp_classifier_ros.core.configure import decision_config
+from grasp_classifier_ros.core.decision import (
+    CheckCollector,
+    Decider,
+    DecisionConfig,
+    Verdict,
+)
+from grasp_classifier_ros.core.params import validate_all
+
+S = 1_000_000_000
+MS = 1_000_000
+
+
+def run(decider: Decider, probs: list[float], start_ns: int = 100 * S, dt_ns: int = 33 * MS):
+    out = []
+    for i, p in enumerate(probs):
+        stamp = start_ns + i * dt_ns
+        assert decider.check_stamp(stamp, stamp + MS).ok
+        out.append(decider.update(p, stamp, stamp + MS).verdict)
+    return out
+
+
+def test_hysteresis_no_smoothing():
+    d = Decider(DecisionConfig(threshold=0.5, hysteresis=0.1, smoothing='none', window=1))
+    verdicts = run(d, [0.5, 0.59, 0.6, 0.45, 0.41, 0.4, 0.55, 0.59, 0.6])
+    u, s, f = Verdict.UNCERTAIN, Verdict.SUCCESS, Verdict.FAILURE
+    assert verdicts == [u, u, s, s, s, f, f, f, s]
+
+
+def test_zero_hysteresis_is_a_plain_threshold():
+    d = Decider(DecisionConfig(threshold=0.7, hysteresis=0.0, smoothing='none', window=1))
+    assert run(d, [0.7, 0.69, 0.71]) == [Verdict.SUCCESS, Verdict.FAILURE, Verdict.SUCCESS]
+
+
+def test_ema_smoothing_values():
+    d = Decider(DecisionConfig(threshold=0.5, hysteresis=0.0, smoothing='ema', window=3))
+    stamps = [100 * S + i * 33 * MS for i in range(3)]
+    r = [d.update(p, s, s + MS) for p, s in zip([1.0, 0.0, 0.0], stamps)]
+    # alpha = 2 / (3 + 1) = 0.5
+    assert [x.smoothed for x in r] == [1.0, 0.5, 0.25]
+    assert [x.verdict for x in r] == [Verdict.SUCCESS, Verdict.SUCCESS, Verdict.FAILURE]
+    assert [x.probability for x in r] == [1.0, 0.0, 0.0]
+
+
+def test_vote_majority_and_abstain():
+    d = Decider(DecisionConfig(threshold=0.5, hysteresis=0.1, smoothing='vote', window=3))
+    # votes: yes, abstain, no, yes, yes
+    verdicts = run(d, [0.9, 0.5, 0.1, 0.8, 0.7])
+    # [y] -> S; [y,a] -> 1 yes of 2 not > half -> holds S; [y,a,n] -> holds S;
+    # [a,n,y] -> holds; [n,y,y] -> 2 of 3 yes -> S
+    assert verdicts == [Verdict.SUCCESS] * 5
+    d2 = Decider(DecisionConfig(threshold=0.5, hysteresis=0.1, smoothing='vote', window=3))
+    assert run(d2, [0.1, 0.9, 0.9, 0.1, 0.1]) == [
+        Verdict.FAILURE,
+        Verdict.FAILURE,  # 1 yes 1 no of 2: no majority, holds
+        Verdict.SUCCESS,  # 2 yes of 3
+        Verdict.SUCCESS,  # [y, y, n]
+        Verdict.FAILURE,  # [y, n, n]
+    ]
+
+
+def test_stale_zero_future_and_out_of_order_stamps():
+    cfg = DecisionConfig(threshold=0.5, max_frame_age=0.5, max_future_skew=0.1)
+    d = Decider(cfg)
+    now = 100 * S
+    assert d.check_stamp(now - 500 * MS, now).status == 'ok'
+    stale = d.check_stamp(now - 501 * MS, now)
+    assert stale.status == 'stale' and 'max_frame_age=0.5' in stale.reason
+    zero = d.check_stamp(0, now)
+    assert zero.status == 'stale' and 'unstamped' in zero.reason
+    assert d.check_stamp(now + 100 * MS, now).status == 'ok'
+    fut = d.check_stamp(now + 101 * MS, now)
+    assert fut.status == 'future' and 'use_sim_time' in fut.reason
+    d.update(0.9, now - 10 * MS, now)
+    assert d.check_stamp(now - 10 * MS, now).status == 'out_of_order'
+    assert d.check_stamp(now - 20 * MS, now).status == 'out_of_order'
+    assert d.check_stamp(now - 9 * MS, now).status == 'ok'
+
+
+def test_freshness_checks_disabled_with_zero_age():
+    d = Decider(DecisionConfig(max_frame_age=0.0))
+    assert d.check_stamp(0, 100 * S).ok
+    assert d.check_stamp(1, 100 * S).ok  # 100 s old, still accepted
+    assert d.check_stamp(200 * S, 100 * S).ok  # 100 s in the future, accepted
+    d.update(0.9, 0, 100 * S)
+    assert d.check_stamp(0, 100 * S).ok  # zero stamps never count as out of order
+
+
+def test_gap_longer_than_max_age_resets_smoothing_and_state():
+    d = Decider(DecisionConfig(threshold=0.5, hysteresis=0.1, smoothing='ema', window=9))
+    t = 100 * S
+    assert d.update(1.0, t, t).verdict is Verdict.SUCCESS
+    # 0.55 after a 1 s gap: history is forgotten, and inside the band there is no prior verdict
+    r = d.update(0.55, t + S, t + S)
+    assert r.smoothed == 0.55 and r.verdict is Verdict.UNCERTAIN
+
+
+def test_set_config_restarts_state():
+    d = Decider(DecisionConfig(threshold=0.5, hysteresis=0.1, smoothing='none'))
+    assert d.update(0.9, S, S).verdict is Verdict.SUCCESS
+    d.set_config(DecisionConfig(threshold=0.5, hysteresis=0.2, smoothing='none'))
+    # 10 ms later (no gap reset): only the new config's fresh state explains UNCERTAIN
+    assert d.update(0.6, S + 10 * MS, S + 10 * MS).verdict is Verdict.UNCERTAIN
+
+
+def test_config_levels_clamped_and_from_params():
+    cfg = DecisionConfig(threshold=0.95, hysteresis=0.1)
+    assert cfg.on_level == 1.0 and cfg.off_level == pytest.approx(0.85)
+    values = {
+        'threshold': -1.0,
+        'hysteresis': 0.02,
+        'smoothing': 'vote',
+        'window': 5,
+        'max_frame_age': 0.25,
+        'max_future_skew': 0.05,
+    }
+    c = decision_config(validate_all(values), model_threshold=0.62)
+    assert c == DecisionConfig(0.62, 0.02, 'vote', 5, 0.25, 0.05)
+    assert decision_config(validate_all({**values, 'threshold': 0.3}), 0.62).threshold == 0.3
+
+
+@dataclass
+class R:
+    status: str
+    stamp_ns: int
+    receive_ns: int
+    success_probability: float | None
+
+
+def test_check_uses_only_frames_after_the_call():
+    c = CheckCollector()
+    req = c.request(k=2, timeout_s=1.0, now_ns=10 * S, threshold=0.6)
+    c.offer(R('ok', 10 * S - 1, 10 * S, 0.0))  # captured before the call: ignored
+    c.offer(R('stale', 10 * S + 1, 10 * S, None))
+    c.offer(R('ok', 10 * S + 2, 10 * S, 0.7))
+    assert not req.done
+    c.offer(R('ok', 10 * S + 3, 10 * S, 0.6))
+    assert req.done and c.pending == 0
+    out = req.wait()
+    assert out.success is True and out.frames_used == 2
+    assert out.mean_probability == pytest.approx(0.65)
+    assert out.message == (
+        'grasp holds: confidence 0.650 over 2 frames (threshold 0.600) (1 stale frames ignored)'
+    )
+
+
+def test_check_failure_and_timeouts():
+    c = CheckCollector()
+    req = c.request(k=1, timeout_s=0.01, now_ns=S, threshold=0.5)
+    c.offer(R('ok', S, S, 0.2))
+    out = req.wait()
+    assert (out.success, out.frames_used) == (False, 1)
+    assert out.message.startswith('grasp failed: confidence 0.200 over 1 frames')
+    none = c.run_check(k=3, timeout_s=0.01, now_ns=S, threshold=0.5)
+    assert none.success is False and none.frames_used == 0
+    assert none.message == 'no verdict: no fresh frames within 0.01 s'
+    assert c.pending == 0
+    part = c.request(k=3, timeout_s=0.01, now_ns=S, threshold=0.5)
+    c.offer(R('ok', 2 * S, 2 * S, 0.9))
+    out = part.wait()
+    assert out.success is False and out.mean_probability is None
+    assert out.message == 'no verdict: timeout: only 1 of 3 fresh frames within 0.01 s'
+
+
+def test_check_unstamped_frames_use_receive_time():
+    c = CheckCollector()
+    req = c.request(k=1, timeout_s=1.0, now_ns=5 * S, threshold=0.5)
+    c.offer(R('ok', 0, 4 * S, 0.9))  # received before the call
+    assert not req.done
+    c.offer(R('ok', 0, 6 * S, 0.9))
+    assert req.done and req.outcome().success
+
+
+def test_check_wakes_a_waiting_thread():
+    c = CheckCollector()
+    out = {}
+
+    def caller():
+        out['r'] = c.run_check(k=1, timeout_s=5.0, now_ns=S, threshold=0.5)
+
+    th = threading.Thread(target=caller)
+    th.start()
+    while c.pending == 0:
+        pass
+    c.offer(R('ok', 2 * S, 2 * S, 0.8))
+    th.join(5.0)
+    assert out['r'].success and out['r'].frames_used == 1

@@ -1,0 +1,59 @@
+# Copyright 2026 The grasp_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Small labelled bags of flat grey frames whose BrightnessModel scores are known exactly.
+
+``ROUND_TRIP`` lists episodes as (success label, grey values of its frames).
+With ``model_factory.BrightnessModel`` (gain 10, offset 0.5, threshold 0.5)
+a grey value v scores ``flat_probability(v)``: >= 128 is success.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from grasp_classifier_ros.bag.make_bag import (
+    BagSpec,
+    MadeBag,
+    SourceEpisode,
+    SourceFrame,
+    write_bag,
+)
+from grasp_classifier_ros.core.interfaces import COMPRESSED
+
+ROUND_TRIP: list[tuple[bool, list[int]]] = [
+    (True, [200] * 6),  # all right
+    (False, [40] * 6),  # all right
+    (True, [100] * 3 + [230] * 3),  # 3 misses, then right: last-3 check says success
+    (False, [180] * 2 + [30] * 4),  # 2 false successes, then right
+]
+
+
+def flat_episodes(spec: list[tuple[bool, list[int]]], size: int = 32) -> list[SourceEpisode]:
+    """Build source episodes of flat grey ``size`` x ``size`` RGB frames."""
+    return [
+        SourceEpisode(
+            f'ep{i}_{"success" if ok else "failure"}',
+            ok,
+            [SourceFrame(rgb=np.full((size, size, 3), v, np.uint8)) for v in values],
+        )
+        for i, (ok, values) in enumerate(spec)
+    ]
+
+
+def make_flat_bag(
+    path: Path,
+    spec: list[tuple[bool, list[int]]] = ROUND_TRIP,
+    **bag_spec: object,
+) -> MadeBag:
+    """Write ``spec`` as a bag (PNG when compressed, so pixels survive exactly)."""
+    if bag_spec.pop('compressed', False):
+        bag_spec['kind'] = COMPRESSED
+        bag_spec.setdefault('fmt', 'png')
+    return write_bag(path, flat_episodes(spec), BagSpec(**bag_spec))  # type: ignore[arg-type]
+
+
+def values_of(spec: list[tuple[bool, list[int]]]) -> list[tuple[bool, int]]:
+    """Flatten to (label, grey value) per frame in bag order."""
+    return [(ok, v) for ok, values in spec for v in values]

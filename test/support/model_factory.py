@@ -1,0 +1,96 @@
+# Copyright 2026 The grasp_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Tiny TorchScript models with embedded metadata, written by tests.
+
+``BrightnessModel`` gives probabilities known in closed form: the success logit
+is ``gain * (mean of the normalised input - offset)`` and the failure logit 0,
+so a flat grey frame of value v has success probability
+``sigmoid(gain * ((v / 255 - mean) / std - offset))`` (with mean 0, std 1 this is
+``sigmoid(gain * (v / 255 - offset))``). Tests use it for exact expectations.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from grasp_classifier_ros.core.metadata import ModelMetadata
+from grasp_classifier_ros.core.model import save_model
+
+
+class BrightnessModel(nn.Module):
+    def __init__(self, gain: float = 10.0, offset: float = 0.5, num_classes: int = 2) -> None:
+        super().__init__()
+        self.gain = gain
+        self.offset = offset
+        self.num_classes = num_classes
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        m = x.float().mean(dim=(1, 2, 3))
+        logit = self.gain * (m - self.offset)
+        cols = [torch.zeros_like(logit) for _ in range(self.num_classes - 1)] + [logit]
+        return torch.stack(cols, dim=1)
+
+
+class ConstantModel(nn.Module):
+    """Outputs the same row for every input (e.g. NaN to inject faults)."""
+
+    def __init__(self, row: list[float]) -> None:
+        super().__init__()
+        self.register_buffer('row', torch.tensor(row, dtype=torch.float32))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.row.to(x.dtype).unsqueeze(0).expand(x.shape[0], -1) + 0.0 * x.sum()
+
+
+class ConvBnNet(nn.Module):
+    """A small conv-BN-ReLU net with non-trivial BN statistics (seeded), for fusion/export."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+        self.bn = nn.BatchNorm2d(8)
+        self.fc = nn.Linear(8, 2)
+        with torch.no_grad():
+            self.bn.running_mean.uniform_(-0.5, 0.5)
+            self.bn.running_var.uniform_(0.5, 2.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.bn(self.conv(x)))
+        return self.fc(torch.flatten(torch.nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+
+def brightness_metadata(size: int = 32, **changes: object) -> ModelMetadata:
+    meta = ModelMetadata(
+        input_height=size,
+        input_width=size,
+        class_names=('failure', 'success'),
+        success_index=1,
+        color_order='rgb',
+        mean=(0.0, 0.0, 0.0),
+        std=(1.0, 1.0, 1.0),
+        threshold=0.5,
+        architecture='brightness_test',
+        trained=False,
+        provenance={'note': 'test model: success logit from mean brightness; untrained'},
+    )
+    return meta.with_updates(**changes) if changes else meta
+
+
+def write_model(
+    path: Path,
+    module: nn.Module | None = None,
+    meta: ModelMetadata | None = None,
+) -> Path:
+    """Script ``module`` (default BrightnessModel) and save it with ``meta``."""
+    scripted = torch.jit.script(module if module is not None else BrightnessModel())
+    return save_model(scripted, meta if meta is not None else brightness_metadata(), path)
+
+
+def flat_probability(value: int, gain: float = 10.0, offset: float = 0.5, t: float = 1.0) -> float:
+    """Success probability BrightnessModel gives a flat frame of grey ``value`` (mean 0, std 1)."""
+    return 1.0 / (1.0 + math.exp(-gain * (value / 255.0 - offset) / t))

@@ -1,0 +1,64 @@
+# Copyright 2026 The grasp_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""The docs name what exists: modules, call signatures, the default model input size."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from pathlib import Path
+import re
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+PKG_DIR = REPO / 'grasp_classifier_ros'
+ARCHITECTURE = (REPO / 'docs' / 'ARCHITECTURE.md').read_text()
+MODULES = sorted(
+    f'{p.parent.name}.{p.stem}' for p in PKG_DIR.glob('*/*.py') if p.stem != '__init__'
+)
+
+
+def _table_modules() -> set[str]:
+    """``sub.module`` for every backticked module named in the module table, by folder."""
+    out, sub = set(), ''
+    for line in ARCHITECTURE.split('| module | owns |\n|---|---|\n', 1)[1].splitlines():
+        if not line.startswith('|'):
+            break
+        first = line.split('|')[1]
+        if first.strip().startswith('**'):
+            sub = first.strip().strip('*/ ')
+        out.update(f'{sub}.{name}' for name in re.findall(r'`(\w+)`', first))
+    return out
+
+
+def test_architecture_lists_every_module_and_only_real_ones() -> None:
+    assert _table_modules() == set(MODULES)
+
+
+SIGNATURE = re.compile(r'`(\w+)\(([a-z_, ]*)\)`')
+
+
+@pytest.mark.parametrize(('name', 'args'), SIGNATURE.findall(ARCHITECTURE))
+def test_architecture_signatures_match_the_code(name: str, args: str) -> None:
+    found = [
+        getattr(mod, name)
+        for mod in (importlib.import_module(f'grasp_classifier_ros.{m}') for m in MODULES)
+        if name in vars(mod)
+    ]
+    assert found, f'{name} is not defined in the package'
+    params = [p for p in inspect.signature(found[0]).parameters if p != 'self']
+    assert [a.strip() for a in args.split(',') if a.strip()] == params
+
+
+def test_docs_state_the_default_model_input_size() -> None:
+    config = yaml.safe_load(
+        (REPO / 'training' / 'grasp_classifier_training' / 'configs' / 'default.yaml').read_text()
+    )
+    h, w = config['model']['input_size']
+    assert config['model']['name'] == 'grasp_net'
+    training = (REPO / 'training' / 'README.md').read_text()
+    bench = (REPO / 'benchmarks' / 'README.md').read_text()
+    assert re.search(rf'`grasp_net` \(default, fast, {h}x{w}\b', training)
+    assert f'(`configs/default.yaml`: `grasp_net`, {h}x{w})' in bench
