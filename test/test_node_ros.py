@@ -81,7 +81,9 @@ class Harness:
         self.helper = Node('helper', namespace=self.ns, context=self.context)
         self.executor = MultiThreadedExecutor(num_threads=4, context=self.context)
         self.executor.add_node(self.helper)
-        self._thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self._spinning = threading.Event()
+        self._spinning.set()
+        self._thread = threading.Thread(target=self._spin, daemon=True)
         self._thread.start()
         self._stamp_ns = 0
         self.inbox: dict[str, list[Any]] = {}
@@ -142,11 +144,19 @@ class Harness:
             time.sleep(0.02)
         pytest.fail(f'no result after publishing for {TIMEOUT} s')
 
+    def _spin(self) -> None:
+        while self._spinning.is_set() and self.context.ok():
+            self.executor.spin_once(timeout_sec=0.05)
+
     def close(self) -> None:
         if self.node is not None:
             self.node.shutdown()  # stop the inference thread before its publishers go
-        self.executor.shutdown()
+        # Stop spinning and join the thread before shutting the executor down: shutting it
+        # down under a spinning thread raised InvalidHandle ("destruction was requested").
+        self._spinning.clear()
         self._thread.join(5.0)
+        assert not self._thread.is_alive(), 'executor thread did not stop'
+        self.executor.shutdown()
         if self.node is not None:
             self.node.destroy_node()
         self.helper.destroy_node()
