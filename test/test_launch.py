@@ -13,6 +13,8 @@ import ast
 import importlib.util
 from pathlib import Path
 import runpy
+import subprocess
+import sys
 
 import pytest
 
@@ -181,3 +183,20 @@ def test_real_launch_description() -> None:
     (node,) = opaque.execute(context)
     assert node.node_package == 'grasp_classifier_ros'
     assert node.node_executable == 'grasp_classifier_node'
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason='issue 10: the launch file imports torch and OpenCV (launch_args -> params -> '
+    'preprocess); `ros2 launch --show-args` should not need them',
+)
+def test_launch_args_import_neither_torch_nor_opencv() -> None:
+    code = (
+        'import sys, grasp_classifier_ros.launch_args; '
+        'print(sorted(m for m in ("torch", "cv2") if m in sys.modules))'
+    )
+    proc = subprocess.run(
+        [sys.executable, '-c', code], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == '[]'

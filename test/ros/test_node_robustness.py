@@ -14,23 +14,25 @@ import threading
 import time
 
 import pytest
+import torch
+from torch import nn
 
-rclpy = pytest.importorskip(
-    'rclpy', reason='ROS 2 (rclpy) not installed: node tests run under make ros-test'
-)
+try:
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+    from model_factory import write_model
+    from node_harness import BRIGHT, Harness, ros, wait_for
+    from rcl_interfaces.msg import Log
+    from rcl_interfaces.srv import SetParameters
+    import rclpy
+    from rclpy.parameter import Parameter
+    from rclpy.qos import ReliabilityPolicy
+    from vision_msgs.msg import Classification
 
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus  # noqa: E402
-from model_factory import write_model  # noqa: E402
-from node_harness import BRIGHT, Harness, ros, wait_for  # noqa: E402
-from rcl_interfaces.msg import Log  # noqa: E402
-from rcl_interfaces.srv import SetParameters  # noqa: E402
-from rclpy.parameter import Parameter  # noqa: E402
-from rclpy.qos import ReliabilityPolicy  # noqa: E402
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-from vision_msgs.msg import Classification  # noqa: E402
-
-from grasp_classifier_ros.errors import ParameterError  # noqa: E402
+    from grasp_classifier_ros.errors import ParameterError
+except ImportError as exc:  # not where ROS 2 is sourced
+    pytest.skip(
+        f'ROS 2 (rclpy) not installed ({exc}): make ros-test runs these', allow_module_level=True
+    )
 
 __all__ = ['Harness', 'ros']  # the fixture is used by name
 WORKER_THREAD = 'grasp-inference'
