@@ -219,14 +219,17 @@ def test_concurrent_checks_do_not_starve_frame_intake(probe, hands, reference) -
     held, _ = reference.clear_frames()
     client = probe.node.create_client(Trigger, '/left_hand/grasp_classifier/check')
     assert client.wait_for_service(timeout_sec=TIMEOUT)
-    futures = [client.call_async(Trigger.Request()) for _ in range(6)]
+    # As many calls as the node's executor has threads (4), all pending before frames come;
+    # each waits up to check_timeout (1 s) for 3 fresh frames.
+    futures = [client.call_async(Trigger.Request()) for _ in range(4)]
+    time.sleep(0.4)
     publish_until(
-        left.publish(held), lambda: all(f.done() for f in futures), 'six ~/check answers'
+        left.publish(held), lambda: all(f.done() for f in futures), 'four ~/check answers'
     )
     messages = [f.result().message for f in futures]
-    # Each call is answered from the frames or refused at once; none waits out its timeout
-    # for frames that were being sent all along.
-    assert not [m for m in messages if m.startswith('no verdict: no fresh frames')], messages
+    # Each call is answered from the frames or refused at once (in words other than a
+    # timeout's); none waits out its timeout for frames that were being sent all along.
+    assert not [m for m in messages if m.startswith('no verdict')], messages
 
 
 # -- stopping ---------------------------------------------------------------------------------

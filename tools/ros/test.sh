@@ -30,6 +30,7 @@ distros=("$@")
 
 fail() { echo "make ros-test: $*" >&2; exit 1; }
 [[ -x $PY ]] || fail "$PY not found: ROS 2 here is built for Debian's Python"
+PYVER=$($PY -c 'import sys; print("python%d.%d" % sys.version_info[:2])')
 
 # -- Python packages for the node: a venv for /usr/bin/python3, built once per requirement set
 pydeps_key=$( (cat "$here/requirements.txt"; echo "$ROS_TORCH"; $PY -VV) | sha256sum | cut -c1-12)
@@ -96,12 +97,23 @@ for distro in "${distros[@]}"; do
     source "$SHARED_ROS/$env_sh" "$install"
     cd "$ws"
     rm -rf build/grasp_classifier_ros install/grasp_classifier_ros
+    # The ament linters the lint tests call; Humble's minimal closure lacks ament_flake8 and
+    # ament_pep257: build them here from the same source tarball (pure Python, seconds).
+    pkgs=(grasp_classifier_ros) paths=("$repo")
+    for lint in ament_flake8 ament_pep257 ament_copyright; do
+      [[ -d "$install/install/lib/$PYVER/site-packages/$lint" ]] && continue
+      [[ -d "lint_src/ament_lint/$lint" ]] \
+        || tar -xzf "$SHARED_ROS/ros2-$distro-min-src.tar.gz" --strip-components=1 \
+             -C "$(mkdir -p lint_src && echo lint_src)" "src/ament_lint/$lint"
+      pkgs+=("$lint") paths+=("lint_src/ament_lint/$lint")
+    done
     # colcon's setuptools commands must be importable by setup.py (as in the ROS build)
-    PYTHONPATH="$PYTHONPATH:$install/colcon_pkgs" "$install/bin/colcon" --log-base log build --base-paths "$repo" \
-      --packages-select grasp_classifier_ros --build-base build --install-base install > colcon.log 2>&1 \
+    PYTHONPATH="$PYTHONPATH:$install/colcon_pkgs" "$install/bin/colcon" --log-base log build \
+      --base-paths "${paths[@]}" --packages-select "${pkgs[@]}" \
+      --build-base build --install-base install > colcon.log 2>&1 \
       || { cat colcon.log; echo "make ros-test: colcon build failed under $distro" >&2; exit 1; }
     t1=$(date +%s)
-    echo "   built in $(( t1 - t0 )) s; running: ${tests[*]}"
+    echo "   built ${pkgs[*]} in $(( t1 - t0 )) s; running: ${tests[*]}"
     # shellcheck disable=SC1091
     source "$ws/install/setup.bash"
     export PYTHONPATH="$PYTHONPATH:$PYDEPS_SITE:$here"
@@ -112,9 +124,13 @@ for distro in "${distros[@]}"; do
     where=$($PY -P -c 'import grasp_classifier_ros, torch, cv2; print(grasp_classifier_ros.__file__, "torch", torch.__version__, "cv2", cv2.__version__)')
     echo "   ROS_DOMAIN_ID=$ROS_DOMAIN_ID; $where"
     # -P: the repository root is not put on sys.path, so the installed package is tested.
+    # --tb=native: pytest's own traceback style re-parses sources with ast, which Debian's
+    # Python 3.11.2 can break with "SystemError: AST constructor recursion depth mismatch"
+    # (CPython gh-106905) while other threads run; that aborted a whole session once here.
     rc=0
     # shellcheck disable=SC2086
-    $PY -P -m pytest -p ros_test_report -p no:cacheprovider -ra "${tests[@]}" ${PYTEST_ARGS:-} || rc=$?
+    $PY -P -m pytest -p ros_test_report -p no:cacheprovider -ra --tb=native "${tests[@]}" \
+      ${PYTEST_ARGS:-} || rc=$?
     ros2 daemon stop >/dev/null 2>&1 || true
     echo "   ros-test $distro: $(( $(date +%s) - t1 )) s of tests"
     exit $rc
