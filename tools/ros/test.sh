@@ -46,7 +46,8 @@ mkdir -p "$ROS_CACHE"
     "$PYDEPS/bin/pip" install -q --disable-pip-version-check --only-binary :all: \
       "$ROS_TORCH" -r "$here/requirements.txt" 2>&1 | grep -v ' is ignored: it is neither' || true
     "$PYDEPS/bin/python" -c 'import torch, cv2, numpy, rosbags' \
-      || fail "installing the node's Python packages into $PYDEPS failed (see above)"
+      || fail "installing the node's Python packages into $PYDEPS failed (see above; without" \
+              "/opt/wheels set ROS_TORCH, e.g. ROS_TORCH=torch==2.14.1, PyPI's CUDA build)"
     touch "$PYDEPS/.complete"
     echo "   done in $(( $(date +%s) - t0 )) s ($(du -sh "$PYDEPS" | cut -f1))"
   fi
