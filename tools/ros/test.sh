@@ -32,6 +32,11 @@ fail() { echo "make ros-test: $*" >&2; exit 1; }
 [[ -x $PY ]] || fail "$PY not found: ROS 2 here is built for Debian's Python"
 PYVER=$($PY -c 'import sys; print("python%d.%d" % sys.version_info[:2])')
 
+for distro in "${distros[@]}"; do  # before anything is installed: fail fast without ROS
+  [[ -f "$ROS_CACHE/ros2-$distro/install/setup.bash" && -f "$ROS_CACHE/ros2-$distro/.source-sha256" ]] \
+    || fail "ROS 2 $distro is not built in $ROS_CACHE/ros2-$distro: run 'make ros' (needs $SHARED_ROS)"
+done
+
 # -- Python packages for the node: a venv for /usr/bin/python3, built once per requirement set
 pydeps_key=$( (cat "$here/requirements.txt"; echo "$ROS_TORCH"; $PY -VV) | sha256sum | cut -c1-12)
 PYDEPS="$ROS_CACHE/pydeps-$pydeps_key"
