@@ -39,6 +39,7 @@ if not SKIP_REASON:
         publish_until,
         stamp_of,
         wait_for,
+        wait_until_quiet,
     )
     from sensor_msgs.msg import CompressedImage, Image
     from std_msgs.msg import Bool, Float32
@@ -235,8 +236,9 @@ def test_concurrent_checks_do_not_starve_frame_intake(probe, hands, reference) -
 # -- stopping ---------------------------------------------------------------------------------
 
 
-def test_one_sigint_exits_0_without_traceback(hands) -> None:
+def test_one_sigint_exits_0_without_traceback(probe, hands) -> None:
     launch = hands['left'].launch
+    wait_until_quiet(probe.listen(Bool, '/left_hand/grasp/success'))  # no frame in flight
     launch.sigint()  # to ros2 launch only; it forwards one SIGINT to the node
     clean_exit(launch)
 
