@@ -5,9 +5,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SHARED_DATA ?= ../shared/data/grasp_verification_small
+ROS_DISTROS ?= jazzy humble
+export ROS_DISTROS
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help venv demo demo-real test lint typecheck pytest bench fuzz soak docs zoo model clean
+.PHONY: help venv demo demo-real test lint typecheck pytest bench fuzz soak docs zoo model clean \
+	ros ros-test
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -45,6 +48,13 @@ typecheck: $(STAMP)  ## mypy, the node against rclpy's real Python API
 pytest: $(STAMP)  ## the test suite (ROS-dependent tests skip with a reason here)
 	$(BIN)/python -m pytest -ra test training/tests
 
+ros:  ## build or reuse minimal ROS 2 (ROS_DISTROS="jazzy humble") from ../shared/ros2, cached outside the repo
+	@t0=$$(date +%s); bash tools/ros/build.sh $(ROS_DISTROS) \
+	  && echo ">> make ros: $(ROS_DISTROS) ready in $$(( $$(date +%s) - t0 )) s"
+
+ros-test: ros  ## colcon-build the package on each ROS 2 build, run the real-ROS tests (fails without ROS)
+	bash tools/ros/test.sh $(ROS_DISTROS)
+
 bench: $(STAMP)  ## latency/throughput benchmarks vs the notebook baseline -> bench.json
 	$(BIN)/python benchmarks/bench.py --out bench.json
 
@@ -64,4 +74,4 @@ model: $(STAMP)  ## retrain + export the shipped model (see models/REPRODUCE.md)
 	bash models/reproduce.sh
 
 clean:  ## remove build and report outputs (keeps .venv)
-	rm -rf build install log out bench.json .pytest_cache .mypy_cache .ruff_cache
+	rm -rf build install log out bench.json .pytest_cache .mypy_cache .ruff_cache .ros

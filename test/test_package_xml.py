@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 import re
 
@@ -72,3 +73,53 @@ def test_version_matches_setup_and_package() -> None:
 def test_resource_marker_exists() -> None:
     marker = REPO / 'resource' / 'grasp_classifier_ros'
     assert marker.is_file()
+
+
+# ROS packages this package may import (exec_depend names are the package names).
+ROS_PACKAGES = {
+    'ament_index_python',
+    'builtin_interfaces',
+    'diagnostic_msgs',
+    'diagnostic_updater',
+    'launch',
+    'launch_ros',
+    'lifecycle_msgs',
+    'rcl_interfaces',
+    'rclpy',
+    'sensor_msgs',
+    'std_msgs',
+    'std_srvs',
+    'vision_msgs',
+}
+
+
+def imported_top_level(paths: list[Path]) -> set[str]:
+    """Top-level names of every absolute import in ``paths`` (``if TYPE_CHECKING`` included)."""
+    names: set[str] = set()
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text(encoding='utf-8'))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split('.')[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split('.')[0])
+    return names
+
+
+def runtime_sources() -> list[Path]:
+    return sorted((REPO / 'grasp_classifier_ros').glob('*.py')) + sorted(
+        (REPO / 'launch').glob('*.py')
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason='issue 10: package.xml lacks ament_index_python and rcl_interfaces, declares the '
+    'unused python3-torchvision, and vision_msgs has no version_gte="4.1.0"',
+)
+def test_declared_dependencies_match_the_imports(package) -> None:
+    imported = imported_top_level(runtime_sources())
+    declared = {d.name for d in package.exec_depends}
+    assert {n for n in declared if not n.startswith('python3-')} == imported & ROS_PACKAGES
+    assert ('python3-torchvision' in declared) == ('torchvision' in imported)
+    (vision_msgs,) = [d for d in package.exec_depends if d.name == 'vision_msgs']
+    assert vision_msgs.version_gte == '4.1.0'  # LabelInfo and VisionClass are 4.1 messages

@@ -11,16 +11,11 @@ value v has success probability ``flat_probability(v)``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
 import subprocess
 import sys
-import threading
 import time
 from typing import Any
-import uuid
 
-import numpy as np
 import pytest
 
 rclpy = pytest.importorskip(
@@ -29,139 +24,18 @@ rclpy = pytest.importorskip(
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus  # noqa: E402
 from model_factory import brightness_metadata, flat_probability, write_model  # noqa: E402
-from rclpy.context import Context  # noqa: E402
-from rclpy.executors import MultiThreadedExecutor  # noqa: E402
-from rclpy.node import Node  # noqa: E402
+from node_harness import BRIGHT, DARK, LATCHED, TIMEOUT, Harness, ros, wait_for  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
-from rclpy.qos import (  # noqa: E402
-    DurabilityPolicy,
-    HistoryPolicy,
-    QoSProfile,
-    ReliabilityPolicy,
-)
+from rclpy.qos import ReliabilityPolicy  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
-from std_msgs.msg import Bool, Float32, Header  # noqa: E402
+from std_msgs.msg import Bool, Float32  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
 from vision_msgs.msg import Classification, LabelInfo  # noqa: E402
 
 from grasp_classifier_ros.core import interfaces  # noqa: E402
 from grasp_classifier_ros.core.errors import DeviceError, ModelLoadError, ParameterError  # noqa: E402
-from grasp_classifier_ros.ros.conversions import bgr8_image_msg  # noqa: E402
-from grasp_classifier_ros.ros.node import GraspClassifierNode  # noqa: E402
 
-TIMEOUT = 15.0
-BRIGHT, DARK = 230, 20  # success probability ~0.98 / ~0.02
-LATCHED = QoSProfile(
-    history=HistoryPolicy.KEEP_LAST,
-    depth=1,
-    reliability=ReliabilityPolicy.RELIABLE,
-    durability=DurabilityPolicy.TRANSIENT_LOCAL,
-)
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = TIMEOUT, what: str = '') -> Any:
-    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` s."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.01)
-    pytest.fail(f'timed out after {timeout} s waiting for {what or predicate}')
-
-
-class Harness:
-    """Node under test + helper node + executor thread, in a private context."""
-
-    def __init__(self, tmp_path: Path) -> None:
-        self.context = Context()
-        rclpy.init(context=self.context)
-        self.ns = '/t' + uuid.uuid4().hex[:10]
-        self.model = write_model(tmp_path / 'model.pt')
-        self.node: GraspClassifierNode | None = None
-        self.helper = Node('helper', namespace=self.ns, context=self.context)
-        self.executor = MultiThreadedExecutor(num_threads=4, context=self.context)
-        self.executor.add_node(self.helper)
-        self._thread = threading.Thread(target=self.executor.spin, daemon=True)
-        self._thread.start()
-        self._stamp_ns = 0
-        self.inbox: dict[str, list[Any]] = {}
-        self.sent: list[Any] = []
-
-    # -- setup -------------------------------------------------------------------------------
-
-    def overrides(self, **values: Any) -> list[Parameter]:
-        base = {
-            'model_path': str(self.model),
-            'device': 'cpu',
-            'warmup_runs': 0,
-            'image_topic': 'camera/image_raw',
-            'smoothing': 'none',
-            'max_frame_age': 0.0,  # no wall-clock freshness: tests never race the clock
-        }
-        base.update(values)
-        return [Parameter(name, value=value) for name, value in base.items()]
-
-    def start(self, **values: Any) -> GraspClassifierNode:
-        self.node = GraspClassifierNode(
-            context=self.context, namespace=self.ns, parameter_overrides=self.overrides(**values)
-        )
-        self.executor.add_node(self.node)
-        return self.node
-
-    def listen(self, msg_type: Any, topic: str, qos: QoSProfile | int = 10) -> list[Any]:
-        box: list[Any] = []
-        self.inbox[topic] = box
-        self.helper.create_subscription(msg_type, topic, box.append, qos)
-        return box
-
-    def image_publisher(self, reliability: ReliabilityPolicy = ReliabilityPolicy.RELIABLE) -> Any:
-        qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=5, reliability=reliability)
-        return self.helper.create_publisher(Image, 'camera/image_raw', qos)
-
-    # -- frames ------------------------------------------------------------------------------
-
-    def frame(self, value: int, frame_id: str = 'hand_cam', size: tuple[int, int] = (48, 64)):
-        self._stamp_ns = max(self._stamp_ns + 1_000_000, self.helper.get_clock().now().nanoseconds)
-        header = Header(frame_id=frame_id)
-        header.stamp.sec, header.stamp.nanosec = divmod(self._stamp_ns, 1_000_000_000)
-        pixels = np.full((*size, 3), value, np.uint8)
-        return bgr8_image_msg(Image, header, pixels)
-
-    def publish_until(
-        self, publisher: Any, value: int, done: Callable[[], Any], frame_id: str = 'hand_cam'
-    ) -> Any:
-        """Publish frames (20 ms apart) until ``done`` is truthy; the sent ones go to ``sent``."""
-        end = time.monotonic() + TIMEOUT
-        while time.monotonic() < end:
-            msg = self.frame(value, frame_id=frame_id)
-            self.sent.append(msg)
-            publisher.publish(msg)
-            result = done()
-            if result:
-                return result
-            time.sleep(0.02)
-        pytest.fail(f'no result after publishing for {TIMEOUT} s')
-
-    def close(self) -> None:
-        if self.node is not None:
-            self.node.shutdown()  # stop the inference thread before its publishers go
-        self.executor.shutdown()
-        self._thread.join(5.0)
-        if self.node is not None:
-            self.node.destroy_node()
-        self.helper.destroy_node()
-        rclpy.try_shutdown(context=self.context)
-
-
-@pytest.fixture
-def ros(tmp_path: Path) -> Iterator[Harness]:
-    harness = Harness(tmp_path)
-    try:
-        yield harness
-    finally:
-        harness.close()
-
+__all__ = ['Harness', 'ros']  # the fixture is used by name
 
 # -- topics -----------------------------------------------------------------------------------
 

@@ -1,0 +1,339 @@
+# Copyright 2026 The grasp_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""``ros2 launch`` / ``ros2 run`` exactly as typed in a terminal, with a probe node beside.
+
+Two launches share the module: ``namespace:=left_hand`` (raw Image frames) and
+``namespace:=right_hand compressed:=true`` (the demo bag's JPEGs as CompressedImage), so
+namespacing, compressed input and two instances side by side are checked once; the last
+tests stop them with one SIGINT and with a terminal's Ctrl-C. Tests marked xfail(strict)
+reproduce defects of issue 10 (phase 2 removes the mark with the fix).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+import os
+import re
+import signal
+import subprocess
+import time
+from typing import Any
+
+import pytest
+from ros_probe import SKIP_REASON
+
+pytestmark = pytest.mark.skipif(bool(SKIP_REASON), reason=SKIP_REASON or 'ROS 2 present')
+
+if not SKIP_REASON:
+    from diagnostic_msgs.msg import DiagnosticArray
+    from lifecycle_msgs.srv import GetState
+    from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+    from ros_probe import (
+        TIMEOUT,
+        Launch,
+        Probe,
+        Reference,
+        compressed_msg,
+        env_without_pydeps,
+        image_msg,
+        publish_until,
+        stamp_of,
+        wait_for,
+        wait_until_quiet,
+    )
+    from sensor_msgs.msg import CompressedImage, Image
+    from std_msgs.msg import Bool, Float32
+    from std_srvs.srv import Trigger
+    from vision_msgs.msg import Classification, LabelInfo
+
+    SENSOR = QoSProfile(
+        history=HistoryPolicy.KEEP_LAST, depth=5, reliability=ReliabilityPolicy.BEST_EFFORT
+    )
+    LATCHED = QoSProfile(
+        history=HistoryPolicy.KEEP_LAST,
+        depth=1,
+        reliability=ReliabilityPolicy.RELIABLE,
+        durability=DurabilityPolicy.TRANSIENT_LOCAL,
+    )
+
+GLOBAL_TOPICS = {'/diagnostics', '/rosout', '/parameter_events'}  # global by design
+HANDS = ('left_hand', 'right_hand')
+
+
+def xfail(defect: str) -> pytest.MarkDecorator:
+    return pytest.mark.xfail(strict=True, reason=f'issue 10: {defect}')
+
+
+class Hand:
+    """One running ``ros2 launch`` in a namespace and how to feed it frames."""
+
+    def __init__(self, probe: Probe, ns: str, compressed: bool) -> None:
+        self.ns = ns
+        self.compressed = compressed
+        topic = f'/{ns}/camera/image_raw' + ('/compressed' if compressed else '')
+        self.launch = Launch(
+            'device:=cpu',
+            f'namespace:={ns}',
+            f'image_topic:={topic}',
+            f'compressed:={str(compressed).lower()}',
+        )
+        self.publisher = probe.node.create_publisher(
+            CompressedImage if compressed else Image, topic, SENSOR
+        )
+        self.probe = probe
+        self.sent: dict[tuple[int, int, str], Any] = {}
+
+    def publish(self, frames: list) -> Any:
+        """Return a function of i that sends frame i (cycling), stamped now."""
+
+        def publish(i: int) -> None:
+            frame = frames[i % len(frames)]
+            make = compressed_msg if self.compressed else image_msg
+            msg = make(frame, self.probe.now_ns(), f'{self.ns}_camera')
+            self.sent[stamp_of(msg.header)] = frame
+            self.publisher.publish(msg)
+
+        return publish
+
+    def node_pid(self) -> int:
+        found = re.search(r'process started with pid \[(\d+)\]', self.launch.output())
+        assert found, self.launch.output()
+        return int(found.group(1))
+
+
+@pytest.fixture(scope='module')
+def probe() -> Iterator[Probe]:
+    p = Probe('cli_probe')
+    try:
+        yield p
+    finally:
+        p.close()
+
+
+@pytest.fixture(scope='module')
+def reference() -> Reference:
+    return Reference()
+
+
+@pytest.fixture(scope='module')
+def hands(probe) -> Iterator[dict[str, Hand]]:
+    started = {
+        'left': Hand(probe, 'left_hand', compressed=False),
+        'right': Hand(probe, 'right_hand', compressed=True),
+    }
+    try:
+        for hand in started.values():
+            hand.launch.wait_ready()
+        yield started
+    finally:
+        for hand in started.values():
+            hand.launch.close()
+
+
+def clean_exit(launch: Launch) -> None:
+    """Assert ``ros2 launch`` and the node ended cleanly: exit 0 and no traceback."""
+    rc = launch.wait()
+    out = launch.output()
+    assert rc == 0, out
+    assert 'process has finished cleanly' in out, out
+    assert 'Traceback' not in out, out
+    assert 'process has died' not in out, out
+
+
+# -- namespaces, compressed input, two instances ----------------------------------------------
+
+
+def test_namespace_moves_every_output(probe, hands, reference) -> None:
+    left = hands['left']
+    node = probe.node
+    wait_for(
+        lambda: ('grasp_classifier', '/left_hand') in node.get_node_names_and_namespaces(),
+        what='/left_hand/grasp_classifier in the graph',
+    )
+    expected = {
+        '/left_hand/grasp/success',
+        '/left_hand/grasp/confidence',
+        '/left_hand/grasp/result',
+        '/left_hand/grasp/label_info',
+        '/left_hand/grasp_classifier/debug_image',
+    }
+
+    def publishers() -> set[str]:
+        names = node.get_publisher_names_and_types_by_node('grasp_classifier', '/left_hand')
+        return {name for name, _ in names}
+
+    topics = wait_for(lambda: expected <= publishers() and publishers(), what=str(expected))
+    assert {t for t in topics if not t.startswith('/left_hand/')} <= GLOBAL_TOPICS
+    services = {
+        name
+        for name, _ in node.get_service_names_and_types_by_node('grasp_classifier', '/left_hand')
+    }
+    assert '/left_hand/grasp_classifier/check' in services
+    assert all(s.startswith('/left_hand/grasp_classifier/') for s in services), services
+
+    moved = probe.listen(Bool, '/left_hand/grasp/success')
+    confidence = probe.listen(Float32, '/left_hand/grasp/confidence')
+    unmoved = probe.listen(Bool, '/grasp/success')
+    held, _ = reference.clear_frames()
+    publish_until(left.publish(held), lambda: moved and confidence, '/left_hand/grasp/*')
+    assert moved[-1].data is True
+    assert unmoved == []
+
+
+def test_compressed_frames_are_classified(probe, hands) -> None:
+    right = hands['right']
+    ref = Reference(compressed=True)
+    held, failed = ref.clear_frames()
+    results = probe.listen(Classification, '/right_hand/grasp/result')
+    success = probe.listen(Bool, '/right_hand/grasp/success')
+    publish_until(right.publish(held + failed), lambda: len(results) >= 3, '3 results')
+    for result in results[:3]:
+        frame = right.sent.get(stamp_of(result.header))
+        assert frame is not None, 'result header is not the header of a sent frame'
+        assert result.header.frame_id == 'right_hand_camera'
+        assert [h.score for h in result.results] == pytest.approx(ref.scores(frame), abs=1e-5)
+    assert success
+
+
+def test_label_info_is_latched_per_namespace(probe, hands, reference) -> None:
+    infos = {ns: probe.listen(LabelInfo, f'/{ns}/grasp/label_info', LATCHED) for ns in HANDS}
+    for ns, box in infos.items():
+        info = wait_for(lambda box=box: box and box[-1], what=f'/{ns}/grasp/label_info')
+        assert [c.class_name for c in info.class_map] == reference.class_names
+
+
+@xfail('both instances publish the diagnostic name and hardware id of the bare node name')
+def test_diagnostics_of_two_namespaces_differ(probe, hands) -> None:
+    arrays = probe.listen(DiagnosticArray, '/diagnostics')
+    wait_for(lambda: len(arrays) >= 5, what='diagnostics of both nodes (1 Hz each)')
+    ours = [s for a in arrays for s in a.status if 'grasp classifier' in s.name]
+    names = {s.name for s in ours}
+    hardware = {s.hardware_id for s in ours}
+    for ns in HANDS:
+        assert any(ns in n for n in names), names
+        assert any(ns in h for h in hardware), hardware
+
+
+@xfail('concurrent ~/check calls hold all executor threads: frame intake stalls')
+def test_concurrent_checks_do_not_starve_frame_intake(probe, hands, reference) -> None:
+    left = hands['left']
+    held, _ = reference.clear_frames()
+    client = probe.node.create_client(Trigger, '/left_hand/grasp_classifier/check')
+    assert client.wait_for_service(timeout_sec=TIMEOUT)
+    # As many calls as the node's executor has threads (4), all pending before frames come;
+    # each waits up to check_timeout (1 s) for 3 fresh frames.
+    futures = [client.call_async(Trigger.Request()) for _ in range(4)]
+    time.sleep(0.4)
+    publish_until(
+        left.publish(held), lambda: all(f.done() for f in futures), 'four ~/check answers'
+    )
+    messages = [f.result().message for f in futures]
+    # Each call is answered from the frames or refused at once (in words other than a
+    # timeout's); none waits out its timeout for frames that were being sent all along.
+    assert not [m for m in messages if m.startswith('no verdict')], messages
+
+
+# -- stopping ---------------------------------------------------------------------------------
+
+
+def test_one_sigint_exits_0_without_traceback(probe, hands) -> None:
+    launch = hands['left'].launch
+    wait_until_quiet(probe.listen(Bool, '/left_hand/grasp/success'))  # no frame in flight
+    launch.sigint()  # to ros2 launch only; it forwards one SIGINT to the node
+    clean_exit(launch)
+
+
+@xfail('a second SIGINT during shutdown raises KeyboardInterrupt in main() cleanup')
+def test_ctrl_c_in_a_terminal_exits_0_without_traceback(hands) -> None:
+    hand = hands['right']
+    pid = hand.node_pid()
+    hand.launch.sigint(group=True)  # a terminal: SIGINT to ros2 launch and the node
+    # ros2 launch forwards a second SIGINT whenever its own handler runs, which lands at a
+    # different point of the node's cleanup from run to run (2 of 4 runs broke here). More
+    # SIGINTs during the cleanup hit the breaking point every time; a node that handles the
+    # first one and ignores the rest passes.
+    end = time.monotonic() + 10
+    while hand.launch.proc.poll() is None and time.monotonic() < end:
+        time.sleep(0.02)
+        try:
+            os.kill(pid, signal.SIGINT)
+        except ProcessLookupError:
+            break
+    clean_exit(hand.launch)
+
+
+# -- launch-time faults -----------------------------------------------------------------------
+
+
+@xfail('a missing params_file only warns (launch_ros) and the node runs on defaults')
+def test_missing_params_file_fails_the_launch() -> None:
+    launch = Launch('device:=cpu', 'namespace:=no_file', 'params_file:=/nonexistent/p.yaml')
+    try:
+        started = launch.wait_for_output("classifying '")
+        assert not started, 'the node started on defaults:\n' + launch.output()
+        assert launch.wait() != 0
+        assert '/nonexistent/p.yaml' in launch.output()
+    finally:
+        launch.close()
+
+
+@xfail('the launch file imports torch and OpenCV (launch_args -> params -> preprocess)')
+def test_show_args_needs_neither_torch_nor_opencv() -> None:
+    proc = subprocess.run(
+        ['ros2', 'launch', 'grasp_classifier_ros', 'classify.launch.py', '--show-args'],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=env_without_pydeps(),
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "'image_topic':" in proc.stdout
+
+
+def test_show_args_lists_the_arguments() -> None:
+    proc = subprocess.run(
+        ['ros2', 'launch', 'grasp_classifier_ros', 'classify.launch.py', '--show-args'],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for arg in ('model', 'image_topic', 'compressed', 'namespace', 'params_file', 'log_level'):
+        assert f"'{arg}':" in proc.stdout
+
+
+@xfail('ros2 run without torch/OpenCV dies with a traceback (params -> preprocess -> cv2)')
+def test_ros2_run_without_torch_says_what_is_missing() -> None:
+    proc = subprocess.run(
+        ['ros2', 'run', 'grasp_classifier_ros', 'grasp_classifier_node'],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=env_without_pydeps(),
+        check=False,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert 'Traceback' not in out, out
+    ours = [line for line in out.strip().splitlines() if not line.startswith('[ros2run]')]
+    assert len(ours) == 1 and re.search(r'torch|cv2|opencv', ours[0], re.I), out
+
+
+@xfail('no lifecycle:=true: phase 2 adds the LifecycleNode variant')
+def test_lifecycle_launch_starts_an_unconfigured_lifecycle_node(probe) -> None:
+    launch = Launch('device:=cpu', 'namespace:=managed', 'lifecycle:=true')
+    client = probe.node.create_client(GetState, '/managed/grasp_classifier/get_state')
+    try:
+        wait_for(
+            lambda: client.service_is_ready() or "classifying '" in launch.output(),
+            what='get_state service or the plain node start',
+        )
+        assert client.service_is_ready(), 'a plain node started:\n' + launch.output()
+        future = client.call_async(GetState.Request())
+        state = wait_for(lambda: future.done() and future.result(), what='get_state answer')
+        assert state.current_state.label == 'unconfigured'
+    finally:
+        probe.node.destroy_client(client)
+        launch.close()
