@@ -277,7 +277,6 @@ def test_missing_params_file_fails_the_launch() -> None:
         launch.close()
 
 
-@xfail('the launch file imports torch and OpenCV (launch_args -> params -> preprocess)')
 def test_show_args_needs_neither_torch_nor_opencv() -> None:
     proc = subprocess.run(
         ['ros2', 'launch', 'grasp_classifier_ros', 'classify.launch.py', '--show-args'],
