@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Install grasp_classifier_ros as an ament_python package (colcon) or with pip.
+"""
+Install grasp_classifier_ros as an ament_python package (colcon) or with pip.
 
 Only the ``grasp_classifier_ros`` package and its subpackages (``core``: the
 ROS-free pipeline; ``ros``: the rclpy adapter; ``bag``: offline bag tools) are

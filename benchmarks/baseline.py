@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""The original notebook's inference path, kept only as the benchmark baseline.
+"""
+The original notebook's inference path, kept only as the benchmark baseline.
 
 PIL decode -> torchvision ``Resize((224, 224))`` -> ``ToTensor`` -> the
 ``seed_cnn`` network in eager mode -> argmax. Raw ``bgr8`` frames become a PIL
@@ -22,7 +23,7 @@ from torchvision import transforms
 
 def build_seed_cnn() -> torch.nn.Module:
     """Return the notebook architecture (random init, eval mode) from the training package."""
-    from grasp_classifier_training.models import ModelConfig, build_model
+    from grasp_classifier_training.models import build_model, ModelConfig
 
     torch.manual_seed(0)
     return build_model(ModelConfig(name='seed_cnn', input_size=(224, 224))).eval()

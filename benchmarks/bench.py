@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Latency, throughput and real-time replay of the product pipeline vs the notebook baseline.
+"""
+Latency, throughput and real-time replay of the product pipeline vs the notebook baseline.
 
 ``python benchmarks/bench.py --out bench.json`` (``make bench``) times
 ``Pipeline.process`` -- the node's own path, with its per-stage timings -- on
@@ -25,19 +26,18 @@ import time
 from typing import Any
 
 import frames as bench_frames
-import machine
-import numpy as np
-import torch
-
 from grasp_classifier_ros.core import onnx_backend
 from grasp_classifier_ros.core.decision import DecisionConfig
 from grasp_classifier_ros.core.interfaces import COMPRESSED_TYPE, IMAGE_TYPES, input_kind
 from grasp_classifier_ros.core.metadata import ModelMetadata
 from grasp_classifier_ros.core.metrics import latency_summary
-from grasp_classifier_ros.core.model import LoadedModel, load_model, save_model
+from grasp_classifier_ros.core.model import load_model, LoadedModel, save_model
 from grasp_classifier_ros.core.params import SPECS
 from grasp_classifier_ros.core.paths import default_model_path
 from grasp_classifier_ros.core.pipeline import FrameResult, NewestFrameWorker, Pipeline
+import machine
+import numpy as np
+import torch
 
 STAGES = ('decode', 'preprocess', 'inference', 'decision', 'total')
 SIZES = ((480, 640), (720, 1280))
@@ -114,7 +114,7 @@ def resolve_model(arg: Path | None, tmp: Path) -> tuple[Path, str]:
 def export_random_default(path: Path) -> tuple[Path, str, tuple[int, int]]:
     """Export the training package's default architecture, randomly initialised."""
     from grasp_classifier_training.config import load_config
-    from grasp_classifier_training.models import ModelConfig, build_model
+    from grasp_classifier_training.models import build_model, ModelConfig
 
     cfg = load_config()['model']
     mcfg = ModelConfig(
@@ -218,7 +218,8 @@ def run_case(
     warmup: int,
     budget_s: float = math.inf,
 ) -> dict[str, Any]:
-    """Time ``Pipeline.process`` over ``frames`` messages after ``warmup``; wall-clock stamps.
+    """
+    Time ``Pipeline.process`` over ``frames`` messages after ``warmup``; wall-clock stamps.
 
     Warm-up is ``warmup`` frames and at least ``WARMUP_S`` seconds. Stops early
     (``truncated``) once the timed frames took ``budget_s`` seconds,
@@ -226,7 +227,8 @@ def run_case(
     """
     pipeline = Pipeline(model, input_kind=input_kind(compressed))
     if model.device.type == 'cuda':
-        pipeline.preprocessor = _SyncedPreprocessor(pipeline.preprocessor)  # type: ignore[assignment]
+        synced = _SyncedPreprocessor(pipeline.preprocessor)
+        pipeline.preprocessor = synced  # type: ignore[assignment]
     samples: dict[str, list[float]] = {s: [] for s in STAGES}
     statuses: Counter[str] = Counter()
     # Warm up for `warmup` frames and at least WARMUP_S: CPU clocks and caches settle.
@@ -314,7 +316,8 @@ def output_rate(times_ns: list[int]) -> float:
 def run_replay(
     model: LoadedModel, msgs: list[Any], compressed: bool, rate_hz: float, seconds: float
 ) -> dict[str, Any]:
-    """Feed frames at ``rate_hz`` from a thread through a NewestFrameWorker in real time.
+    """
+    Feed frames at ``rate_hz`` from a thread through a NewestFrameWorker in real time.
 
     Stamps are wall time at submit and the worker's clock is the wall clock, so
     end-to-end latency is stamp -> verdict callback; it splits into

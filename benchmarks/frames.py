@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Deterministic benchmark frames and the ROS 2 messages that carry them.
+"""
+Deterministic benchmark frames and the ROS 2 messages that carry them.
 
 Frames are procedural (no dataset is read or shipped): a smooth low-resolution
 scene of coloured blobs upscaled to the camera size, a few hard-edged
@@ -16,7 +17,7 @@ from typing import Any
 
 import cv2
 import numpy as np
-from rosbags.typesys import Stores, get_typestore
+from rosbags.typesys import get_typestore, Stores
 
 NS = 1_000_000_000
 _TS = get_typestore(Stores.ROS2_HUMBLE)

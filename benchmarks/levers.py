@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""A/B the latency levers on the product path, interleaved so machine load hits all alike.
+"""
+A/B the latency levers on the product path, interleaved so machine load hits all alike.
 
 ``python benchmarks/levers.py`` runs ``Pipeline.process`` on 640x480 frames
 (bgr8 and JPEG) with each lever switched back to its slower alternative, in
@@ -28,14 +29,13 @@ import warnings
 import bench
 import cv2
 import frames as bench_frames
-import machine
-import numpy as np
-import torch
-
 from grasp_classifier_ros.core import onnx_backend, preprocess
 from grasp_classifier_ros.core.interfaces import input_kind
 from grasp_classifier_ros.core.pipeline import Pipeline
 from grasp_classifier_ros.core.stats import percentiles
+import machine
+import numpy as np
+import torch
 
 Setup = Callable[[Pipeline], contextlib.AbstractContextManager[Any]]
 

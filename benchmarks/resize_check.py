@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Check that the box-halving resize changes no verdict on camera-size frames.
+"""
+Check that the box-halving resize changes no verdict on camera-size frames.
 
 ``python benchmarks/resize_check.py --model M.pt [--images DIR]`` upscales every
 image of a class-per-folder set (default: ../shared's grasp_verification_small,
@@ -17,12 +18,11 @@ from pathlib import Path
 import sys
 
 import cv2
-import numpy as np
-import torch
-
 from grasp_classifier_ros.core import preprocess
 from grasp_classifier_ros.core.image_codec import DecodedImage
 from grasp_classifier_ros.core.model import load_model
+import numpy as np
+import torch
 
 DEFAULT_IMAGES = Path(__file__).resolve().parents[2] / 'shared/data/grasp_verification_small'
 SUFFIXES = {'.jpg', '.jpeg', '.png', '.bmp'}

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Soak test (`make soak`): many frames through the real pipeline; memory, fds, threads, drift.
+"""
+Soak test (`make soak`): many frames through the real pipeline; memory, fds, threads, drift.
 
 Phase ``process``: ``--frames`` (default 100,000) 640x480 bgr8 frames through
 ``Pipeline.process`` on a simulated 30 Hz camera clock, with faults mixed in on a
@@ -29,17 +30,16 @@ import time
 from typing import Any
 
 import cv2
-import machine
-import numpy as np
-from rosbags.typesys import Stores, get_typestore
-import torch
-
 from grasp_classifier_ros.core.decision import DecisionConfig
 from grasp_classifier_ros.core.metadata import ModelMetadata
-from grasp_classifier_ros.core.model import LoadedModel, load_model, save_model
+from grasp_classifier_ros.core.model import load_model, LoadedModel, save_model
 from grasp_classifier_ros.core.paths import default_model_path
 from grasp_classifier_ros.core.pipeline import NewestFrameWorker, Pipeline
 from grasp_classifier_ros.core.stats import percentiles
+import machine
+import numpy as np
+from rosbags.typesys import get_typestore, Stores
+import torch
 
 NS = 1_000_000_000
 MS = 1_000_000
@@ -89,7 +89,8 @@ def sample(i: int) -> Sample:
 
 
 def settled_sample(i: int, threads: int, timeout_s: float = 2.0) -> Sample:
-    """Sample once the OS has reaped joined threads (up to ``timeout_s``).
+    """
+    Sample once the OS has reaped joined threads (up to ``timeout_s``).
 
     ``Thread.join`` returns before the kernel thread has fully exited, so an
     immediate count can still include it.
@@ -109,7 +110,7 @@ def export_stand_in(path: Path) -> tuple[Path, str]:
     try:
         from grasp_classifier_training.config import load_config
         from grasp_classifier_training.export import to_torchscript
-        from grasp_classifier_training.models import ModelConfig, build_model
+        from grasp_classifier_training.models import build_model, ModelConfig
 
         cfg = load_config()['model']
         size = (int(cfg['input_size'][0]), int(cfg['input_size'][1]))

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Model zoo table: test accuracy vs CPU latency vs MFLOPs vs parameters.
+"""
+Model zoo table: test accuracy vs CPU latency vs MFLOPs vs parameters.
 
 ``python benchmarks/zoo.py [--runs DIR ...]`` measures, for every registered
 architecture at its configured input size, parameters, MFLOPs (one forward
@@ -30,15 +31,14 @@ import time
 from typing import Any
 import warnings
 
+from grasp_classifier_ros.core import onnx_backend
+from grasp_classifier_ros.core.metadata import ModelMetadata
+from grasp_classifier_ros.core.model import load_model, read_metadata, save_model
 import machine
 import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 import yaml
-
-from grasp_classifier_ros.core import onnx_backend
-from grasp_classifier_ros.core.metadata import ModelMetadata
-from grasp_classifier_ros.core.model import load_model, read_metadata, save_model
 
 ARCHITECTURES = ('seed_cnn', 'grasp_net', 'mobilenet_v3_small', 'resnet18')
 # Why an architecture has no run here (measured on the 2-core dev VM).
@@ -160,7 +160,7 @@ def default_input_size(name: str) -> tuple[int, int]:
 
 
 def build(name: str, size: tuple[int, int]) -> torch.nn.Module:
-    from grasp_classifier_training.models import ModelConfig, build_model
+    from grasp_classifier_training.models import build_model, ModelConfig
 
     torch.manual_seed(0)
     return build_model(ModelConfig(name=name, input_size=size)).eval()

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Minimal grasp controller client: grasp, ask ``~/check``, retry on failure.
+"""
+Minimal grasp controller client: grasp, ask ``~/check``, retry on failure.
 
 Run (ROS 2 sourced, classifier running)::
 
@@ -21,7 +22,7 @@ from typing import Any
 
 import rclpy
 from rclpy.node import Node
-from retry_logic import RetryPolicy, grasp_with_retries  # beside this script
+from retry_logic import grasp_with_retries, RetryPolicy  # beside this script
 from std_srvs.srv import Trigger
 
 

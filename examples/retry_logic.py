@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Grasp-and-verify retry policy for a grasp controller, free of ROS.
+"""
+Grasp-and-verify retry policy for a grasp controller, free of ROS.
 
 After each grasp the controller asks the classifier (``~/check``) whether the
 object is held. The answer is one of three things:
@@ -96,7 +97,8 @@ def grasp_with_retries(
     release: Callable[[], None] = lambda: None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> GraspReport:
-    """Grasp, verify, and retry per ``policy``; return the report.
+    """
+    Grasp, verify, and retry per ``policy``; return the report.
 
     ``grasp(attempt)`` performs grasp number ``attempt`` (1-based), ``check()``
     calls ``~/check`` and returns its ``(success, message)``, ``release()``

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Launch the grasp classifier node.
+"""
+Launch the grasp classifier node.
 
 Usage::
 
@@ -16,11 +17,10 @@ relative topics (``grasp/success``, ...), so ``namespace`` moves them under
 import os
 
 from ament_index_python.packages import get_package_share_directory
+from grasp_classifier_ros.ros.launch_args import node_overrides, ros_arguments
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch_ros.actions import Node
-
-from grasp_classifier_ros.ros.launch_args import node_overrides, ros_arguments
 
 
 def _node(context, *args, **kwargs):

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""The ament linters a ROS 2 build farm runs (`colcon test`); skipped where ament is absent.
+"""
+The ament linters a ROS 2 build farm runs (`colcon test`); skipped where ament is absent.
 
 They run for real under `make ros-test`. They still fail there (issue 10): ruff's import
 order, docstring and slice formatting differ from ament_flake8/ament_pep257's defaults, and

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Only ``ros/node.py`` may import ROS; everything else runs (and imports) without it.
+"""
+Only ``ros/node.py`` may import ROS; everything else runs (and imports) without it.
 
 Two independent checks: a syntax-tree scan of every module's imports, and a
 real import of each module in a fresh interpreter followed by a look at

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""The folders show the architecture and the imports follow it.
+"""
+The folders show the architecture and the imports follow it.
 
 ``core`` (the ROS-free pipeline) depends on nothing else of ours; ``ros`` (the
 rclpy adapter) and ``bag`` (offline bag tools) build on ``core``; ``bag`` may
@@ -35,7 +36,7 @@ def _ours(path: Path) -> set[str]:
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
         if isinstance(node, ast.ImportFrom):
             if node.level == 0 and node.module and node.module.startswith(PKG + '.'):
-                base = node.module[len(PKG) + 1 :]
+                base = node.module.removeprefix(PKG + '.')
             elif node.level == 1:
                 base = f'{sub}.{node.module}' if node.module else sub
             elif node.level == 2:
@@ -47,7 +48,9 @@ def _ours(path: Path) -> set[str]:
             else:
                 out.add(base)
         elif isinstance(node, ast.Import):
-            out.update(a.name[len(PKG) + 1 :] for a in node.names if a.name.startswith(PKG + '.'))
+            out.update(
+                a.name.removeprefix(PKG + '.') for a in node.names if a.name.startswith(PKG + '.')
+            )
     return out
 
 

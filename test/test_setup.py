@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""setup.py installs what colcon and pip users need, and nothing else.
+"""
+setup.py installs what colcon and pip users need, and nothing else.
 
 Builds real wheels (``pip wheel``, no network, ~1 s each) from a copy of the
 packaging files in a temporary directory and inspects their contents.
@@ -75,7 +76,7 @@ def full_wheel(tmp_path_factory) -> list[str]:
 
 
 def test_wheel_installs_share_files(full_wheel) -> None:
-    data = sorted(n[len(DATA) :] for n in full_wheel if n.startswith(DATA))
+    data = sorted(n.removeprefix(DATA) for n in full_wheel if n.startswith(DATA))
     assert data == [
         f'share/ament_index/resource_index/packages/{PKG}',
         f'share/{PKG}/config/classifier.yaml',
@@ -101,7 +102,7 @@ def test_empty_folders_still_build(tmp_path) -> None:
     src = tmp_path / 'src'
     src.mkdir()
     with _build_wheel(_copy_tree(src, with_payload=False), tmp_path / 'dist') as zf:
-        data = sorted(n[len(DATA) :] for n in zf.namelist() if n.startswith(DATA))
+        data = sorted(n.removeprefix(DATA) for n in zf.namelist() if n.startswith(DATA))
     assert data == [f'share/ament_index/resource_index/packages/{PKG}', f'share/{PKG}/package.xml']
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Fuzz image_codec with >= 10,000 hypothesis cases (the body of ``make fuzz``).
+"""
+Fuzz image_codec with >= 10,000 hypothesis cases (the body of ``make fuzz``).
 
 Draws Image and CompressedImage cases from ``test/support/image_codec_strategies.py``
 (the same strategies and contract oracle as ``test/core/test_image_codec_fuzz.py``),
@@ -34,7 +35,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / 'test' / 'support')]
 
 import cv2  # noqa: E402
 import hypothesis  # noqa: E402
-from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
+from hypothesis import given, HealthCheck, Phase, settings  # noqa: E402
 import image_codec_strategies as ics  # noqa: E402
 import numpy as np  # noqa: E402
 

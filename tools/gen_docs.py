@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Regenerate config/classifier.yaml and the README parameter table from params.py.
+"""
+Regenerate config/classifier.yaml and the README parameter table from params.py.
 
 Usage: ``python tools/gen_docs.py`` (write) or ``--check`` (exit 1 if stale).
 """

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Evaluate the grasp classifier on a rosbag2 (console script ``evaluate_bag``); no ROS needed.
+"""
+Evaluate the grasp classifier on a rosbag2 (console script ``evaluate_bag``); no ROS needed.
 
 Replays the image topic of a bag (sqlite3 or mcap; Image or CompressedImage)
 through the node's own ``Pipeline`` (fast mode) or ``NewestFrameWorker``
@@ -22,33 +23,33 @@ import sys
 import tempfile
 from typing import Any
 
+from .io import BagError, BagReader
+from .labels import attach_labels, LabelPlan, plan_labels
+from .make_bag import BagSpec, FAILURE_DIRS, image_folder_episodes, SUCCESS_DIRS, write_bag
+from .replay import FrameRecord, replay_fast, replay_realtime, ReplayRun
+from .report import (
+    build_metrics,
+    episode_verdicts,
+    EpisodeResult,
+    summary_text,
+    write_report,
+)
+from .results import recorded_records, write_annotated_bag
 from ..core.configure import build_pipeline, resolve_model_path
 from ..core.errors import GraspClassifierError
 from ..core.interfaces import (
     COMPRESSED,
     IMAGE_TYPES,
+    input_kind_of_type,
     LABEL,
     LABEL_INFO,
     RESULT,
-    input_kind_of_type,
 )
 from ..core.model import read_metadata
 from ..core.params import Params, validate_all
 from ..core.pipeline import Pipeline
 from ..core.stamps import NS
 from ..core.yaml_file import read_mapping
-from .io import BagError, BagReader
-from .labels import LabelPlan, attach_labels, plan_labels
-from .make_bag import FAILURE_DIRS, SUCCESS_DIRS, BagSpec, image_folder_episodes, write_bag
-from .replay import FrameRecord, ReplayRun, replay_fast, replay_realtime
-from .report import (
-    EpisodeResult,
-    build_metrics,
-    episode_verdicts,
-    summary_text,
-    write_report,
-)
-from .results import recorded_records, write_annotated_bag
 
 # --from-images: just over the default max_frame_age, so smoothing restarts per episode
 REAL_GAP_S = 0.6

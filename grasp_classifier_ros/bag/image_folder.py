@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""The image-folder conventions make_bag and the training package share.
+"""
+The image-folder conventions make_bag and the training package share.
 
 Image files are recognised by suffix; a file's episode group (video, session)
 is the prefix of its stem before the last ``_NN`` (``image_6_12.jpg`` ->

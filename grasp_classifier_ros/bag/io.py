@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Read and write rosbag2 bags (sqlite3 and mcap) with ``rosbags``; no ROS install needed.
+"""
+Read and write rosbag2 bags (sqlite3 and mcap) with ``rosbags``; no ROS install needed.
 
 Messages come from the ``rosbags`` ROS 2 Humble type store plus this package's
 own definitions of the vision_msgs types it publishes (``msg_defs/``). Bags are
@@ -20,7 +21,7 @@ from typing import Any, Literal
 
 import numpy as np
 from rosbags.rosbag2 import Reader, StoragePlugin, Writer
-from rosbags.typesys import Stores, get_types_from_idl, get_types_from_msg
+from rosbags.typesys import get_types_from_idl, get_types_from_msg, Stores
 from rosbags.typesys.store import Typestore
 
 from ..core.errors import GraspClassifierError
@@ -165,7 +166,8 @@ class BagMessage:
 
 
 class BagReader:
-    """A rosbag2 bag (directory, or a single .mcap / .db3 file) opened for reading.
+    """
+    A rosbag2 bag (directory, or a single .mcap / .db3 file) opened for reading.
 
     Types missing from the type store are registered from the definitions the
     bag carries (mcap, and sqlite3 bags recorded on Iron or newer); topics
@@ -317,7 +319,8 @@ class BagReader:
 
 
 class BagWriter:
-    """Write a new rosbag2 directory (mcap or sqlite3) message by message.
+    """
+    Write a new rosbag2 directory (mcap or sqlite3) message by message.
 
     Used as a context manager; when the block raises, the half-written bag
     directory is removed so no broken bag is left behind.
@@ -336,7 +339,7 @@ class BagWriter:
         self._conns: dict[str, Any] = {}
         self.count = 0
 
-    def open(self) -> BagWriter:
+    def create(self) -> BagWriter:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._writer.open()
@@ -353,7 +356,8 @@ class BagWriter:
         msgdef: str | None = None,
         rihs01: str | None = None,
     ) -> Any:
-        """Register ``topic``.
+        """
+        Register ``topic``.
 
         The definition comes from ``msgdef`` + ``rihs01`` when both are given
         (copying a bag's own definition), else from ``store`` (default: ours).
@@ -383,7 +387,7 @@ class BagWriter:
         self._writer.close()
 
     def __enter__(self) -> BagWriter:
-        return self.open()
+        return self.create()
 
     def __exit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
         if exc_type is None:

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Ground truth for bag frames: a std_msgs/Bool topic or a file of labelled intervals.
+"""
+Ground truth for bag frames: a std_msgs/Bool topic or a file of labelled intervals.
 
 Interval files (YAML or CSV) list episodes as ``start, end, label`` with times
 in seconds and ``label`` one of success/failure (also true/false, 1/0,
@@ -35,7 +36,7 @@ import csv
 from dataclasses import dataclass
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, TYPE_CHECKING
 
 import numpy as np
 import yaml
@@ -246,7 +247,8 @@ def _load_csv(path: str, text: str) -> IntervalFile:
 def resolve_intervals(
     f: IntervalFile, bag_start_ns: int, bag_end_ns: int, time_base: str = 'auto'
 ) -> tuple[list[Episode], str]:
-    """Place intervals on the bag's time axis; return the episodes and the base used.
+    """
+    Place intervals on the bag's time axis; return the episodes and the base used.
 
     ``time_base`` (from the command line) overrides the file's unless 'auto'.
     """
@@ -368,7 +370,8 @@ def plan_labels(
     label_topic: str | None = None,
     recorded: bool = False,
 ) -> LabelPlan:
-    """Resolve where a bag's labels and episodes come from.
+    """
+    Resolve where a bag's labels and episodes come from.
 
     In order: the interval file ``labels``; the Bool label topic
     (``label_topic``, default /grasp/label); the bag's own episodes.yaml.

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Write a labelled rosbag2 from image files or synthetic episodes (console script ``make_bag``).
+"""
+Write a labelled rosbag2 from image files or synthetic episodes (console script ``make_bag``).
 
 Sources:
 
@@ -37,10 +38,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..core.errors import GraspClassifierError
-from ..core.interfaces import COMPRESSED, LABEL, RAW, InputKind, input_kind
-from ..core.stamps import NS
-from .image_folder import GROUP_REGEX, group_of, list_images, natural_key
+from .image_folder import group_of, GROUP_REGEX, list_images, natural_key
 from .io import (
     BagError,
     BagWriter,
@@ -48,8 +46,11 @@ from .io import (
     compressed_msg,
     image_msg,
 )
-from .labels import EPISODES_FILE, Episode, LabelError, episodes_yaml, load_intervals
+from .labels import Episode, EPISODES_FILE, episodes_yaml, LabelError, load_intervals
 from .synth import render_episode
+from ..core.errors import GraspClassifierError
+from ..core.interfaces import COMPRESSED, input_kind, InputKind, LABEL, RAW
+from ..core.stamps import NS
 
 SUCCESS_DIRS = ('success', 'succeeded', 'grasped', 'positive', 'true', '1')
 FAILURE_DIRS = ('failure', 'failed', 'notgrasped', 'not_grasped', 'negative', 'false', '0')
@@ -121,7 +122,8 @@ def image_folder_episodes(
     failure_dirs: Sequence[str] = FAILURE_DIRS,
     group_pattern: str = GROUP_REGEX,
 ) -> list[SourceEpisode]:
-    """One episode per (class folder, filename group), ordered by group then class.
+    """
+    One episode per (class folder, filename group), ordered by group then class.
 
     ``root`` holds class folders, or is one itself (a flat folder of images
     named like a class, e.g. ``.../grasped``).

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Timeline plot of a bag evaluation: probability over time, labels shaded, verdicts marked.
+"""
+Timeline plot of a bag evaluation: probability over time, labels shaded, verdicts marked.
 
 Uses matplotlib's Agg backend (no display needed); matplotlib is imported
 lazily so the rest of the evaluator works without it.
@@ -11,10 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..core.stamps import NS
 from .labels import label_name
 from .replay import DROPPED, FrameRecord
-from .report import NO_VERDICT, EpisodeResult
+from .report import EpisodeResult, NO_VERDICT
+from ..core.stamps import NS
 
 MAX_EPISODE_TEXT = 16
 BREAK_NS = NS // 4

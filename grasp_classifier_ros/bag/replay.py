@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Drive the node's own ``Pipeline`` / ``NewestFrameWorker`` over recorded frames.
+"""
+Drive the node's own ``Pipeline`` / ``NewestFrameWorker`` over recorded frames.
 
 Two modes:
 
@@ -29,17 +30,18 @@ import threading
 import time
 from typing import Any
 
+from .io import BagMessage
 from ..core.decision import Decision
 from ..core.pipeline import FrameResult, NewestFrameWorker, Pipeline
 from ..core.stamps import NS, stamp_to_ns
-from .io import BagMessage
 
 DROPPED = 'dropped'
 
 
 @dataclass
 class FrameRecord:
-    """One frame of a bag and what became of it: the pipeline's result plus the bag's fields.
+    """
+    One frame of a bag and what became of it: the pipeline's result plus the bag's fields.
 
     ``result`` is None for a frame that was never processed (status 'dropped').
     """
@@ -167,7 +169,8 @@ def replay_realtime(
     progress: Callable[[int, int], None] | None = None,
     stop: threading.Event | None = None,
 ) -> ReplayRun:
-    """Feed frames at their recorded pace to a ``NewestFrameWorker`` on a bag-time clock.
+    """
+    Feed frames at their recorded pace to a ``NewestFrameWorker`` on a bag-time clock.
 
     ``t0_ns`` is the bag time the clock starts at (default: the first frame's
     log time). ``progress(submitted, dropped)`` is called from the caller's

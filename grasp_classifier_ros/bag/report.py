@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Score replayed frames against labels and write frames.csv, episodes.csv, metrics.json.
+"""
+Score replayed frames against labels and write frames.csv, episodes.csv, metrics.json.
 
 Frame metrics threshold each fresh frame's calibrated success probability at
 the pipeline threshold (the per-frame decision a controller would see without
@@ -22,11 +23,11 @@ from typing import Any
 
 import numpy as np
 
+from .labels import Episode, label_name
+from .replay import DROPPED, FrameRecord, ReplayRun
 from ..core import metrics
 from ..core.decision import CheckCollector
 from ..core.stamps import NS
-from .labels import Episode, label_name
-from .replay import DROPPED, FrameRecord, ReplayRun
 
 STAGES = ('decode', 'preprocess', 'inference', 'decision', 'total')
 NO_VERDICT = 'no_verdict'  # ~/check had too few fresh frames in the episode

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""The node's results in bags: read the ones a live node recorded, write an annotated copy.
+"""
+The node's results in bags: read the ones a live node recorded, write an annotated copy.
 
 Part of the bag IO layer with ``io``: ``recorded_records`` turns recorded
 ``vision_msgs/Classification`` results into frame records (``evaluate_bag
@@ -18,17 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from ..core.interfaces import (
-    CLASSIFICATION_TYPE,
-    CONFIDENCE,
-    LABEL_INFO,
-    LABEL_INFO_TYPE,
-    RESULT,
-    RESULTS,
-    SUCCESS,
-)
-from ..core.pipeline import FrameResult
-from ..core.stamps import stamp_to_ns
 from .io import (
     BagError,
     BagReader,
@@ -41,6 +31,17 @@ from .io import (
 )
 from .labels import SUCCESS_WORDS
 from .replay import FrameRecord
+from ..core.interfaces import (
+    CLASSIFICATION_TYPE,
+    CONFIDENCE,
+    LABEL_INFO,
+    LABEL_INFO_TYPE,
+    RESULT,
+    RESULTS,
+    SUCCESS,
+)
+from ..core.pipeline import FrameResult
+from ..core.stamps import stamp_to_ns
 
 NO_SUCCESS_CLASS = 'no_success_class'  # status of a recorded result without the success class
 
@@ -62,7 +63,8 @@ def recorded_records(
     success_class: str | None = None,
     model_success_class: str | None = None,
 ) -> Recorded:
-    """Turn recorded ``vision_msgs/Classification`` results into frame records.
+    """
+    Turn recorded ``vision_msgs/Classification`` results into frame records.
 
     The success class is ``success_class`` if given; else, among the class
     names of the bag's label_info (or the class ids seen), the model's success
@@ -150,7 +152,8 @@ def write_annotated_bag(
     threshold: float,
     storage: str,
 ) -> list[str]:
-    """Copy the bag adding /grasp/success, /grasp/confidence, /grasp/result, /grasp/label_info.
+    """
+    Copy the bag adding /grasp/success, /grasp/confidence, /grasp/result, /grasp/label_info.
 
     Results are placed at the time the evaluation produced them on the bag's
     clock. Returns the topics that could not be copied (unknown types).

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Procedural synthetic eye-in-hand gripper frames with labels.
+"""
+Procedural synthetic eye-in-hand gripper frames with labels.
 
 The camera looks along two fingers entering from the bottom corners. A grasp
 *succeeds* when an object sits between the finger tips; it *fails* when the

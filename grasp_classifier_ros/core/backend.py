@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""The inference seam: a ``Backend`` loads a model file into a ``Runner``.
+"""
+The inference seam: a ``Backend`` loads a model file into a ``Runner``.
 
 The frame path is encoder (``preprocess.Preprocessor``: pixels -> tensor),
 inference (a ``Runner``: tensor -> raw outputs) and decoder

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Where node parameters meet the core: the one place ``Params`` become core objects.
+"""
+Where node parameters meet the core: the one place ``Params`` become core objects.
 
 ``build_pipeline`` loads the model the parameters name and configures a
 ``Pipeline`` for them; ``apply_params`` applies run-time changes;
@@ -14,8 +15,8 @@ from __future__ import annotations
 import torch
 
 from .decision import DecisionConfig
-from .interfaces import InputKind, input_kind
-from .model import LoadedModel, load_model
+from .interfaces import input_kind, InputKind
+from .model import load_model, LoadedModel
 from .params import Params, resolve_threshold
 from .pipeline import Pipeline
 
@@ -55,7 +56,8 @@ def load_model_from_params(params: Params) -> LoadedModel:
 
 
 def build_pipeline(params: Params, kind: InputKind | None = None) -> Pipeline:
-    """Set the CPU threads, load the model and return a pipeline configured by ``params``.
+    """
+    Set the CPU threads, load the model and return a pipeline configured by ``params``.
 
     ``kind``: what the frames are (default: what ``params.compressed`` subscribes to).
     """
@@ -79,7 +81,8 @@ def apply_params(pipeline: Pipeline, params: Params) -> None:
 
 
 def reload_model(pipeline: Pipeline, params: Params) -> LoadedModel:
-    """Hot-reload: load the model ``params`` name fully, then swap it into ``pipeline``.
+    """
+    Hot-reload: load the model ``params`` name fully, then swap it into ``pipeline``.
 
     On failure the ModelLoadError propagates and the old model keeps serving.
     The threshold follows the new model's own when ``params.threshold`` asks for it.

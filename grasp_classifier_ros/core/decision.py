@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Turn per-frame success probabilities into verdicts a grasp controller can trust.
+"""
+Turn per-frame success probabilities into verdicts a grasp controller can trust.
 
 Rules (documented in the README, tested exactly):
 
@@ -141,7 +142,8 @@ class Decider:
         return StampCheck('ok', age)
 
     def update(self, probability: float, stamp_ns: int, now_ns: int) -> Decision:
-        """Fold one fresh frame's calibrated success probability into a verdict.
+        """
+        Fold one fresh frame's calibrated success probability into a verdict.
 
         Call only after ``check_stamp`` returned ok for the same frame.
         """

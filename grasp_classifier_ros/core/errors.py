@@ -10,7 +10,8 @@ class GraspClassifierError(Exception):
 
 
 class ImageConversionError(GraspClassifierError, ValueError):
-    """An Image/CompressedImage message cannot be turned into pixels.
+    """
+    An Image/CompressedImage message cannot be turned into pixels.
 
     The message names the offending field and its value, e.g.
     ``Image.step=100 is smaller than width*bytes_per_pixel=120``.

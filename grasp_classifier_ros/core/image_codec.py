@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Turn sensor_msgs Image / CompressedImage messages into HxWx3 uint8 pixels.
+"""
+Turn sensor_msgs Image / CompressedImage messages into HxWx3 uint8 pixels.
 
 Messages are duck-typed: rclpy messages (``data`` is ``array('B')``, bytes or a
 list) and ``rosbags`` messages (``data`` is a numpy uint8 array) both work.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from array import array
 from dataclasses import dataclass
+import struct
 from typing import Any, NamedTuple, TypeGuard
 
 import cv2
@@ -149,7 +151,8 @@ def decode_compressed(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     min_size: tuple[int, int] | None = None,
 ) -> DecodedImage:
-    """Decode a sensor_msgs/CompressedImage (JPEG or PNG) into HxWx3 uint8 BGR pixels.
+    """
+    Decode a sensor_msgs/CompressedImage (JPEG or PNG) into HxWx3 uint8 BGR pixels.
 
     The header's dimensions are checked against ``max_pixels`` before decoding.
     With ``min_size=(h, w)`` a JPEG is decoded at the largest 1/2, 1/4 or 1/8
@@ -326,12 +329,11 @@ def _jpeg_size(buf: np.ndarray) -> tuple[int, int]:
             continue
         if marker in (0xD9, 0xDA):  # EOI / SOS before any frame header
             break
-        length = int.from_bytes(data[pos + 2 : pos + 4], 'big')
+        (length,) = struct.unpack_from('>H', data, pos + 2)  # big-endian, as all JPEG fields
         if length < 2:
             break
         if marker in _JPEG_SOF and pos + 9 <= n:
-            height = int.from_bytes(data[pos + 5 : pos + 7], 'big')
-            width = int.from_bytes(data[pos + 7 : pos + 9], 'big')
+            height, width = struct.unpack_from('>HH', data, pos + 5)
             if width == 0 or height == 0:
                 raise ImageConversionError(
                     f'CompressedImage.data JPEG frame header declares {width}x{height} pixels'

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""The node's ROS interface as data: message type names, input kinds, output topics.
+"""
+The node's ROS interface as data: message type names, input kinds, output topics.
 
 The one home of every message type string and topic name. The node subscribes
 to ``input_kind(compressed).msg_type`` and publishes the ``Output`` topics
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .image_codec import DecodedImage, decode_compressed, decode_image
+from .image_codec import decode_compressed, decode_image, DecodedImage
 
 IMAGE_TYPE = 'sensor_msgs/msg/Image'
 COMPRESSED_TYPE = 'sensor_msgs/msg/CompressedImage'
@@ -77,7 +78,7 @@ class Output:
 
     @property
     def in_bag(self) -> str:
-        """The topic as recorded from a node in the root namespace (``/grasp/result``)."""
+        """Return the topic as recorded from a node in the root namespace (``/grasp/result``)."""
         return '/' + self.topic
 
 

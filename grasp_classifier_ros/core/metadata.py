@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""The model-metadata schema: the one contract between training export and the node.
+"""
+The model-metadata schema: the one contract between training export and the node.
 
 A shipped model is a TorchScript file whose extra file ``METADATA_FILE`` holds
 this JSON. Export writes it (``grasp_classifier_training`` imports this module),
@@ -26,7 +27,8 @@ OutputKind = Literal['logits', 'probabilities']
 
 @dataclass(frozen=True)
 class ModelMetadata:
-    """Everything needed to feed a model and interpret its output.
+    """
+    Everything needed to feed a model and interpret its output.
 
     ``mean``/``std`` apply to pixels scaled to 0..1, per channel in
     ``color_order``. The model maps a float tensor ``(N, 3, H, W)`` to

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Classification metrics and latency percentiles in plain numpy (no ROS, no torch).
+"""
+Classification metrics and latency percentiles in plain numpy (no ROS, no torch).
 
 Labels are 1 = success (the positive class), 0 = failure. Definitions follow
 torchmetrics' functional metrics, which the tests compare against: ROC AUC is
@@ -101,7 +102,8 @@ def average_precision(y_true: Any, scores: Any) -> float:
 def calibration_error(
     y_true: Any, p_success: Any, n_bins: int = 15, mode: str = 'top_label'
 ) -> float:
-    """Return the expected calibration error (L1) over ``n_bins`` equal-width bins.
+    """
+    Return the expected calibration error (L1) over ``n_bins`` equal-width bins.
 
     ``top_label``: confidence max(p, 1 - p) against whether the argmax class
     (success when p > 0.5) is right — torchmetrics' multiclass ECE on [1-p, p].

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Load and run a TorchScript classifier that carries its own metadata.
+"""
+Load and run a TorchScript classifier that carries its own metadata.
 
 ``load_model`` = verify the file (exists, hash, metadata) -> a backend's
 ``load`` (``backend.Runner``) -> check the outputs against the metadata ->
@@ -22,7 +23,7 @@ import torch
 
 from .backend import BackendUnavailableError, ModelFile, Runner
 from .errors import DeviceError, MetadataError, ModelLoadError
-from .metadata import METADATA_FILE, ModelMetadata, extra_files
+from .metadata import extra_files, METADATA_FILE, ModelMetadata
 from .onnx_backend import OnnxRuntimeBackend
 from .params import validate
 from .torchscript_backend import TorchScriptBackend
@@ -45,7 +46,8 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
 
 
 def resolve_device(spec: str, *, cuda_fallback: bool = True) -> torch.device:
-    """Map ``auto | cpu | cuda | cuda:N`` to a torch device.
+    """
+    Map ``auto | cpu | cuda | cuda:N`` to a torch device.
 
     ``auto`` picks CUDA when present. When CUDA is asked for but absent, fall back
     to CPU with a warning if ``cuda_fallback`` else raise DeviceError.
@@ -84,7 +86,8 @@ class Prediction:
 
 
 class Decoder:
-    """Raw outputs -> a ``Prediction``: the model's calibration and its success class.
+    """
+    Raw outputs -> a ``Prediction``: the model's calibration and its success class.
 
     The probability of class ``c`` is ``softmax(logits / temperature)[c]``
     (log-probabilities first for models that output probabilities).
@@ -181,7 +184,8 @@ def load_model(
     backend: str = 'torchscript',
     onednn_fusion: bool = True,
 ) -> LoadedModel:
-    """Verify a model file, load it with a backend, check its outputs, warm it up.
+    """
+    Verify a model file, load it with a backend, check its outputs, warm it up.
 
     Every failure (missing or corrupt file, bad metadata, hash mismatch,
     output shape not matching the metadata) raises one ModelLoadError naming
@@ -207,7 +211,8 @@ def load_model(
 
 
 def verify_file(p: Path, expected_sha256: str = '') -> ModelFile:
-    """Check a model file and read its metadata; raise ModelLoadError naming the problem.
+    """
+    Check a model file and read its metadata; raise ModelLoadError naming the problem.
 
     The file must exist and match ``expected_sha256`` ('' = any) before anything parses it.
     """

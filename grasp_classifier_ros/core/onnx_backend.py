@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Optional CPU backend: serve the TorchScript model through ONNX Runtime.
+"""
+Optional CPU backend: serve the TorchScript model through ONNX Runtime.
 
 TorchScript stays the shipped artifact. At load time the TorchScript module is
 exported to ONNX in memory and served by an ONNX Runtime session, which has
@@ -21,7 +22,7 @@ import warnings
 
 import torch
 
-from .backend import BackendUnavailableError, ModelFile, load_torchscript, mismatch, probe_input
+from .backend import BackendUnavailableError, load_torchscript, mismatch, ModelFile, probe_input
 
 OPSET = 17
 INPUT = 'images'

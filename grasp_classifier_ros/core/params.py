@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Every node parameter, declared once, with typed access.
+"""
+Every node parameter, declared once, with typed access.
 
 ``Params`` is the single source, in the manner of generate_parameter_library:
 each field is one parameter (name, Python type, default) whose metadata holds
@@ -63,7 +64,7 @@ class Bounds:
 
     @property
     def hull(self) -> tuple[float, float]:
-        """The smallest range holding every valid value (what a ROS descriptor can state)."""
+        """Return the smallest range holding every valid value (what a ROS descriptor states)."""
         lo = self.lo if self.also is None else min(self.lo, self.also)
         hi = self.hi if self.also is None else max(self.hi, self.also)
         return lo, hi
@@ -298,7 +299,7 @@ class ParamSpec:
     """One parameter as ROS and the docs see it: name, ROS type, default, description, rules."""
 
     name: str
-    type: str
+    ros_type: str
     default: Any
     description: str
     dynamic: bool
@@ -306,16 +307,16 @@ class ParamSpec:
 
     @property
     def bounds(self) -> tuple[float, float] | None:
-        """The numeric range a ROS descriptor states (the rules' hull), or None."""
+        """Return the numeric range a ROS descriptor states (the rules' hull), or None."""
         b = next((r for r in self.rules if isinstance(r, Bounds)), None)
         return None if b is None else b.hull
 
     @property
-    def min(self) -> float | None:
+    def minimum(self) -> float | None:
         return None if self.bounds is None else self.bounds[0]
 
     @property
-    def max(self) -> float | None:
+    def maximum(self) -> float | None:
         return None if self.bounds is None else self.bounds[1]
 
     @property
@@ -352,7 +353,7 @@ DYNAMIC: frozenset[str] = frozenset(p.name for p in PARAMETERS if p.dynamic)
 
 
 def _coerce(spec: ParamSpec, value: Any) -> Any:
-    t = spec.type
+    t = spec.ros_type
     if t == 'bool':
         if isinstance(value, bool):
             return value
@@ -425,7 +426,8 @@ def validate_all(values: Mapping[str, Any]) -> Params:
 
 
 def validate_changes(current: Params, changes: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate a batch of run-time parameter changes as one unit; return them coerced.
+    """
+    Validate a batch of run-time parameter changes as one unit; return them coerced.
 
     For the node's set-parameters callback: check every change first and apply
     them (``Params.updated``) only if this returns, so a rejected batch changes
@@ -456,7 +458,7 @@ def to_yaml(node_name: str = '/**') -> str:
     for p in PARAMETERS:
         tag = 'dynamic' if p.dynamic else 'read-only'
         rng = f'; range {p.range_text}' if p.range_text else ''
-        lines.append(f'    # {p.description} [{p.type}, {tag}{rng}]'.replace('\\|', '|'))
+        lines.append(f'    # {p.description} [{p.ros_type}, {tag}{rng}]'.replace('\\|', '|'))
         default = p.default
         text = ('"' + default + '"') if isinstance(default, str) else _fmt(default)
         lines.append(f'    {p.name}: {text}')
@@ -472,7 +474,7 @@ def readme_table() -> str:
     for p in PARAMETERS:
         default = f"'{p.default}'" if isinstance(p.default, str) else _fmt(p.default)
         rows.append(
-            f'| `{p.name}` | {p.type} | `{default}` | {p.range_text} | '
+            f'| `{p.name}` | {p.ros_type} | `{default}` | {p.range_text} | '
             f'{"yes" if p.dynamic else "no"} | {p.description} |'
         )
     return '\n'.join(rows) + '\n'

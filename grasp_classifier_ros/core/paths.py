@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Find files the package ships (the default model) without importing ROS.
+"""
+Find files the package ships (the default model) without importing ROS.
 
 Lookup order for ``model_path: ''``: the ament share directory (colcon install,
 ``ament_index_python`` importable), then ``<sys.prefix>/share`` (a pip-installed
@@ -44,7 +45,8 @@ def candidate_model_paths() -> list[Path]:
 
 
 def default_model_path() -> Path:
-    """Return the shipped model file: the first candidate that exists.
+    """
+    Return the shipped model file: the first candidate that exists.
 
     When none exists, return the ament share path inside a ROS install, else the
     source tree's path, so the loader's error names where the model was expected.

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""The one frame pipeline shared by the node and the bag evaluator.
+"""
+The one frame pipeline shared by the node and the bag evaluator.
 
 ``Pipeline.process`` = freshness check -> decode -> preprocess -> infer ->
 decide, with per-stage timings. It never raises for a per-frame fault: bad
@@ -22,8 +23,8 @@ import numpy as np
 
 from .decision import CheckCollector, CheckOutcome, Decider, Decision, DecisionConfig
 from .errors import ImageConversionError
-from .image_codec import DEFAULT_MAX_PIXELS, DecodedImage, to_color_order
-from .interfaces import RAW, InputKind
+from .image_codec import DecodedImage, DEFAULT_MAX_PIXELS, to_color_order
+from .interfaces import InputKind, RAW
 from .metadata import ModelMetadata
 from .model import LoadedModel
 from .preprocess import Preprocessor
@@ -53,12 +54,13 @@ class FrameResult:
 
     @property
     def success(self) -> bool:
-        """True only for a fresh frame whose verdict is SUCCESS."""
+        """Return True only for a fresh frame whose verdict is SUCCESS."""
         return self.decision is not None and self.decision.success
 
 
 class Pipeline:
-    """Decode -> preprocess -> infer -> decide for one camera stream.
+    """
+    Decode -> preprocess -> infer -> decide for one camera stream.
 
     What a caller needs besides ``process``: ``metadata``, ``decision``,
     ``threshold``, ``roi``, ``model``; ``run_check`` (the ``~/check`` answer), ``snapshot``
@@ -92,7 +94,7 @@ class Pipeline:
 
     @property
     def decision(self) -> DecisionConfig:
-        """The decision rules in force (threshold resolved)."""
+        """Return the decision rules in force (threshold resolved)."""
         return self.decider.config
 
     @property
@@ -113,7 +115,8 @@ class Pipeline:
         self._keep_previews = wanted
 
     def run_check(self, k: int, timeout_s: float, now_ns: int) -> CheckOutcome:
-        """Answer ``~/check``: the verdict over the next ``k`` fresh frames at the threshold.
+        """
+        Answer ``~/check``: the verdict over the next ``k`` fresh frames at the threshold.
 
         Blocks the calling thread (never the worker) until they arrived or ``timeout_s`` passed.
         """
@@ -124,7 +127,8 @@ class Pipeline:
         return self.stats.snapshot(now_ns)
 
     def configure(self, decision: DecisionConfig, roi: Roi, max_pixels: int) -> None:
-        """Serve with new settings from the next frame on (``configure.apply_params``).
+        """
+        Serve with new settings from the next frame on (``configure.apply_params``).
 
         Smoothing restarts only when the decision rules change.
         """
@@ -135,7 +139,8 @@ class Pipeline:
             self.max_pixels = max_pixels
 
     def swap_model(self, model: LoadedModel, decision: DecisionConfig) -> None:
-        """Serve ``model`` with ``decision`` from the next frame on (``configure.reload_model``).
+        """
+        Serve ``model`` with ``decision`` from the next frame on (``configure.reload_model``).
 
         Load the model first; this cannot fail.
         """
@@ -228,7 +233,8 @@ class Pipeline:
 
 
 class NewestFrameWorker:
-    """Run a pipeline on its own thread over the newest submitted frame only.
+    """
+    Run a pipeline on its own thread over the newest submitted frame only.
 
     ``submit`` never blocks: a frame arriving while another waits replaces it
     (the replaced one is counted as dropped). ``clock_ns`` gives "now" for the

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Turn decoded pixels into the model's input tensor: ROI crop, resize, normalise.
+"""
+Turn decoded pixels into the model's input tensor: ROI crop, resize, normalise.
 
 Training, evaluation and the node all go through ``crop_resize`` and
 ``Preprocessor`` so there is no train/serve skew in resizing or normalisation.
@@ -25,7 +26,8 @@ HALVING_GAP = 1
 
 
 def area_resize(region: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Shrink uint8 pixels to ``height`` x ``width`` by area averaging.
+    """
+    Shrink uint8 pixels to ``height`` x ``width`` by area averaging.
 
     While the region is even-sized and at least ``HALVING_GAP`` times the
     target after halving, it is first halved by exact 2x2 box means (OpenCV's
@@ -49,7 +51,8 @@ def area_resize(region: np.ndarray, height: int, width: int) -> np.ndarray:
 def crop_resize(
     pixels: np.ndarray, order: ColorOrder, meta: ModelMetadata, roi: Roi = FULL_FRAME
 ) -> np.ndarray:
-    """Crop ``roi``, resize to the model input and reorder channels.
+    """
+    Crop ``roi``, resize to the model input and reorder channels.
 
     Works on uint8 before any float conversion (cheap); shrinks with
     ``area_resize``, enlarges bilinearly. Returns a contiguous ``(H, W, 3)``
@@ -67,7 +70,8 @@ def crop_resize(
 
 
 class Preprocessor:
-    """Reusable ROI/resize/normalise stage producing ``(1, 3, H, W)`` tensors.
+    """
+    Reusable ROI/resize/normalise stage producing ``(1, 3, H, W)`` tensors.
 
     The returned tensor is a preallocated ``channels_last`` buffer (the pixels'
     own HWC order, so normalising is one contiguous pass and convolutions skip a
@@ -101,7 +105,8 @@ class Preprocessor:
         self._u8_np = self._u8[0].numpy()
 
     def decode_min_size(self) -> tuple[int, int]:
-        """Smallest full-frame size (h, w) keeping the ROI at least model-input sized.
+        """
+        Smallest full-frame size (h, w) keeping the ROI at least model-input sized.
 
         Lets the JPEG decoder pick a reduced decode scale safely.
         """

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""The region of interest: a normalised ``(x, y, w, h)`` crop of the frame.
+"""
+The region of interest: a normalised ``(x, y, w, h)`` crop of the frame.
 
 Pure Python (no numpy, OpenCV or torch), so the parameter spec that validates
 ``roi`` stays importable by the launch file.

@@ -22,7 +22,8 @@ def percentiles(values: list[float] | np.ndarray, qs: tuple[float, ...] = (50, 9
 
 
 class StreamStats:
-    """Thread-safe rolling statistics of one camera stream through the pipeline.
+    """
+    Thread-safe rolling statistics of one camera stream through the pipeline.
 
     Bounded memory: only the last ``window`` samples are kept, so a node running
     for weeks does not grow.

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""The default backend: the TorchScript module itself, fused with oneDNN Graph on CPU.
+"""
+The default backend: the TorchScript module itself, fused with oneDNN Graph on CPU.
 
 oneDNN Graph fusion hands conv/BN/ReLU chains to fused kernels: ~2x faster
 inference for the small CNNs shipped here, whose time is per-operator
@@ -25,7 +26,7 @@ import warnings
 
 import torch
 
-from .backend import ModelFile, load_torchscript, mismatch, probe_input
+from .backend import load_torchscript, mismatch, ModelFile, probe_input
 from .errors import ModelLoadError
 
 
@@ -133,7 +134,8 @@ def _unoptimized(module: torch.jit.ScriptModule, x: torch.Tensor) -> torch.Tenso
 
 
 def _accepts_channels_last(runner: TorchScriptRunner, x: torch.Tensor) -> bool:
-    """Whether the module gives the same outputs on channels_last as on contiguous input.
+    """
+    Whether the module gives the same outputs on channels_last as on contiguous input.
 
     Convolutions run faster on channels_last input; a module that reshapes its
     input with ``view`` would fail or differ, so it gets contiguous input instead.

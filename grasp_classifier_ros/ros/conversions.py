@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""ROS message and parameter plumbing that needs no rclpy import.
+"""
+ROS message and parameter plumbing that needs no rclpy import.
 
 Message classes are passed in, so the node uses its rclpy classes and tests
 use the ``rosbags`` type store's classes for the same definitions. Every
@@ -31,18 +32,19 @@ DIAGNOSTIC_LEVELS: dict[str, int] = {'OK': 0, 'WARN': 1, 'ERROR': 2, 'STALE': 3}
 
 
 def ros_default(spec: ParamSpec) -> Any:
-    """Return ``spec.default`` as the exact Python type rclpy infers the ROS type from.
+    """
+    Return ``spec.default`` as the exact Python type rclpy infers the ROS type from.
 
     rclpy types a parameter by its default (``1`` would make a double parameter
     an integer one), so doubles must be floats and arrays lists of floats.
     """
-    if spec.type == 'double':
+    if spec.ros_type == 'double':
         return float(spec.default)
-    if spec.type == 'int':
+    if spec.ros_type == 'int':
         return int(spec.default)
-    if spec.type == 'bool':
+    if spec.ros_type == 'bool':
         return bool(spec.default)
-    if spec.type == 'double_array':
+    if spec.ros_type == 'double_array':
         values = [float(v) for v in spec.default]
         if not values:  # rclpy would type an empty list as a byte array
             raise ValueError(f'parameter {spec.name}: an empty double_array default is untyped')
@@ -78,7 +80,8 @@ def constraints_text(spec: ParamSpec) -> str:
 def make_descriptor(
     spec: ParamSpec, descriptor_cls: Any, float_range_cls: Any, int_range_cls: Any
 ) -> Any:
-    """Build an ``rcl_interfaces/ParameterDescriptor`` for ``spec``.
+    """
+    Build an ``rcl_interfaces/ParameterDescriptor`` for ``spec``.
 
     Bounded doubles get a ``FloatingPointRange`` and bounded ints an
     ``IntegerRange`` (step 0 = any value), so ``ros2 param describe`` and rqt
@@ -86,18 +89,20 @@ def make_descriptor(
     """
     float_ranges = []
     int_ranges = []
-    if spec.min is not None and spec.max is not None:
-        if spec.type == 'double':
+    if spec.minimum is not None and spec.maximum is not None:
+        if spec.ros_type == 'double':
             float_ranges.append(
-                float_range_cls(from_value=float(spec.min), to_value=float(spec.max), step=0.0)
+                float_range_cls(
+                    from_value=float(spec.minimum), to_value=float(spec.maximum), step=0.0
+                )
             )
-        elif spec.type == 'int':
+        elif spec.ros_type == 'int':
             int_ranges.append(
-                int_range_cls(from_value=int(spec.min), to_value=int(spec.max), step=0)
+                int_range_cls(from_value=int(spec.minimum), to_value=int(spec.maximum), step=0)
             )
     return descriptor_cls(
         name=spec.name,
-        type=PARAM_TYPE_IDS[spec.type],
+        type=PARAM_TYPE_IDS[spec.ros_type],
         description=spec.description,
         additional_constraints=constraints_text(spec),
         read_only=not spec.dynamic,
@@ -137,7 +142,8 @@ def label_info_msg(
 
 
 def bgr8_image_msg(image_cls: Any, header: Any, pixels: np.ndarray) -> Any:
-    """Build a ``sensor_msgs/Image`` (bgr8, tightly packed) from HxWx3 uint8 BGR pixels.
+    """
+    Build a ``sensor_msgs/Image`` (bgr8, tightly packed) from HxWx3 uint8 BGR pixels.
 
     ``data`` is an ``array('B')``: rclpy's fast path for uint8 sequences (what
     cv_bridge assigns too).

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Turn ``classify.launch.py`` arguments (strings) into typed node parameter overrides.
+"""
+Turn ``classify.launch.py`` arguments (strings) into typed node parameter overrides.
 
 An argument left empty is not passed at all, so a value from ``params_file``
 (or the parameter's default) stays in force; a set one is converted to the
@@ -37,20 +38,20 @@ def parse_value(param: str, text: str) -> Any:
     raw = text.strip()
     value: Any
     try:
-        if spec.type == 'bool':
+        if spec.ros_type == 'bool':
             if raw.lower() not in _TRUE + _FALSE:
                 raise ValueError('expected true or false')
             value = raw.lower() in _TRUE
-        elif spec.type == 'int':
+        elif spec.ros_type == 'int':
             value = int(raw)
-        elif spec.type == 'double':
+        elif spec.ros_type == 'double':
             value = float(raw)
-        elif spec.type == 'double_array':
+        elif spec.ros_type == 'double_array':
             value = yaml.safe_load(raw)
         else:
             value = text
     except (ValueError, yaml.YAMLError) as exc:
-        raise ParameterError(param, text, f'cannot read it as {spec.type}: {exc}') from exc
+        raise ParameterError(param, text, f'cannot read it as {spec.ros_type}: {exc}') from exc
     return validate(param, value)
 
 

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""The ROS 2 node: a thin rclpy adapter around the ROS-free ``Pipeline``.
+"""
+The ROS 2 node: a thin rclpy adapter around the ROS-free ``Pipeline``.
 
 Topics (relative, so a launch ``namespace`` moves them; remap like any topic):
 
@@ -26,25 +27,9 @@ import importlib.util
 from pathlib import Path
 import sys
 import threading
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TYPE_CHECKING, TypeVar
 import warnings
 
-from ..core import params as param_specs
-from ..core.configure import apply_params, build_pipeline, reload_model
-from ..core.errors import GraspClassifierError, ParameterError
-from ..core.interfaces import (
-    CHECK_SERVICE,
-    CONFIDENCE,
-    DEBUG_IMAGE,
-    LABEL_INFO,
-    RESULT,
-    SUCCESS,
-    input_kind,
-)
-from ..core.model import LoadedModel
-from ..core.params import Params
-from ..core.pipeline import FrameResult, NewestFrameWorker
-from ..core.stats import assess
 from .conversions import (
     bgr8_image_msg,
     classification_msg,
@@ -56,6 +41,22 @@ from .conversions import (
     ros_default,
 )
 from .overlay import draw_overlay
+from ..core import params as param_specs
+from ..core.configure import apply_params, build_pipeline, reload_model
+from ..core.errors import GraspClassifierError, ParameterError
+from ..core.interfaces import (
+    CHECK_SERVICE,
+    CONFIDENCE,
+    DEBUG_IMAGE,
+    input_kind,
+    LABEL_INFO,
+    RESULT,
+    SUCCESS,
+)
+from ..core.model import LoadedModel
+from ..core.params import Params
+from ..core.pipeline import FrameResult, NewestFrameWorker
+from ..core.stats import assess
 
 try:
     from diagnostic_msgs.msg import DiagnosticStatus
@@ -78,9 +79,9 @@ try:
     from rclpy.qos import (
         DurabilityPolicy,
         HistoryPolicy,
+        qos_policy_name_from_kind,
         QoSProfile,
         ReliabilityPolicy,
-        qos_policy_name_from_kind,
     )
 
     if TYPE_CHECKING:  # humble's module: the API the type check reads
@@ -187,9 +188,9 @@ class GraspClassifierNode(Node):
                 declared = self.declare_parameter(spec.name, ros_default(spec), descriptor)
             except InvalidParameterTypeException as exc:
                 given = self._override_value(spec.name)
-                hint = ' (write 1.0, not 1)' if spec.type in ('double', 'double_array') else ''
+                hint = ' (write 1.0, not 1)' if spec.ros_type in ('double', 'double_array') else ''
                 raise ParameterError(
-                    spec.name, given, f'must be of type {spec.type}{hint}'
+                    spec.name, given, f'must be of type {spec.ros_type}{hint}'
                 ) from exc
             except InvalidParameterValueException as exc:
                 given = self._override_value(spec.name)
@@ -227,7 +228,8 @@ class GraspClassifierNode(Node):
         return self._logging_warnings(lambda: reload_model(self.pipeline, params))
 
     def _on_set_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
-        """Validate a parameter change; apply it all or nothing.
+        """
+        Validate a parameter change; apply it all or nothing.
 
         A new ``model_path``/``model_sha256`` loads the model first and swaps it
         in only on success; on failure the change is rejected and the old model

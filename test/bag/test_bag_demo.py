@@ -7,11 +7,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from model_factory import brightness_metadata, write_model
-
 from grasp_classifier_ros.bag.evaluate_bag import main
 from grasp_classifier_ros.bag.io import BagReader
 from grasp_classifier_ros.bag.labels import load_intervals, resolve_intervals
+from model_factory import brightness_metadata, write_model
 
 DEMO = Path(__file__).resolve().parents[2] / 'data' / 'demo' / 'grasp_demo'
 NS = 1_000_000_000

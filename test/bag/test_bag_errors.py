@@ -7,13 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from bag_factory import make_flat_bag
-from model_factory import write_model
-import pytest
-
 from grasp_classifier_ros.bag import io as bag_io
 from grasp_classifier_ros.bag.evaluate_bag import main
 from grasp_classifier_ros.bag.io import BagWriter
 from grasp_classifier_ros.core.interfaces import IMAGE_TYPE
+from model_factory import write_model
+import pytest
 
 SPEC = [(True, [200] * 3), (False, [40] * 3)]
 

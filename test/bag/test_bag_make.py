@@ -8,14 +8,13 @@ from pathlib import Path
 import sys
 
 import cv2
-from msg_factory import compressed_to_array, image_to_array
-import numpy as np
-import pytest
-
 from grasp_classifier_ros.bag import make_bag
 from grasp_classifier_ros.bag.io import BagReader
 from grasp_classifier_ros.bag.labels import load_intervals, resolve_intervals
 from grasp_classifier_ros.bag.make_bag import group_of, main
+from msg_factory import compressed_to_array, image_to_array
+import numpy as np
+import pytest
 
 NS = 1_000_000_000
 

@@ -11,15 +11,14 @@ import time
 from typing import Any
 
 from bag_factory import make_flat_bag
-from model_factory import write_model
-import pytest
-
 from grasp_classifier_ros.bag.evaluate_bag import main
 from grasp_classifier_ros.bag.io import BagReader
 from grasp_classifier_ros.bag.replay import DROPPED, replay_realtime
 from grasp_classifier_ros.core.decision import DecisionConfig
-from grasp_classifier_ros.core.model import LoadedModel, load_model
-from grasp_classifier_ros.core.pipeline import STATUSES, Pipeline
+from grasp_classifier_ros.core.model import load_model, LoadedModel
+from grasp_classifier_ros.core.pipeline import Pipeline, STATUSES
+from model_factory import write_model
+import pytest
 
 SLEEP_S = 0.1  # three frame periods at 30 fps: most frames must be dropped
 SPEC = [(True, [200] * 12), (False, [40] * 12)]

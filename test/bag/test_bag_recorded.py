@@ -8,11 +8,10 @@ import csv
 import json
 from pathlib import Path
 
-import pytest
-
 from grasp_classifier_ros.bag import io as bag_io
 from grasp_classifier_ros.bag.evaluate_bag import main
 from grasp_classifier_ros.bag.io import BagWriter
+import pytest
 
 NS = 1_000_000_000
 T0 = 1_700_000_000 * NS

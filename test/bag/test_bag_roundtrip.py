@@ -8,12 +8,11 @@ import csv
 import json
 from pathlib import Path
 
-from bag_factory import ROUND_TRIP, make_flat_bag, values_of
-from model_factory import flat_probability, write_model
-import pytest
-
+from bag_factory import make_flat_bag, ROUND_TRIP, values_of
 from grasp_classifier_ros.bag.evaluate_bag import main
 from grasp_classifier_ros.bag.io import BagReader
+from model_factory import flat_probability, write_model
+import pytest
 
 
 @pytest.fixture(scope='module')

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""What a new user hits first with evaluate_bag / make_bag: each step just works or says why.
+"""
+What a new user hits first with evaluate_bag / make_bag: each step just works or says why.
 
 The success class of recorded results, --threshold in replay, output paths
 checked before any work, options that would be ignored, flat image folders,
@@ -15,12 +16,11 @@ from pathlib import Path
 
 from bag_factory import make_flat_bag
 import cv2
+from grasp_classifier_ros.bag import evaluate_bag, make_bag
+from grasp_classifier_ros.bag.make_bag import BagSpec, SourceEpisode, SourceFrame, write_bag
 from model_factory import write_model
 import numpy as np
 import pytest
-
-from grasp_classifier_ros.bag import evaluate_bag, make_bag
-from grasp_classifier_ros.bag.make_bag import BagSpec, SourceEpisode, SourceFrame, write_bag
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / 'data' / 'demo' / 'grasp_demo'

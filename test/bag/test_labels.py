@@ -6,19 +6,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from grasp_classifier_ros.bag.labels import (
     Episode,
-    LabelError,
-    LabelTrack,
     episode_at,
     episodes_from_runs,
     episodes_yaml,
+    LabelError,
+    LabelTrack,
     load_intervals,
     parse_label,
     resolve_intervals,
 )
+import pytest
 
 NS = 1_000_000_000
 START = 1_700_000_000 * NS

@@ -8,12 +8,11 @@ import json
 from pathlib import Path
 import sys
 
-import numpy as np
-
 from grasp_classifier_ros.bag.replay import DROPPED, FrameRecord, ReplayRun
 from grasp_classifier_ros.bag.report import build_metrics, write_report
 from grasp_classifier_ros.core.decision import Decision, Verdict
 from grasp_classifier_ros.core.pipeline import FrameResult
+import numpy as np
 
 S = 1_000_000_000
 

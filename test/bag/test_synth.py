@@ -4,9 +4,8 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from grasp_classifier_ros.bag import synth
+import numpy as np
 
 
 def test_render_episode_shapes_and_labels():

@@ -7,8 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 import threading
 
-import pytest
-
 from grasp_classifier_ros.core.configure import decision_config
 from grasp_classifier_ros.core.decision import (
     CheckCollector,
@@ -17,6 +15,7 @@ from grasp_classifier_ros.core.decision import (
     Verdict,
 )
 from grasp_classifier_ros.core.params import validate_all
+import pytest
 
 S = 1_000_000_000
 MS = 1_000_000

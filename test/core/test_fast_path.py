@@ -7,11 +7,21 @@ from __future__ import annotations
 import math
 
 import cv2
+from grasp_classifier_ros.core import torchscript_backend
+from grasp_classifier_ros.core.decision import DecisionConfig
+from grasp_classifier_ros.core.model import load_model, save_model
+from grasp_classifier_ros.core.pipeline import Pipeline
+from grasp_classifier_ros.core.preprocess import (
+    area_resize,
+    crop_resize,
+    HALVING_GAP,
+    Preprocessor,
+)
 from model_factory import (
+    brightness_metadata,
     BrightnessModel,
     ConstantModel,
     ConvBnNet,
-    brightness_metadata,
     flat_probability,
     write_model,
 )
@@ -20,17 +30,6 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
-
-from grasp_classifier_ros.core import torchscript_backend
-from grasp_classifier_ros.core.decision import DecisionConfig
-from grasp_classifier_ros.core.model import load_model, save_model
-from grasp_classifier_ros.core.pipeline import Pipeline
-from grasp_classifier_ros.core.preprocess import (
-    HALVING_GAP,
-    Preprocessor,
-    area_resize,
-    crop_resize,
-)
 
 S = 1_000_000_000
 

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Injected faults and their exact outcomes: model output, CUDA, camera, stamps, hot reload.
+"""
+Injected faults and their exact outcomes: model output, CUDA, camera, stamps, hot reload.
 
 Load-time model faults (missing, truncated, not TorchScript, bad metadata, output
 shape) are in test_model.py; a single NaN frame and a broken reload file are in
@@ -17,19 +18,6 @@ import threading
 import time
 import zipfile
 
-from model_factory import (
-    BrightnessModel,
-    ConstantModel,
-    brightness_metadata,
-    flat_probability,
-    write_model,
-)
-from msg_factory import make_image
-import numpy as np
-import pytest
-import torch
-from torch import nn
-
 from grasp_classifier_ros.core.configure import build_pipeline, reload_model
 from grasp_classifier_ros.core.decision import DecisionConfig
 from grasp_classifier_ros.core.errors import DeviceError, ModelLoadError
@@ -38,6 +26,18 @@ from grasp_classifier_ros.core.model import file_sha256, load_model
 from grasp_classifier_ros.core.params import Params, validate_all
 from grasp_classifier_ros.core.pipeline import NewestFrameWorker, Pipeline
 from grasp_classifier_ros.core.stats import assess
+from model_factory import (
+    brightness_metadata,
+    BrightnessModel,
+    ConstantModel,
+    flat_probability,
+    write_model,
+)
+from msg_factory import make_image
+import numpy as np
+import pytest
+import torch
+from torch import nn
 
 S = 1_000_000_000
 MS = 1_000_000
@@ -280,7 +280,8 @@ def test_frozen_stamp_stream_is_an_error_once_no_recent_frame_is_classified(good
 
 
 def run_check_while(pl: Pipeline, camera_lag_ns: int | None, timeout_s: float) -> tuple:
-    """Answer a ~/check on another thread while a 200 Hz camera feeds stamps lagging by ``lag``.
+    """
+    Answer a ~/check on another thread while a 200 Hz camera feeds stamps lagging by ``lag``.
 
     ``camera_lag_ns=None`` means the camera is stopped. Returns (outcome, seconds taken).
     """

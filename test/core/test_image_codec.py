@@ -9,21 +9,20 @@ import dataclasses
 import tracemalloc
 
 import cv2
+from grasp_classifier_ros.core import image_codec
+from grasp_classifier_ros.core.errors import ImageConversionError
+from grasp_classifier_ros.core.image_codec import (
+    decode_compressed,
+    decode_image,
+    DEFAULT_MAX_PIXELS,
+    SUPPORTED_ENCODINGS,
+    SUPPORTED_FORMATS,
+    to_color_order,
+)
 import msg_factory as mf
 from msg_factory import compressed_to_array, image_to_array
 import numpy as np
 import pytest
-
-from grasp_classifier_ros.core import image_codec
-from grasp_classifier_ros.core.errors import ImageConversionError
-from grasp_classifier_ros.core.image_codec import (
-    DEFAULT_MAX_PIXELS,
-    SUPPORTED_ENCODINGS,
-    SUPPORTED_FORMATS,
-    decode_compressed,
-    decode_image,
-    to_color_order,
-)
 
 # cv_bridge's table (cv_bridge.cpp getConversionCodes): OpenCV names the Bayer
 # pattern after the second row, hence rggb -> BayerBG.
@@ -420,7 +419,11 @@ def test_compressed_to_array_defaults_to_rgb(scene_bgr: np.ndarray) -> None:
     ],
 )
 def test_accepted_format_strings(scene_bgr: np.ndarray, fmt: str, field: str) -> None:
-    msg = mf.make_compressed(scene_bgr[:32, :48], fmt, format_field=field)  # type: ignore[arg-type]
+    msg = mf.make_compressed(
+        scene_bgr[:32, :48],
+        fmt,
+        format_field=field,  # type: ignore[arg-type]
+    )
     assert decode_compressed(msg).pixels.shape == (32, 48, 3)
 
 

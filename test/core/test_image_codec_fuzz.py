@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Property tests: any Image/CompressedImage decodes to HxWx3 uint8 or ImageConversionError.
+"""
+Property tests: any Image/CompressedImage decodes to HxWx3 uint8 or ImageConversionError.
 
 A quick profile (~200 cases); ``make fuzz`` (tools/fuzz_image_codec.py) runs the
 same strategies and oracle for >= 10,000 cases.
@@ -8,7 +9,7 @@ same strategies and oracle for >= 10,000 cases.
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, HealthCheck, settings
 import image_codec_strategies as ics
 
 QUICK = settings(

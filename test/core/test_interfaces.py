@@ -4,13 +4,12 @@
 
 from __future__ import annotations
 
-from msg_factory import make_compressed, make_image
-import numpy as np
-import pytest
-
 from grasp_classifier_ros.bag.io import typestore
 from grasp_classifier_ros.core import interfaces
 from grasp_classifier_ros.core.interfaces import COMPRESSED, INPUT_KINDS, RAW
+from msg_factory import make_compressed, make_image
+import numpy as np
+import pytest
 
 BGR = np.arange(12 * 16 * 3, dtype=np.uint8).reshape(12, 16, 3)
 

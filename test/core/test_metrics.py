@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import math
 
+from grasp_classifier_ros.core import metrics
 import numpy as np
 import pytest
 import torch
 from torchmetrics.functional import classification as tmc
-
-from grasp_classifier_ros.core import metrics
 
 SEEDS = range(8)
 # torchmetrics computes in float32

@@ -8,14 +8,13 @@ import json
 from pathlib import Path
 import zipfile
 
-from model_factory import BrightnessModel, ConstantModel, brightness_metadata, write_model
+from grasp_classifier_ros.core.errors import DeviceError, MetadataError, ModelLoadError
+from grasp_classifier_ros.core.metadata import METADATA_FILE, ModelMetadata, SCHEMA_VERSION
+from grasp_classifier_ros.core.model import file_sha256, load_model, read_metadata, resolve_device
+from model_factory import brightness_metadata, BrightnessModel, ConstantModel, write_model
 import numpy as np
 import pytest
 import torch
-
-from grasp_classifier_ros.core.errors import DeviceError, MetadataError, ModelLoadError
-from grasp_classifier_ros.core.metadata import METADATA_FILE, SCHEMA_VERSION, ModelMetadata
-from grasp_classifier_ros.core.model import file_sha256, load_model, read_metadata, resolve_device
 
 
 def test_metadata_round_trip_through_file(tmp_path):

@@ -4,17 +4,6 @@
 
 from __future__ import annotations
 
-from model_factory import (
-    BrightnessModel,
-    ConstantModel,
-    ConvBnNet,
-    brightness_metadata,
-    write_model,
-)
-from msg_factory import make_image
-import numpy as np
-import pytest
-
 from grasp_classifier_ros.core import onnx_backend, params
 from grasp_classifier_ros.core.decision import DecisionConfig
 from grasp_classifier_ros.core.errors import ModelLoadError, ParameterError
@@ -22,6 +11,16 @@ from grasp_classifier_ros.core.model import load_model
 from grasp_classifier_ros.core.onnx_backend import OnnxRuntimeBackend
 from grasp_classifier_ros.core.pipeline import Pipeline
 from grasp_classifier_ros.core.torchscript_backend import TorchScriptBackend
+from model_factory import (
+    brightness_metadata,
+    BrightnessModel,
+    ConstantModel,
+    ConvBnNet,
+    write_model,
+)
+from msg_factory import make_image
+import numpy as np
+import pytest
 
 S = 1_000_000_000
 needs_ort = pytest.mark.skipif(

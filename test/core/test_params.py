@@ -10,11 +10,10 @@ from pathlib import Path
 import subprocess
 import sys
 
-import pytest
-import yaml
-
 from grasp_classifier_ros.core import params
 from grasp_classifier_ros.core.errors import ParameterError
+import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,7 +22,7 @@ def test_every_spec_is_well_formed():
     names = [p.name for p in params.PARAMETERS]
     assert len(names) == len(set(names))
     for p in params.PARAMETERS:
-        assert p.type in params.PARAM_TYPES
+        assert p.ros_type in params.PARAM_TYPES
         assert p.description.strip()
         # the default itself must pass validation
         assert params.validate(p.name, p.default) == p.default
@@ -104,7 +103,7 @@ def test_params_fields_are_the_specs_with_python_types():
     defaults = params.Params()
     for p in params.PARAMETERS:
         value = getattr(defaults, p.name)
-        assert type(value) is python_type[p.type], p.name
+        assert type(value) is python_type[p.ros_type], p.name
         assert (list(value) if isinstance(value, tuple) else value) == p.default
 
 
@@ -124,7 +123,7 @@ def test_updated_makes_a_new_params_and_checks_the_batch():
 def test_threshold_rule_is_one_rule_in_the_spec():
     (rule,) = params.SPECS['threshold'].rules
     assert rule == params.Bounds(0.0, 1.0, also=-1.0, meaning="use the model's")
-    assert (params.SPECS['threshold'].min, params.SPECS['threshold'].max) == (-1.0, 1.0)
+    assert (params.SPECS['threshold'].minimum, params.SPECS['threshold'].maximum) == (-1.0, 1.0)
     assert params.SPECS['threshold'].range_text == '-1.0 or 0.0 .. 1.0'
     assert params.validate('threshold', -1) == params.USE_MODEL_THRESHOLD
 

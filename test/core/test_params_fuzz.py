@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Property-based parameter validation: any value, only ParameterError; batches apply atomically.
+"""
+Property-based parameter validation: any value, only ParameterError; batches apply atomically.
 
 Models the node's set-parameters callback: ``Params.updated`` checks the
 whole batch, and only then does ``configure.apply_params`` see it, so a
@@ -13,13 +14,6 @@ from array import array
 import math
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from model_factory import brightness_metadata, write_model
-from msg_factory import make_image
-import numpy as np
-import pytest
-
 from grasp_classifier_ros.core import params
 from grasp_classifier_ros.core.configure import apply_params, decision_config
 from grasp_classifier_ros.core.errors import ParameterError
@@ -27,6 +21,12 @@ from grasp_classifier_ros.core.model import load_model
 from grasp_classifier_ros.core.params import Params
 from grasp_classifier_ros.core.pipeline import Pipeline
 from grasp_classifier_ros.core.roi import validate_roi
+from hypothesis import given, HealthCheck, settings
+from hypothesis import strategies as st
+from model_factory import brightness_metadata, write_model
+from msg_factory import make_image
+import numpy as np
+import pytest
 
 S = 1_000_000_000
 NAMES = sorted(params.SPECS)
@@ -64,13 +64,13 @@ ANY_VALUE = (
 
 def assert_valid(spec: params.ParamSpec, v: Any) -> None:
     """Check an accepted value is of the spec's Python type and inside its rules."""
-    if spec.type == 'bool':
+    if spec.ros_type == 'bool':
         assert type(v) is bool
-    elif spec.type == 'int':
-        assert type(v) is int and spec.min <= v <= spec.max
-    elif spec.type == 'double':
-        assert isinstance(v, float) and math.isfinite(v) and spec.min <= v <= spec.max
-    elif spec.type == 'string':
+    elif spec.ros_type == 'int':
+        assert type(v) is int and spec.minimum <= v <= spec.maximum
+    elif spec.ros_type == 'double':
+        assert isinstance(v, float) and math.isfinite(v) and spec.minimum <= v <= spec.maximum
+    elif spec.ros_type == 'string':
         assert type(v) is str
         assert spec.choices is None or v in spec.choices
     else:
@@ -100,9 +100,9 @@ def test_any_value_is_accepted_valid_or_rejected_with_parameter_error(name, valu
 
 
 def _out_of_range(spec: params.ParamSpec) -> st.SearchStrategy[Any]:
-    lo, hi = spec.min, spec.max
+    lo, hi = spec.minimum, spec.maximum
     assert lo is not None and hi is not None
-    if spec.type == 'int':
+    if spec.ros_type == 'int':
         return st.integers(max_value=int(lo) - 1) | st.integers(min_value=int(hi) + 1)
     return st.floats(max_value=lo, exclude_max=True) | st.floats(min_value=hi, exclude_min=True)
 
@@ -111,9 +111,9 @@ def _invalid(spec: params.ParamSpec) -> st.SearchStrategy[Any]:
     """Values that must be rejected for ``spec``, by construction."""
     nested = st.lists(st.lists(st.floats(0, 1), min_size=1, max_size=2), min_size=1, max_size=4)
     common = st.none() | nested | st.dictionaries(st.text(max_size=3), st.integers(), max_size=2)
-    if spec.type == 'bool':
+    if spec.ros_type == 'bool':
         return common | st.integers() | st.floats() | st.sampled_from(['true', 'false', ''])
-    if spec.type == 'int':
+    if spec.ros_type == 'int':
         return (
             common
             | st.booleans()
@@ -122,7 +122,7 @@ def _invalid(spec: params.ParamSpec) -> st.SearchStrategy[Any]:
             | _out_of_range(spec)
             | st.sampled_from([10**400, -(10**400), 2**63])
         )
-    if spec.type == 'double':
+    if spec.ros_type == 'double':
         out = (
             common
             | st.booleans()
@@ -133,7 +133,7 @@ def _invalid(spec: params.ParamSpec) -> st.SearchStrategy[Any]:
         if spec.name == 'threshold':
             out |= st.floats(-1.0, 0.0, exclude_min=True, exclude_max=True)
         return out
-    if spec.type == 'string':
+    if spec.ros_type == 'string':
         out = (
             common
             | st.booleans()
@@ -179,14 +179,16 @@ def test_invalid_values_always_raise_parameter_error_naming_the_parameter(data):
 
 def _valid(spec: params.ParamSpec) -> st.SearchStrategy[Any]:
     """Values that must be accepted for ``spec``."""
-    if spec.type == 'bool':
+    if spec.ros_type == 'bool':
         return st.booleans()
-    if spec.type == 'int':
-        return st.integers(int(spec.min), int(spec.max))
-    if spec.type == 'double':
+    if spec.ros_type == 'int':
+        return st.integers(int(spec.minimum), int(spec.maximum))
+    if spec.ros_type == 'double':
         if spec.name == 'threshold':
             return st.just(-1.0) | st.just(-1) | st.floats(0.0, 1.0) | st.integers(0, 1)
-        return st.floats(spec.min, spec.max) | st.integers(math.ceil(spec.min), int(spec.max))
+        return st.floats(spec.minimum, spec.maximum) | st.integers(
+            math.ceil(spec.minimum), int(spec.maximum)
+        )
     if spec.choices is not None:
         return st.sampled_from(spec.choices)
     if spec.name == 'device':

@@ -7,10 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 import sys
 
-import pytest
-
 from grasp_classifier_ros.core import paths
 from grasp_classifier_ros.core.configure import resolve_model_path
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -7,18 +7,6 @@ from __future__ import annotations
 import threading
 import time
 
-from model_factory import (
-    BrightnessModel,
-    ConstantModel,
-    brightness_metadata,
-    flat_probability,
-    write_model,
-)
-from msg_factory import make_compressed, make_image
-import numpy as np
-import pytest
-import torch
-
 from grasp_classifier_ros.core.configure import (
     apply_params,
     build_pipeline,
@@ -30,9 +18,20 @@ from grasp_classifier_ros.core.interfaces import input_kind
 from grasp_classifier_ros.core.model import load_model
 from grasp_classifier_ros.core.params import Params, validate_all
 from grasp_classifier_ros.core.pipeline import NewestFrameWorker, Pipeline
-from grasp_classifier_ros.core.preprocess import Preprocessor, crop_resize, normalize_batch
+from grasp_classifier_ros.core.preprocess import crop_resize, normalize_batch, Preprocessor
 from grasp_classifier_ros.core.stamps import stamp_to_ns
 from grasp_classifier_ros.core.stats import assess
+from model_factory import (
+    brightness_metadata,
+    BrightnessModel,
+    ConstantModel,
+    flat_probability,
+    write_model,
+)
+from msg_factory import make_compressed, make_image
+import numpy as np
+import pytest
+import torch
 
 S = 1_000_000_000
 MS = 1_000_000

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Security invariants: no unpickling or code evaluation anywhere, and hash pinning before loading.
+"""
+Security invariants: no unpickling or code evaluation anywhere, and hash pinning before loading.
 
 The runtime loads only TorchScript plus JSON metadata. An AST scan of the runtime
 and training packages forbids the calls that deserialise pickles or run strings
@@ -16,14 +17,13 @@ from pathlib import Path
 import pickle
 import zipfile
 
-from model_factory import brightness_metadata, write_model
-import pytest
-import torch
-
 from grasp_classifier_ros.core import model as model_module
 from grasp_classifier_ros.core.errors import ModelLoadError
 from grasp_classifier_ros.core.metadata import METADATA_FILE
 from grasp_classifier_ros.core.model import file_sha256, load_model
+from model_factory import brightness_metadata, write_model
+import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[2]
 SCANNED = (ROOT / 'grasp_classifier_ros', ROOT / 'training' / 'grasp_classifier_training')

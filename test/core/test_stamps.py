@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Header stamps, property-based: never a verdict from a stale, future, old or unstamped frame.
+"""
+Header stamps, property-based: never a verdict from a stale, future, old or unstamped frame.
 
 The rules are those of ``decision``'s module docstring; ``expected_status`` below
 restates them independently and every frame's status must match it exactly.
@@ -12,17 +13,16 @@ from collections import Counter
 from dataclasses import dataclass
 import types
 
-from hypothesis import HealthCheck, event, given, settings
-from hypothesis import strategies as st
-from model_factory import brightness_metadata, flat_probability, write_model
-from msg_factory import Header, Time, make_image
-import numpy as np
-import pytest
-
 from grasp_classifier_ros.core.decision import DecisionConfig
 from grasp_classifier_ros.core.model import load_model
-from grasp_classifier_ros.core.pipeline import STATUSES, NewestFrameWorker, Pipeline
+from grasp_classifier_ros.core.pipeline import NewestFrameWorker, Pipeline, STATUSES
 from grasp_classifier_ros.core.stamps import ns_to_stamp, stamp_to_ns
+from hypothesis import event, given, HealthCheck, settings
+from hypothesis import strategies as st
+from model_factory import brightness_metadata, flat_probability, write_model
+from msg_factory import Header, make_image, Time
+import numpy as np
+import pytest
 
 S = 1_000_000_000
 MS = 1_000_000

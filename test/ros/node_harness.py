@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""The in-process harness of the node tests: node under test + helper node + executor thread.
+"""
+The in-process harness of the node tests: node under test + helper node + executor thread.
 
 Each harness has its own rclpy context, a unique namespace (so topics of different tests
 never meet) and a MultiThreadedExecutor spinning the node under test plus a helper node on a
@@ -17,6 +18,8 @@ import time
 from typing import Any
 import uuid
 
+from grasp_classifier_ros.ros.conversions import bgr8_image_msg
+from grasp_classifier_ros.ros.node import GraspClassifierNode
 from model_factory import write_model
 import numpy as np
 import pytest
@@ -33,9 +36,6 @@ from rclpy.qos import (
 )
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
-
-from grasp_classifier_ros.ros.conversions import bgr8_image_msg
-from grasp_classifier_ros.ros.node import GraspClassifierNode
 
 TIMEOUT = 15.0
 BRIGHT, DARK = 230, 20  # success probability ~0.98 / ~0.02

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Helpers of the real-ROS tests in test/ros: a probe node, demo-bag frames, ``ros2 launch``.
+"""
+Helpers of the real-ROS tests in test/ros: a probe node, demo-bag frames, ``ros2 launch``.
 
 Importable without ROS: ``SKIP_REASON`` then names what is missing and the tests skip with
 it (``make ros-test`` counts such a skip as a failure). Frames are the demo bag's synthetic
@@ -53,7 +54,8 @@ except LookupError:
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = TIMEOUT, what: str = '') -> Any:
-    """Poll ``predicate`` until it returns something truthy; AssertionError after ``timeout``.
+    """
+    Poll ``predicate`` until it returns something truthy; AssertionError after ``timeout``.
 
     AssertionError rather than pytest.fail: launch_testing runs its cases with unittest.
     """
@@ -126,7 +128,6 @@ class Frame:
 def demo_frames() -> tuple[Frame, ...]:
     """Return the demo bag's 600 frames (synthetic renderer; never ../shared images)."""
     import cv2
-
     from grasp_classifier_ros.bag.io import BagReader
 
     frames = []
@@ -195,7 +196,8 @@ class Reference:
         return [float(p) for p in result.probabilities]
 
     def clear_frames(self, n: int = 8) -> tuple[list[Frame], list[Frame]]:
-        """Return the ``n`` demo frames most clearly held and the ``n`` most clearly failed.
+        """
+        Return the ``n`` demo frames most clearly held and the ``n`` most clearly failed.
 
         Chosen by this model's own scores, so a retrained shipped model keeps the test
         meaningful; fails if the model does not separate them around its threshold.
@@ -215,7 +217,8 @@ class Reference:
 
 
 class Launch:
-    """``ros2 launch grasp_classifier_ros classify.launch.py ARGS`` as a user types it.
+    """
+    ``ros2 launch grasp_classifier_ros classify.launch.py ARGS`` as a user types it.
 
     It runs in its own process group, so ``sigint(group=True)`` is a terminal's Ctrl-C
     (SIGINT to ``ros2 launch`` and the node together). Output goes to a file, read back
@@ -312,7 +315,8 @@ def publish_until(
 
 
 def wait_until_quiet(box: list[Any], quiet_s: float = 1.0, timeout: float = TIMEOUT) -> None:
-    """Wait until ``box`` (a ``Probe.listen`` list) got nothing new for ``quiet_s`` seconds.
+    """
+    Wait until ``box`` (a ``Probe.listen`` list) got nothing new for ``quiet_s`` seconds.
 
     Used before stopping a node: a frame still in flight when the context shuts down makes
     the worker log a traceback (issue 10: the worker is not stopped on context shutdown;

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""launch_testing: classify.launch.py with the shipped model, fed the demo bag's frames.
+"""
+launch_testing: classify.launch.py with the shipped model, fed the demo bag's frames.
 
 One launch (the installed launch file, a ``params_file`` asking for reliable QoS) and the
 node's whole public surface checked from outside: every output topic with the input header,
@@ -38,13 +39,13 @@ else:
     import launch_testing.asserts
     from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
     from ros_probe import (
-        SHARE,
-        TIMEOUT,
-        Probe,
-        Reference,
         image_msg,
+        Probe,
         publish_until,
+        Reference,
+        SHARE,
         stamp_of,
+        TIMEOUT,
         wait_for,
         wait_until_quiet,
     )

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""classify.launch.py: declared arguments (static check), argument -> parameter conversion.
+"""
+classify.launch.py: declared arguments (static check), argument -> parameter conversion.
 
 The static part reads the launch file's syntax tree, so it runs without ROS. The
 part that builds the real ``LaunchDescription`` runs only where ``launch`` and
@@ -14,11 +15,10 @@ import importlib.util
 from pathlib import Path
 import runpy
 
-import pytest
-
 from grasp_classifier_ros.core.errors import ParameterError
 from grasp_classifier_ros.core.params import SPECS
 from grasp_classifier_ros.ros import launch_args
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 LAUNCH_FILE = REPO / 'launch' / 'classify.launch.py'

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""launch_testing: start the installed node through classify.launch.py and talk to it.
+"""
+launch_testing: start the installed node through classify.launch.py and talk to it.
 
 Needs a sourced ROS 2 with launch_testing and this package built by colcon
 (``colcon build && source install/setup.bash``); elsewhere it reports one
@@ -55,9 +56,8 @@ if SKIP_REASON:
         pytest.skip(SKIP_REASON)
 
 else:
-    from model_factory import write_model
-
     from grasp_classifier_ros.ros.conversions import bgr8_image_msg
+    from model_factory import write_model
 
     @pytest.mark.launch_test
     def generate_test_description():

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""The node under real rclpy, in process: reloads, QoS recovery, shutdown, logging, topics.
+"""
+The node under real rclpy, in process: reloads, QoS recovery, shutdown, logging, topics.
 
 Uses the harness of the node tests (test/ros/node_harness.py). Tests marked
 xfail(strict) reproduce defects of issue 10 that a read of rclpy/diagnostic_updater
@@ -19,6 +20,7 @@ from torch import nn
 
 try:
     from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+    from grasp_classifier_ros.core.errors import ParameterError
     from model_factory import write_model
     from node_harness import BRIGHT, Harness, ros, wait_for
     from rcl_interfaces.msg import Log
@@ -27,8 +29,6 @@ try:
     from rclpy.parameter import Parameter
     from rclpy.qos import ReliabilityPolicy
     from vision_msgs.msg import Classification
-
-    from grasp_classifier_ros.core.errors import ParameterError
 except ImportError as exc:  # not where ROS 2 is sourced
     pytest.skip(
         f'ROS 2 (rclpy) not installed ({exc}): make ros-test runs these', allow_module_level=True

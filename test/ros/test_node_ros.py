@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""The rclpy node end to end, in process (runs where ROS 2 is sourced; skips elsewhere).
+"""
+The rclpy node end to end, in process (runs where ROS 2 is sourced; skips elsewhere).
 
 Each test gets its own rclpy context, a unique namespace (so topics of
 different tests never meet) and a MultiThreadedExecutor spinning the node
@@ -18,22 +19,23 @@ from typing import Any
 
 import pytest
 
-rclpy = pytest.importorskip(
-    'rclpy', reason='ROS 2 (rclpy) not installed: node tests run where ROS 2 is sourced'
-)
-
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus  # noqa: E402
-from model_factory import brightness_metadata, flat_probability, write_model  # noqa: E402
-from node_harness import BRIGHT, DARK, LATCHED, TIMEOUT, Harness, ros, wait_for  # noqa: E402
-from rclpy.parameter import Parameter  # noqa: E402
-from rclpy.qos import ReliabilityPolicy  # noqa: E402
-from sensor_msgs.msg import Image  # noqa: E402
-from std_msgs.msg import Bool, Float32  # noqa: E402
-from std_srvs.srv import Trigger  # noqa: E402
-from vision_msgs.msg import Classification, LabelInfo  # noqa: E402
-
-from grasp_classifier_ros.core import interfaces  # noqa: E402
-from grasp_classifier_ros.core.errors import DeviceError, ModelLoadError, ParameterError  # noqa: E402
+try:
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+    from grasp_classifier_ros.core import interfaces
+    from grasp_classifier_ros.core.errors import DeviceError, ModelLoadError, ParameterError
+    from model_factory import brightness_metadata, flat_probability, write_model
+    from node_harness import BRIGHT, DARK, Harness, LATCHED, ros, TIMEOUT, wait_for
+    from rclpy.parameter import Parameter
+    from rclpy.qos import ReliabilityPolicy
+    from sensor_msgs.msg import Image
+    from std_msgs.msg import Bool, Float32
+    from std_srvs.srv import Trigger
+    from vision_msgs.msg import Classification, LabelInfo
+except ImportError as exc:  # not where ROS 2 is sourced
+    pytest.skip(
+        f'ROS 2 (rclpy) not installed ({exc}): node tests run where ROS 2 is sourced',
+        allow_module_level=True,
+    )
 
 __all__ = ['Harness', 'ros']  # the fixture is used by name
 

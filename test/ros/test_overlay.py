@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from grasp_classifier_ros.core.decision import Decision, Verdict
+from grasp_classifier_ros.ros.overlay import COLOURS, draw_overlay, GREY, verdict_text
 import numpy as np
 import pytest
-
-from grasp_classifier_ros.core.decision import Decision, Verdict
-from grasp_classifier_ros.ros.overlay import COLOURS, GREY, draw_overlay, verdict_text
 
 
 @dataclass

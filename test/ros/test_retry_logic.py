@@ -8,9 +8,8 @@ import importlib.util
 from pathlib import Path
 import sys
 
-import pytest
-
 from grasp_classifier_ros.core.decision import CheckRequest
+import pytest
 
 _PATH = Path(__file__).resolve().parents[2] / 'examples' / 'retry_logic.py'
 _spec = importlib.util.spec_from_file_location('retry_logic', _PATH)

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""``ros2 launch`` / ``ros2 run`` exactly as typed in a terminal, with a probe node beside.
+"""
+``ros2 launch`` / ``ros2 run`` exactly as typed in a terminal, with a probe node beside.
 
 Two launches share the module: ``namespace:=left_hand`` (raw Image frames) and
 ``namespace:=right_hand compressed:=true`` (the demo bag's JPEGs as CompressedImage), so
@@ -29,15 +30,15 @@ if not SKIP_REASON:
     from lifecycle_msgs.srv import GetState
     from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
     from ros_probe import (
-        TIMEOUT,
-        Launch,
-        Probe,
-        Reference,
         compressed_msg,
         env_without_pydeps,
         image_msg,
+        Launch,
+        Probe,
         publish_until,
+        Reference,
         stamp_of,
+        TIMEOUT,
         wait_for,
         wait_until_quiet,
     )

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Message and parameter plumbing of the node, checked with real ROS 2 message classes.
+"""
+Message and parameter plumbing of the node, checked with real ROS 2 message classes.
 
 The classes come from the rosbags Humble type store (vision_msgs from the
 bundled definitions), i.e. the same .msg definitions rclpy generates code from.
@@ -11,16 +12,15 @@ from __future__ import annotations
 from array import array
 from pathlib import Path
 
-import numpy as np
-import pytest
-from rosbags.typesys import Stores, get_typestore
-from rosbags.typesys.msg import get_types_from_msg
-import yaml
-
 from grasp_classifier_ros.core import params
 from grasp_classifier_ros.core.image_codec import decode_image
 from grasp_classifier_ros.core.params import ParamSpec
 from grasp_classifier_ros.ros import conversions as ros_conversions
+import numpy as np
+import pytest
+from rosbags.typesys import get_typestore, Stores
+from rosbags.typesys.msg import get_types_from_msg
+import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 MSG_DEFS = REPO / 'grasp_classifier_ros' / 'bag' / 'msg_defs'
@@ -57,8 +57,8 @@ def _roundtrip(ts, msg, msgtype: str):
 def test_ros_default_has_the_python_type_rclpy_infers_from(spec: ParamSpec) -> None:
     value = ros_conversions.ros_default(spec)
     expected = {'bool': bool, 'int': int, 'double': float, 'string': str, 'double_array': list}
-    assert type(value) is expected[spec.type]
-    if spec.type == 'double_array':
+    assert type(value) is expected[spec.ros_type]
+    if spec.ros_type == 'double_array':
         assert value and all(type(v) is float for v in value)
     assert params.validate(spec.name, value) == spec.default
 
@@ -102,15 +102,15 @@ def test_descriptor_for_every_parameter(ts, spec: ParamSpec) -> None:
     assert out.description == spec.description
     assert out.read_only is (not spec.dynamic)
     assert out.dynamic_typing is False
-    assert out.type == ros_conversions.PARAM_TYPE_IDS[spec.type]
-    bounded = spec.min is not None and spec.max is not None
-    if bounded and spec.type == 'double':
+    assert out.type == ros_conversions.PARAM_TYPE_IDS[spec.ros_type]
+    bounded = spec.minimum is not None and spec.maximum is not None
+    if bounded and spec.ros_type == 'double':
         (rng,) = out.floating_point_range
-        assert (rng.from_value, rng.to_value, rng.step) == (spec.min, spec.max, 0.0)
+        assert (rng.from_value, rng.to_value, rng.step) == (spec.minimum, spec.maximum, 0.0)
         assert len(out.integer_range) == 0
-    elif bounded and spec.type == 'int':
+    elif bounded and spec.ros_type == 'int':
         (rng,) = out.integer_range
-        assert (rng.from_value, rng.to_value, rng.step) == (spec.min, spec.max, 0)
+        assert (rng.from_value, rng.to_value, rng.step) == (spec.minimum, spec.maximum, 0)
         assert len(out.floating_point_range) == 0
     else:
         assert len(out.floating_point_range) == len(out.integer_range) == 0
@@ -119,7 +119,7 @@ def test_descriptor_for_every_parameter(ts, spec: ParamSpec) -> None:
     if spec.name == 'threshold':
         assert out.additional_constraints == "-1 (use the model's) or range 0 .. 1"
     elif bounded:
-        assert out.additional_constraints.startswith(f'range {spec.min:g} .. {spec.max:g}')
+        assert out.additional_constraints.startswith(f'range {spec.minimum:g} .. {spec.maximum:g}')
     assert ('read-only' in out.additional_constraints) is (not spec.dynamic)
 
 

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Small labelled bags of flat grey frames whose BrightnessModel scores are known exactly.
+"""
+Small labelled bags of flat grey frames whose BrightnessModel scores are known exactly.
 
 ``ROUND_TRIP`` lists episodes as (success label, grey values of its frames).
 With ``model_factory.BrightnessModel`` (gain 10, offset 0.5, threshold 0.5)
@@ -11,8 +12,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from grasp_classifier_ros.bag.make_bag import (
     BagSpec,
     MadeBag,
@@ -21,6 +20,7 @@ from grasp_classifier_ros.bag.make_bag import (
     write_bag,
 )
 from grasp_classifier_ros.core.interfaces import COMPRESSED
+import numpy as np
 
 ROUND_TRIP: list[tuple[bool, list[int]]] = [
     (True, [200] * 6),  # all right

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Hypothesis strategies and the contract oracle for fuzzing image_codec.
+"""
+Hypothesis strategies and the contract oracle for fuzzing image_codec.
 
 Shared by ``test/test_image_codec_fuzz.py`` (quick) and ``tools/fuzz_image_codec.py``
 (``make fuzz``, >= 10,000 cases). Each strategy draws a *case*: a real rosbags
@@ -17,17 +18,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import cv2
+from grasp_classifier_ros.core.errors import ImageConversionError
+from grasp_classifier_ros.core.image_codec import (
+    decode_compressed,
+    decode_image,
+    DecodedImage,
+    SUPPORTED_ENCODINGS,
+)
 from hypothesis import strategies as st
 import msg_factory as mf
 import numpy as np
-
-from grasp_classifier_ros.core.errors import ImageConversionError
-from grasp_classifier_ros.core.image_codec import (
-    SUPPORTED_ENCODINGS,
-    DecodedImage,
-    decode_compressed,
-    decode_image,
-)
 
 # Small, so that sizes on both sides of the limit stay cheap to build.
 FUZZ_MAX_PIXELS = 48 * 48

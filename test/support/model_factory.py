@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Tiny TorchScript models with embedded metadata, written by tests.
+"""
+Tiny TorchScript models with embedded metadata, written by tests.
 
 ``BrightnessModel`` gives probabilities known in closed form: the success logit
 is ``gain * (mean of the normalised input - offset)`` and the failure logit 0,
@@ -14,11 +15,10 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import torch
-from torch import nn
-
 from grasp_classifier_ros.core.metadata import ModelMetadata
 from grasp_classifier_ros.core.model import save_model
+import torch
+from torch import nn
 
 
 class BrightnessModel(nn.Module):

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Build real ROS 2 Image / CompressedImage messages (rosbags type store) for tests.
+"""
+Build real ROS 2 Image / CompressedImage messages (rosbags type store) for tests.
 
 Typical use::
 
@@ -22,7 +23,7 @@ import zlib
 
 import cv2
 import numpy as np
-from rosbags.typesys import Stores, get_typestore
+from rosbags.typesys import get_typestore, Stores
 
 TYPESTORE = get_typestore(Stores.ROS2_HUMBLE)
 Image = TYPESTORE.types['sensor_msgs/msg/Image']
@@ -78,7 +79,8 @@ def encode_pixels(
     is_bigendian: int = 0,
     alpha: int = 255,
 ) -> bytes:
-    """Pack pixels tightly (step = width * bytes per pixel) in ROS ``encoding``.
+    """
+    Pack pixels tightly (step = width * bytes per pixel) in ROS ``encoding``.
 
     ``pixels`` is HxWx3 uint8 in ``order`` for colour, Bayer and YUV encodings,
     HxW uint8 for mono8 and HxW uint16 for mono16. Bayer keeps, per site, the
@@ -118,7 +120,8 @@ def make_image(
     pad_byte: int = 0xA5,
     alpha: int = 255,
 ) -> Any:
-    """Return a sensor_msgs/Image holding ``pixels`` (see ``encode_pixels``).
+    """
+    Return a sensor_msgs/Image holding ``pixels`` (see ``encode_pixels``).
 
     Rows are padded to ``step`` bytes with ``pad_byte``; ``data`` is stored as
     ``data_type`` (one of ``DATA_TYPES``).
@@ -175,7 +178,8 @@ def make_compressed(
     stamp_ns: int = 0,
     frame_id: str = 'cam',
 ) -> Any:
-    """Return a sensor_msgs/CompressedImage of HxWx3 BGR ``pixels_bgr`` encoded as ``fmt``.
+    """
+    Return a sensor_msgs/CompressedImage of HxWx3 BGR ``pixels_bgr`` encoded as ``fmt``.
 
     ``format_field`` overrides ``msg.format`` (default: ``fmt``).
     """
@@ -230,7 +234,7 @@ def jpeg_bomb(height: int, width: int) -> bytes:
     assert ok
     data = bytearray(encoded.tobytes())
     sof = data.find(b'\xff\xc0')
-    data[sof + 5 : sof + 9] = struct.pack('>HH', height, width)
+    struct.pack_into('>HH', data, sof + 5, height, width)
     return bytes(data)
 
 

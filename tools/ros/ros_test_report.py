@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""pytest plugin for ``make ros-test``: no silent skips, and one count line per distro.
+"""
+pytest plugin for ``make ros-test``: no silent skips, and one count line per distro.
 
 Loaded with ``-p ros_test_report`` (tools/ros on PYTHONPATH). Under ``make ros-test`` ROS 2 is
 there by construction, so a skipped test means the setup is broken: it fails the run unless
