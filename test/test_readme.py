@@ -23,7 +23,7 @@ import re
 
 REPO = Path(__file__).resolve().parent.parent
 README = (REPO / 'README.md').read_text(encoding='utf-8')
-MAKEFILE = (REPO / 'Makefile').read_text(encoding='utf-8')
+MAKEFILE = (REPO / 'Makefile').read_text(encoding='utf-8').replace('\\\n', ' ')
 CONSOLE_SCRIPTS = ('evaluate_bag', 'make_bag', 'grasp-train')
 ACTIVATE = 'source .venv/bin/activate'
 
