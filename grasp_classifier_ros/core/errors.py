@@ -40,6 +40,10 @@ class ModelLoadError(GraspClassifierError):
         super().__init__(f"cannot load model '{self.path}': {problem}")
 
 
+class ChecksumMismatchError(ModelLoadError):
+    """A model file's SHA-256 differs from the ``model_sha256`` it is pinned to."""
+
+
 class MetadataError(GraspClassifierError, ValueError):
     """Model metadata is missing a field or holds an invalid value."""
 

@@ -35,7 +35,12 @@ import numpy as np
 import torch
 
 from .backend import BackendUnavailableError, ModelFile, Runner
-from .errors import DeviceError, MetadataError, ModelLoadError
+from .errors import (
+    ChecksumMismatchError,
+    DeviceError,
+    MetadataError,
+    ModelLoadError,
+)
 from .metadata import extra_files, METADATA_FILE, ModelMetadata
 from .onnx_backend import OnnxRuntimeBackend
 from .params import validate
@@ -47,6 +52,12 @@ from .torchscript_backend import TorchScriptBackend
 warnings.filterwarnings(
     'ignore', message=r'`torch\.jit\.\w+` is deprecated', category=FutureWarning
 )
+
+
+def release_cached_memory() -> None:
+    """Return the CUDA caching allocator's unused blocks to the driver (no-op without CUDA)."""
+    if torch.cuda.is_initialized():
+        torch.cuda.empty_cache()
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -233,7 +244,7 @@ def verify_file(p: Path, expected_sha256: str = '') -> ModelFile:
         raise ModelLoadError(p, 'file does not exist; set model_path to an exported .pt file')
     digest = file_sha256(p)
     if expected_sha256 and digest.lower() != expected_sha256.strip().lower():
-        raise ModelLoadError(
+        raise ChecksumMismatchError(
             p,
             f'sha256 {digest} does not match model_sha256 {expected_sha256}; '
             'wrong or tampered file',

@@ -137,11 +137,16 @@ class Satisfies:
 
 Rule = Bounds | OneOf | Matches | Satisfies
 
-# ROS 2 topic names: tokens of [A-Za-z0-9_] not starting with a digit, or {substitutions},
-# separated by single slashes; optionally absolute (/) or private (~/); no trailing slash.
-_TOKEN = r'(?:[A-Za-z_][A-Za-z0-9_]*|\{[A-Za-z_][A-Za-z0-9_]*\})'
+# ROS 2 topic names: tokens of [A-Za-z0-9_] not starting with a digit, or the substitutions
+# rcl expands ({node}, {ns}, {namespace}), separated by single slashes; optionally absolute
+# (/) or private (~/); no trailing slash.
+TOPIC_SUBSTITUTIONS = ('node', 'ns', 'namespace')
+_TOKEN = r'(?:[A-Za-z_][A-Za-z0-9_]*|\{(?:' + '|'.join(TOPIC_SUBSTITUTIONS) + r')\})'
 TOPIC = Matches(
-    rf'(?:~/|/)?{_TOKEN}(?:/{_TOKEN})*', 'must be a valid ROS topic name, e.g. /camera/image_raw'
+    rf'(?:~/|/)?{_TOKEN}(?:/{_TOKEN})*',
+    'must be a valid ROS topic name, e.g. /camera/image_raw (substitutions: '
+    + ', '.join('{' + s + '}' for s in TOPIC_SUBSTITUTIONS)
+    + ')',
 )
 
 

@@ -64,6 +64,7 @@ class FrameResult:
     error: str | None = None
     preview: np.ndarray | None = None
     done_ns: int = 0
+    class_names: tuple[str, ...] = ()  # of the model that made ``probabilities``
 
     @property
     def success(self) -> bool:
@@ -217,6 +218,7 @@ class Pipeline:
                 probabilities=probs,
                 timings_ms=timings,
                 error='model output is NaN/inf; frame skipped (check the model file)',
+                class_names=tuple(self.model.metadata.class_names),
             )
         p = float(pred.success[0])
         decision = self.decider.update(p, stamp_ns, now_ns)
@@ -234,6 +236,7 @@ class Pipeline:
             success_probability=p,
             timings_ms=timings,
             preview=preview,
+            class_names=tuple(self.model.metadata.class_names),
         )
 
     def _finish(self, result: FrameResult, t0: int) -> FrameResult:
@@ -300,10 +303,11 @@ class NewestFrameWorker:
             )
 
     def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop after the frame in progress; wait for that unless called from ``on_result``."""
         with self._cond:
             self._stop = True
             self._cond.notify_all()
-        if self._thread.is_alive():
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout_s)
 
     def _run(self) -> None:

@@ -54,6 +54,12 @@ def test_readme_table_matches_specs_exactly():
     assert region == params.readme_table(), 'README parameter table drifted: run `make docs`'
 
 
+TOPIC_REASON = (
+    'must be a valid ROS topic name, e.g. /camera/image_raw '
+    '(substitutions: {node}, {ns}, {namespace})'
+)
+
+
 @pytest.mark.parametrize(
     ('name', 'value', 'reason'),
     [
@@ -71,7 +77,8 @@ def test_readme_table_matches_specs_exactly():
         ('roi', 'full', 'must be a list of numbers'),
         ('device', 'gpu', 'must be auto, cpu, cuda or cuda:N'),
         ('model_sha256', 'abc', "must be '' or 64 hex digits"),
-        ('image_topic', 'not a topic', 'must be a valid ROS topic name, e.g. /camera/image_raw'),
+        ('image_topic', 'not a topic', TOPIC_REASON),
+        ('image_topic', '/{camera}/image_raw', TOPIC_REASON),  # rcl substitutes only the three
         ('compressed', 1, 'must be true or false'),
         ('max_frame_age', -0.1, 'must be >= 0.0'),
         ('qos_reliability', 'system_default', 'must be one of best_effort, reliable'),

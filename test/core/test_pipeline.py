@@ -178,6 +178,34 @@ def test_swap_model_uses_new_metadata(tmp_path, model):
     assert r.status == 'ok'
 
 
+def test_results_carry_the_class_names_of_the_model_that_scored_them(tmp_path, model):
+    pl = Pipeline(model, decision=cfg(max_frame_age=0.0))
+    first = pl.process(make_image(flat(200), 'bgr8', stamp_ns=S), now_ns=S)
+    renamed = load_model(
+        write_model(tmp_path / 'r.pt', meta=brightness_metadata(class_names=('lost', 'held'))),
+        device='cpu',
+    )
+    pl.swap_model(renamed, pl.decision)
+    second = pl.process(make_image(flat(200), 'bgr8', stamp_ns=2 * S), now_ns=2 * S)
+    assert first.class_names == ('failure', 'success')  # unchanged by the later swap
+    assert second.class_names == ('lost', 'held')
+
+
+def test_worker_stop_from_its_own_callback_does_not_deadlock(model):
+    pl = Pipeline(model, decision=cfg(max_frame_age=0.0))
+    results = []
+
+    def stop_on_result(result):
+        results.append(result)
+        worker.stop()  # e.g. the node finds its context shut down
+
+    worker = NewestFrameWorker(pl, stop_on_result, clock_ns=time.time_ns).start()
+    worker.submit(make_image(flat(10), 'bgr8', stamp_ns=S))
+    assert worker.wait_idle(5.0)
+    worker._thread.join(5.0)
+    assert not worker._thread.is_alive() and len(results) == 1
+
+
 def test_from_params_loads_and_validates(tmp_path):
     p = write_model(tmp_path / 'm.pt', meta=brightness_metadata(threshold=0.42))
     pl = build_pipeline(validate_all({'model_path': str(p), 'device': 'cpu', 'window': 5}))
