@@ -24,39 +24,41 @@ Usage::
 Arguments left empty do not override anything: the value comes from
 ``params_file`` if given, else the parameter's default (see README). Outputs are
 relative topics (``grasp/success``, ...), so ``namespace`` moves them under
-``/<namespace>/grasp/...``.
+``/<namespace>/grasp/...``. ``lifecycle:=true`` starts the managed variant (a
+``LifecycleNode``: configure, then activate it, e.g. from a lifecycle manager).
 """
 
 import os
 
 from ament_index_python.packages import get_package_share_directory
-from grasp_classifier_ros.ros.launch_args import node_overrides, ros_arguments
+from grasp_classifier_ros.ros import launch_args
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
-from launch_ros.actions import Node
+from launch_ros.actions import LifecycleNode, Node
 
 
 def _node(context, *args, **kwargs):
     config = context.launch_configurations
-    params_file = config['params_file'].strip() or os.path.join(
+    installed = os.path.join(
         get_package_share_directory('grasp_classifier_ros'), 'config', 'classifier.yaml'
     )
-    parameters: list = [params_file]
-    overrides = node_overrides(config)
+    parameters: list = [launch_args.params_file(config, installed)]
+    overrides = launch_args.node_overrides(config)
     if overrides:
         parameters.append(overrides)  # after the file: explicit arguments win
-    return [
-        Node(
-            package='grasp_classifier_ros',
-            executable='grasp_classifier_node',
-            name='grasp_classifier',
-            namespace=config['namespace'].strip() or None,
-            parameters=parameters,
-            ros_arguments=ros_arguments(config),
-            output='screen',
-            emulate_tty=True,
-        )
-    ]
+    common = {
+        'package': 'grasp_classifier_ros',
+        'executable': 'grasp_classifier_node',
+        'name': 'grasp_classifier',
+        'parameters': parameters,
+        'ros_arguments': launch_args.ros_arguments(config),
+        'output': 'screen',
+        'emulate_tty': True,
+    }
+    namespace = config['namespace'].strip()
+    if launch_args.lifecycle(config):
+        return [LifecycleNode(namespace=namespace, arguments=['--lifecycle'], **common)]
+    return [Node(namespace=namespace or None, **common)]
 
 
 def generate_launch_description():
@@ -97,6 +99,13 @@ def generate_launch_description():
                 'params_file',
                 default_value='',
                 description='YAML parameter file; empty = the installed config/classifier.yaml.',
+            ),
+            DeclareLaunchArgument(
+                'lifecycle',
+                default_value='false',
+                choices=['true', 'false'],
+                description='Start a managed (lifecycle) node: unconfigured until a lifecycle '
+                'manager configures and activates it.',
             ),
             DeclareLaunchArgument(
                 'log_level',

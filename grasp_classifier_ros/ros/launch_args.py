@@ -25,6 +25,7 @@ the parameter's own error message instead of a type clash inside the node.
 from __future__ import annotations
 
 from collections.abc import Mapping
+import os
 from typing import Any
 
 import yaml
@@ -76,6 +77,32 @@ def node_overrides(config: Mapping[str, str]) -> dict[str, Any]:
         if text.strip():
             out[param] = parse_value(param, text)
     return out
+
+
+def params_file(config: Mapping[str, str], installed_default: str) -> str:
+    """
+    Return the parameter file to load: ``params_file`` if given, else ``installed_default``.
+
+    A named file that does not exist fails the launch here (launch_ros would only warn and
+    start the node on defaults).
+    """
+    given = config.get('params_file', '').strip()
+    if not given:
+        return installed_default
+    if not os.path.isfile(given):
+        raise FileNotFoundError(
+            f"params_file:='{given}' is not a file: name an existing YAML parameter file, "
+            'or leave params_file empty for the installed config/classifier.yaml'
+        )
+    return given
+
+
+def lifecycle(config: Mapping[str, str]) -> bool:
+    """Return whether ``lifecycle:=true`` asks for the managed (lifecycle) node."""
+    text = config.get('lifecycle', 'false').strip().lower() or 'false'
+    if text not in _TRUE + _FALSE:
+        raise ValueError(f"lifecycle:='{text}' must be true or false")
+    return text in _TRUE
 
 
 def ros_arguments(config: Mapping[str, str]) -> list[str]:

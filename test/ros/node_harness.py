@@ -31,8 +31,12 @@ import time
 from typing import Any
 import uuid
 
+from grasp_classifier_ros.ros.adapter import (
+    ClassifierAdapter,
+    EXECUTOR_THREADS,
+    make_node,
+)
 from grasp_classifier_ros.ros.conversions import bgr8_image_msg
-from grasp_classifier_ros.ros.node import GraspClassifierNode
 from model_factory import write_model
 import numpy as np
 import pytest
@@ -79,9 +83,12 @@ class Harness:
         rclpy.init(context=self.context)
         self.ns = '/t' + uuid.uuid4().hex[:10]
         self.model = write_model(tmp_path / 'model.pt')
-        self.node: GraspClassifierNode | None = None
+        self.node: Any = None  # GraspClassifierNode or GraspClassifierLifecycleNode
         self.helper = Node('helper', namespace=self.ns, context=self.context)
-        self.executor = MultiThreadedExecutor(num_threads=4, context=self.context)
+        # the node's threads (as main runs it) + 2 for the helper node
+        self.executor = MultiThreadedExecutor(
+            num_threads=EXECUTOR_THREADS + 2, context=self.context
+        )
         self.executor.add_node(self.helper)
         self._spinning = threading.Event()
         self._spinning.set()
@@ -105,12 +112,17 @@ class Harness:
         base.update(values)
         return [Parameter(name, value=value) for name, value in base.items()]
 
-    def start(self, **values: Any) -> GraspClassifierNode:
-        self.node = GraspClassifierNode(
-            context=self.context, namespace=self.ns, parameter_overrides=self.overrides(**values)
+    def start(self, lifecycle: bool = False, **values: Any) -> Any:
+        """Start the node under test (``lifecycle``: the managed one, unconfigured)."""
+        node: ClassifierAdapter = make_node(
+            lifecycle,
+            context=self.context,
+            namespace=self.ns,
+            parameter_overrides=self.overrides(**values),
         )
-        self.executor.add_node(self.node)
-        return self.node
+        self.node = node
+        self.executor.add_node(node)
+        return node
 
     def listen(self, msg_type: Any, topic: str, qos: QoSProfile | int = 10) -> list[Any]:
         box: list[Any] = []

@@ -43,6 +43,7 @@ EXPECTED_ARGS = {
     'threshold': '',
     'namespace': '',
     'params_file': '',
+    'lifecycle': 'false',
     'log_level': 'info',
 }
 ALL_EMPTY = {**EXPECTED_ARGS}
@@ -97,11 +98,46 @@ def test_node_action_runs_the_installed_entry_point(tree, monkeypatch) -> None:
     captured: dict = {}
     monkeypatch.setattr(setuptools, 'setup', lambda **kw: captured.update(kw))
     runpy.run_path(str(REPO / 'setup.py'), run_name='__main__')
-    (node,) = _calls(tree, 'Node')
-    assert _kw(node, 'package') == captured['name'] == 'grasp_classifier_ros'
-    executable = _kw(node, 'executable')
+    # Both node actions (Node, LifecycleNode) take the `common` keyword arguments.
+    assert len(_calls(tree, 'Node')) == len(_calls(tree, 'LifecycleNode')) == 1
+    common = _common_node_arguments(tree)
+    assert common['package'] == captured['name'] == 'grasp_classifier_ros'
     scripts = captured['entry_points']['console_scripts']
-    assert f'{executable} = grasp_classifier_ros.ros.node:main' in scripts
+    assert f'{common["executable"]} = grasp_classifier_ros.ros.node:main' in scripts
+
+
+def _common_node_arguments(tree: ast.Module) -> dict[str, object]:
+    """Return the literal entries of the dict the launch file assigns to ``common``."""
+    (value,) = [
+        n.value
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == 'common' for t in n.targets)
+    ]
+    assert isinstance(value, ast.Dict)
+    out = {}
+    for key, item in zip(value.keys, value.values, strict=True):
+        if isinstance(item, ast.Constant):
+            out[ast.literal_eval(key)] = item.value
+    return out
+
+
+def test_params_file_must_exist(tmp_path) -> None:
+    assert launch_args.params_file({'params_file': ' '}, '/installed.yaml') == '/installed.yaml'
+    given = tmp_path / 'p.yaml'
+    given.write_text('{}')
+    assert launch_args.params_file({'params_file': str(given)}, '/x.yaml') == str(given)
+    missing = str(tmp_path / 'missing.yaml')
+    with pytest.raises(FileNotFoundError, match="params_file:='.*missing.yaml' is not a file"):
+        launch_args.params_file({'params_file': missing}, '/x.yaml')
+
+
+def test_lifecycle_argument() -> None:
+    assert launch_args.lifecycle({}) is False
+    assert launch_args.lifecycle({'lifecycle': 'false'}) is False
+    assert launch_args.lifecycle({'lifecycle': ' True '}) is True
+    with pytest.raises(ValueError, match='lifecycle'):
+        launch_args.lifecycle({'lifecycle': 'maybe'})
 
 
 def test_override_arguments_map_to_real_parameters() -> None:
@@ -194,3 +230,22 @@ def test_real_launch_description() -> None:
     (node,) = opaque.execute(context)
     assert node.node_package == 'grasp_classifier_ros'
     assert node.node_executable == 'grasp_classifier_node'
+    assert type(node).__name__ == 'Node'  # lifecycle:=false: the plain node
+
+
+def test_real_launch_description_lifecycle_and_params_file(tmp_path) -> None:
+    module = _load_launch_module()
+    from launch import LaunchContext
+    from launch.actions import OpaqueFunction
+    from launch_ros.actions import LifecycleNode
+
+    description = module.generate_launch_description()
+    (opaque,) = [e for e in description.entities if isinstance(e, OpaqueFunction)]
+    context = LaunchContext()
+    context.launch_configurations.update({**EXPECTED_ARGS, 'lifecycle': 'true'})
+    (node,) = opaque.execute(context)
+    assert isinstance(node, LifecycleNode)
+    missing = tmp_path / 'missing.yaml'
+    context.launch_configurations.update({**EXPECTED_ARGS, 'params_file': str(missing)})
+    with pytest.raises(FileNotFoundError, match='missing.yaml'):
+        opaque.execute(context)

@@ -146,8 +146,9 @@ def test_diagnostics_report_the_stream(ros) -> None:
     def ours_ok():
         for array in diagnostics:
             for status in array.status:
+                # The fully qualified node name: instances in two namespaces stay apart.
                 if (
-                    status.name.startswith('grasp_classifier')
+                    status.name == f'{ros.ns}/grasp_classifier: grasp classifier'
                     and status.level == DiagnosticStatus.OK
                 ):
                     return status
@@ -156,6 +157,7 @@ def test_diagnostics_report_the_stream(ros) -> None:
     status = ros.publish_until(pub, BRIGHT, ours_ok)
     values = {kv.key: kv.value for kv in status.values}
     assert status.message == 'classifying'
+    assert status.hardware_id == f'{ros.ns}/grasp_classifier:cpu'
     assert values['device'] == 'cpu'
     assert values['model'] == ros.node.pipeline.model.model_id
     assert int(values['frames classified']) >= 1

@@ -1,0 +1,663 @@
+# Copyright 2026 The grasp_classifier_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+#
+# SPDX-License-Identifier: Apache-2.0
+"""
+The rclpy adapter: one ``ClassifierAdapter`` that both node kinds drive step by step.
+
+Topics (relative, so a launch ``namespace`` moves them; remap like any topic):
+
+* in: ``image_topic`` parameter (sensor_msgs/Image, or CompressedImage with
+  ``compressed:=true``), sensor-data QoS by default;
+* out: ``grasp/success`` (std_msgs/Bool), ``grasp/confidence`` (std_msgs/Float32,
+  calibrated success probability of the frame), ``grasp/result``
+  (vision_msgs/Classification, header = the input image's), ``grasp/label_info``
+  (vision_msgs/LabelInfo, latched), ``~/debug_image`` (sensor_msgs/Image, only
+  while subscribed) and ``/diagnostics``;
+* service ``~/check`` (std_srvs/Trigger): verdict over the next ``check_frames``
+  fresh frames.
+
+The steps: setup (parameters, diagnostics), configure (load the model, create the
+publishers and ``~/check``), activate (start the inference thread, subscribe), deactivate
+(unsubscribe, stop the thread, free cached CUDA memory), cleanup (drop the model).
+``GraspClassifierNode`` runs setup, configure and activate when constructed;
+``GraspClassifierLifecycleNode`` (``lifecycle:=true``) runs setup when constructed and
+the rest from its lifecycle transitions.
+
+Executor requirement: frames, timers, ``~/check`` and the parameter services sit in
+separate callback groups, so a model hot-reload (load + warm-up in the parameter service,
+the default group) never stalls frame intake, diagnostics or ``~/check``. That needs a
+``MultiThreadedExecutor`` with at least ``EXECUTOR_THREADS`` threads, as ``main`` runs it:
+at most ``MAX_PENDING_CHECKS`` ``~/check`` calls wait for frames at a time (more are
+refused at once), the default group, the frames and the timers each need one more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import importlib
+from pathlib import Path
+import threading
+from typing import Any, TYPE_CHECKING, TypeVar
+import warnings
+
+from diagnostic_msgs.msg import DiagnosticStatus
+from diagnostic_updater import DiagnosticStatusWrapper, Updater
+from rcl_interfaces.msg import (
+    FloatingPointRange,
+    IntegerRange,
+    ParameterDescriptor,
+    SetParametersResult,
+)
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import (
+    DurabilityPolicy,
+    HistoryPolicy,
+    qos_policy_name_from_kind,
+    QoSProfile,
+    ReliabilityPolicy,
+)
+from sensor_msgs.msg import Image
+from std_msgs.msg import Bool, Float32, Header
+from std_srvs.srv import Trigger
+from vision_msgs.msg import Classification, LabelInfo, ObjectHypothesis, VisionClass
+
+from . import log_bridge
+from .conversions import (
+    bgr8_image_msg,
+    classification_msg,
+    diagnostic_values,
+    explain_incompatible_qos,
+    from_ros_value,
+    label_info_msg,
+    make_descriptor,
+    ros_default,
+)
+from .health import incompatible_publishers, QosIncident, stream_health
+from .overlay import draw_overlay
+from ..core import params as param_specs
+from ..core.configure import apply_params, build_pipeline, reload_model
+from ..core.errors import ChecksumMismatchError, GraspClassifierError, ParameterError
+from ..core.interfaces import (
+    CHECK_SERVICE,
+    CONFIDENCE,
+    DEBUG_IMAGE,
+    input_kind,
+    LABEL_INFO,
+    RESULT,
+    SUCCESS,
+)
+from ..core.model import LoadedModel, release_cached_memory
+from ..core.params import Params
+from ..core.pipeline import FrameResult, NewestFrameWorker, Pipeline
+
+if TYPE_CHECKING:  # humble's module: the API the type check reads
+    from rclpy.qos_event import (
+        QoSRequestedIncompatibleQoSInfo,
+        SubscriptionEventCallbacks,
+        UnsupportedEventTypeError,
+    )
+else:
+    try:  # Iron and newer; there rclpy.qos_event is a deprecated alias
+        from rclpy.event_handler import (
+            QoSRequestedIncompatibleQoSInfo,
+            SubscriptionEventCallbacks,
+            UnsupportedEventTypeError,
+        )
+    except ImportError:
+        from rclpy.qos_event import (
+            QoSRequestedIncompatibleQoSInfo,
+            SubscriptionEventCallbacks,
+            UnsupportedEventTypeError,
+        )
+
+NODE_NAME = 'grasp_classifier'
+MODEL_PARAMS = frozenset({'model_path', 'model_sha256'})
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # grasp_classifier_ros/
+T = TypeVar('T')
+MAX_PENDING_CHECKS = 2
+# ~/check calls + the default group (parameter and lifecycle services) + frames + timers.
+EXECUTOR_THREADS = MAX_PENDING_CHECKS + 3
+DEBUG_POLL_S = 1.0
+
+
+if TYPE_CHECKING:  # the node classes below provide rclpy.node.Node's API
+    _NodeAPI = Node
+else:
+    _NodeAPI = object
+
+
+class ClassifierAdapter(_NodeAPI):
+    """
+    Parameters, topics, ``~/check`` and diagnostics around a ``Pipeline``, in steps.
+
+    A mixin for ``rclpy.node.Node`` and ``rclpy.lifecycle.LifecycleNode``: the node
+    classes below only decide when each step runs.
+    """
+
+    # -- setup ----------------------------------------------------------------------------------
+
+    def _setup(self) -> None:
+        """Declare and validate the parameters, start diagnostics (raise ParameterError)."""
+        self._params_lock = threading.Lock()
+        self._qos_incident: QosIncident | None = None
+        self._qos_explanations: list[str] = []
+        self._check_slots = threading.BoundedSemaphore(MAX_PENDING_CHECKS)
+        self._frames_group = MutuallyExclusiveCallbackGroup()
+        self._timers_group = MutuallyExclusiveCallbackGroup()
+        self._check_group = ReentrantCallbackGroup()
+        self._log_handler: log_bridge.RosLogHandler | None = None
+        self.active = False
+        self.pipeline: Pipeline | None = None
+        self.worker: NewestFrameWorker | None = None
+        self.subscription: Any = None
+        self.debug_timer: Any = None
+        self.check_service: Any = None
+        self._outputs: dict[str, Any] = {}
+
+        self.params = self._declare_parameters()
+        self._log_handler = log_bridge.attach(self.get_logger())
+        self.diagnostics = Updater(self)
+        # diagnostic_updater puts its timer in the default group, beside the parameter
+        # services a model reload blocks: move it to ours. Names are the fully qualified
+        # node name, so instances in different namespaces stay apart in aggregators.
+        self.destroy_timer(self.diagnostics.timer)
+        self.diagnostics.timer = self.create_timer(
+            self.diagnostics.period, self.diagnostics.update, callback_group=self._timers_group
+        )
+        self.diagnostics.node_name = self.get_fully_qualified_name()
+        self.diagnostics.setHardwareID(f'{self.get_fully_qualified_name()}:unconfigured')
+        self.diagnostics.add('grasp classifier', self._diagnose)
+        self._warn_unknown_overrides()  # after diagnostic_updater declared its parameters
+        # Last: declaring parameters (ours and diagnostic_updater's) must not run it.
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self.context.on_shutdown(self.shutdown)
+
+    # -- configure / cleanup ----------------------------------------------------------------------
+
+    def _configure(self) -> None:
+        """Load the model, create the publishers and ``~/check`` (raise GraspClassifierError)."""
+        params = self.params
+        self.pipeline = self._logging_warnings(lambda: build_pipeline(params))
+        latched = QoSProfile(
+            history=HistoryPolicy.KEEP_LAST,
+            depth=1,
+            reliability=ReliabilityPolicy.RELIABLE,
+            durability=DurabilityPolicy.TRANSIENT_LOCAL,
+        )
+        self._outputs = {
+            'success': self.create_publisher(Bool, SUCCESS.topic, 10),
+            'confidence': self.create_publisher(Float32, CONFIDENCE.topic, 10),
+            'result': self.create_publisher(Classification, RESULT.topic, 10),
+            'label_info': self.create_publisher(LabelInfo, LABEL_INFO.topic, latched),
+            'debug': self.create_publisher(Image, DEBUG_IMAGE.topic, 1),
+        }
+        self.check_service = self.create_service(
+            Trigger, CHECK_SERVICE, self._on_check, callback_group=self._check_group
+        )
+        self.diagnostics.setHardwareID(
+            f'{self.get_fully_qualified_name()}:{self.pipeline.model.device}'
+        )
+
+    def _cleanup(self) -> None:
+        """Destroy what ``_configure`` made and drop the model."""
+        if self.check_service is not None:
+            self.destroy_service(self.check_service)
+            self.check_service = None
+        for publisher in self._outputs.values():
+            self.destroy_publisher(publisher)
+        self._outputs = {}
+        self.pipeline = None
+        self.diagnostics.setHardwareID(f'{self.get_fully_qualified_name()}:unconfigured')
+        release_cached_memory()
+
+    # -- activate / deactivate --------------------------------------------------------------------
+
+    def _activate(self) -> None:
+        """Start the inference thread, subscribe, publish the label info."""
+        pipeline = self._configured()
+        self.worker = NewestFrameWorker(pipeline, self._on_result, clock_ns=self.now_ns).start()
+        # Polled at 1 Hz, not per frame: counting subscribers is an rcl call per result.
+        self.debug_timer = self.create_timer(
+            DEBUG_POLL_S, self._update_debug_wanted, callback_group=self._timers_group
+        )
+        self.subscription = self._subscribe(self.params)
+        self.active = True
+        self._publish_label_info()
+        model, p = pipeline.model, self.params
+        self.get_logger().info(
+            f"classifying '{self.subscription.topic_name}' "
+            f'({input_kind(p.compressed).msg_type}, '
+            f'{p.qos_reliability}, depth {p.qos_depth}) with '
+            f'{model.model_id} on {model.device}, threshold {pipeline.threshold:.3f}, '
+            f'classes {list(model.metadata.class_names)}'
+        )
+
+    def _deactivate(self) -> None:
+        """Unsubscribe, stop the inference thread, free cached CUDA memory."""
+        self.active = False
+        if self.subscription is not None:
+            self.destroy_subscription(self.subscription)
+            self.subscription = None
+        if self.debug_timer is not None:
+            self.destroy_timer(self.debug_timer)
+            self.debug_timer = None
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
+        if self.pipeline is not None:
+            self.pipeline.keep_previews(False)
+        self._qos_incident = None
+        release_cached_memory()
+
+    def shutdown(self) -> None:
+        """Stop the inference thread (before destroy_node; also when the context shuts down)."""
+        self.active = False
+        if self.worker is not None:
+            self.worker.stop()
+        if self._log_handler is not None:
+            log_bridge.detach(self._log_handler)
+            self._log_handler = None
+
+    def _configured(self) -> Pipeline:
+        if self.pipeline is None:
+            raise RuntimeError('the node is not configured')
+        return self.pipeline
+
+    # -- clocks -------------------------------------------------------------------------------
+
+    def now_ns(self) -> int:
+        """Return the node clock in nanoseconds (ROS time: follows use_sim_time)."""
+        return int(self.get_clock().now().nanoseconds)
+
+    # -- parameters ---------------------------------------------------------------------------
+
+    def _declare_parameters(self) -> Params:
+        """Declare every parameter of ``params.PARAMETERS``; return them validated."""
+        raw: dict[str, Any] = {}
+        for spec in param_specs.PARAMETERS:
+            descriptor = make_descriptor(
+                spec, ParameterDescriptor, FloatingPointRange, IntegerRange
+            )
+            try:
+                declared = self.declare_parameter(spec.name, ros_default(spec), descriptor)
+            except InvalidParameterTypeException as exc:
+                given = self._override_value(spec.name)
+                doubles = ('double', 'double_array')
+                hint = ' (write 1.0, not 1)' if spec.ros_type in doubles else ''
+                raise ParameterError(
+                    spec.name, given, f'must be of type {spec.ros_type}{hint}'
+                ) from exc
+            except InvalidParameterValueException as exc:
+                given = self._override_value(spec.name)
+                raise ParameterError(spec.name, given, str(exc)) from exc
+            raw[spec.name] = from_ros_value(declared.value)
+        return param_specs.validate_all(raw)
+
+    def _override_value(self, name: str) -> Any:
+        overrides = getattr(self, '_parameter_overrides', {})
+        return from_ros_value(overrides[name].value) if name in overrides else None
+
+    def _warn_unknown_overrides(self) -> None:
+        """Warn about parameters given at startup that nothing declares (typos)."""
+        overrides = getattr(self, '_parameter_overrides', {})
+        unknown = sorted(n for n in overrides if not self.has_parameter(n))
+        if unknown:
+            self.get_logger().warning(
+                f'ignoring unknown parameters {unknown} (known: {", ".join(param_specs.SPECS)})'
+            )
+
+    def _logging_warnings(self, fn: Callable[[], T]) -> T:
+        """Run ``fn``; log the warnings our package raises (e.g. CUDA fallback) as ROS warnings."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            result = fn()
+        for w in caught:
+            if PACKAGE_DIR in Path(w.filename).resolve().parents:
+                self.get_logger().warning(str(w.message))
+            else:  # third-party warnings keep their usual route
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+        return result
+
+    def _reload_model(self, pipeline: Pipeline, params: Params) -> LoadedModel:
+        """Load the model ``params`` name, then swap; on failure raise and keep the old one."""
+        return self._logging_warnings(lambda: reload_model(pipeline, params))
+
+    def _on_set_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
+        """
+        Validate a parameter change; apply it all or nothing.
+
+        A new ``model_path``/``model_sha256`` loads the model first (on this thread, while
+        the old model keeps classifying on the inference thread) and swaps it in only on
+        success; on failure the change is rejected and the old model keeps serving. Before
+        ``configure`` the values are only validated: configure loads the model.
+        """
+        with self._params_lock:
+            ours = {
+                p.name: from_ros_value(p.value)
+                for p in parameters
+                if p.name in param_specs.SPECS  # others: use_sim_time, diagnostic_updater.*
+            }
+            try:
+                params = self.params.updated(ours)
+            except ParameterError as exc:
+                return SetParametersResult(successful=False, reason=str(exc))
+            if not ours:
+                return SetParametersResult(successful=True)
+            pipeline = self.pipeline
+            if pipeline is not None and MODEL_PARAMS & ours.keys():
+                # Even the same path: the file may have been replaced.
+                try:
+                    model = self._reload_model(pipeline, params)
+                except GraspClassifierError as exc:
+                    reason = str(exc) + self._pinned_hint(exc, ours.keys())
+                    self.get_logger().error(
+                        f'model change rejected, keeping the old model: {reason}'
+                    )
+                    return SetParametersResult(successful=False, reason=reason)
+                self.get_logger().info(f'now serving {model.model_id} on {model.device}')
+            if pipeline is not None:
+                apply_params(pipeline, params)
+            self.params = params
+            if self.active:
+                self._publish_label_info()
+            return SetParametersResult(successful=True)
+
+    def _pinned_hint(self, exc: GraspClassifierError, changed: Any) -> str:
+        """Say how to change a pinned model: both parameters in one call (ros2 param cannot)."""
+        if not isinstance(exc, ChecksumMismatchError) or MODEL_PARAMS <= set(changed):
+            return ''
+        service = f'{self.get_fully_qualified_name()}/set_parameters_atomically'
+        return (
+            '. model_sha256 pins the model file, and `ros2 param set` changes one parameter '
+            'at a time: set model_path and model_sha256 in one call, e.g. '
+            f'ros2 service call {service} rcl_interfaces/srv/SetParametersAtomically '
+            '"{parameters: [{name: model_path, value: {type: 4, string_value: NEW.pt}}, '
+            '{name: model_sha256, value: {type: 4, string_value: SHA256}}]}"'
+        )
+
+    # -- input --------------------------------------------------------------------------------
+
+    def _subscribe(self, params: Params) -> Any:
+        reliability = (
+            ReliabilityPolicy.RELIABLE
+            if params.qos_reliability == 'reliable'
+            else ReliabilityPolicy.BEST_EFFORT
+        )
+        qos = QoSProfile(
+            history=HistoryPolicy.KEEP_LAST,
+            depth=params.qos_depth,
+            reliability=reliability,
+            durability=DurabilityPolicy.VOLATILE,
+        )
+        msg_class = message_class(input_kind(params.compressed).msg_type)
+        events = SubscriptionEventCallbacks(incompatible_qos=self._on_incompatible_qos)
+        try:
+            return self.create_subscription(
+                msg_class,
+                params.image_topic,
+                self._on_image,
+                qos,
+                callback_group=self._frames_group,
+                event_callbacks=events,
+            )
+        except UnsupportedEventTypeError:  # Humble raises it for a user callback
+            self.get_logger().warning(
+                'this middleware does not report incompatible QoS: a publisher whose QoS '
+                "cannot reach this subscription will not be explained (check 'ros2 topic "
+                "info -v' if no frames arrive)"
+            )
+            return self.create_subscription(
+                msg_class,
+                params.image_topic,
+                self._on_image,
+                qos,
+                callback_group=self._frames_group,
+            )
+
+    def _on_image(self, msg: Any) -> None:
+        worker = self.worker
+        if worker is not None:
+            worker.submit(msg, self.now_ns())
+
+    def _on_incompatible_qos(self, event: QoSRequestedIncompatibleQoSInfo) -> None:
+        topic = self.subscription.topic_name
+        text = explain_incompatible_qos(
+            topic,
+            qos_policy_name_from_kind(event.last_policy_kind),
+            self.params.qos_reliability,
+            self._offered_reliabilities(topic),
+        )
+        self._qos_incident = QosIncident(text)
+        self._qos_explanations.append(text)
+        self.get_logger().error(text)
+
+    def _offered_reliabilities(self, topic: str) -> list[str]:
+        return [
+            info.qos_profile.reliability.name for info in self.get_publishers_info_by_topic(topic)
+        ]
+
+    @property
+    def qos_incompatibilities(self) -> list[str]:
+        """Explanations logged for incompatible publishers so far (oldest first)."""
+        return list(self._qos_explanations)
+
+    # -- output -------------------------------------------------------------------------------
+
+    def _update_debug_wanted(self) -> None:
+        """Keep frame previews only while the debug image is enabled and subscribed."""
+        pipeline, debug = self.pipeline, self._outputs.get('debug')
+        if pipeline is not None and debug is not None:
+            pipeline.keep_previews(
+                self.params.publish_debug_image and debug.get_subscription_count() > 0
+            )
+
+    def _on_result(self, result: FrameResult) -> None:
+        """Publish one processed frame (runs on the inference thread)."""
+        if not self.context.ok():  # shutting down: the publishers are going away
+            if self.worker is not None:
+                self.worker.stop()
+            return
+        try:
+            self._publish_result(result)
+        except Exception:
+            if self.context.ok():
+                raise
+            # the context shut down while publishing (Ctrl-C): nothing left to tell
+
+    def _publish_result(self, result: FrameResult) -> None:
+        pubs = self._outputs
+        if result.preview is not None and self.pipeline is not None:
+            # only kept while _update_debug_wanted says so
+            overlay = draw_overlay(result.preview, result, self.pipeline.roi)
+            pubs['debug'].publish(bgr8_image_msg(Image, result.header, overlay))
+        if result.decision is None:
+            if result.error:
+                self.get_logger().warning(
+                    f'frame skipped ({result.status}): {result.error}', throttle_duration_sec=5.0
+                )
+            return
+        pubs['success'].publish(Bool(data=bool(result.decision.success)))
+        pubs['confidence'].publish(Float32(data=float(result.decision.probability)))
+        if result.probabilities is not None:
+            pubs['result'].publish(
+                classification_msg(
+                    Classification,
+                    ObjectHypothesis,
+                    result.header,
+                    result.class_names,  # the names of the model that scored this frame
+                    result.probabilities.tolist(),
+                )
+            )
+
+    def _publish_label_info(self) -> None:
+        pipeline = self._configured()
+        header = Header(stamp=self.get_clock().now().to_msg(), frame_id='')
+        self._outputs['label_info'].publish(
+            label_info_msg(
+                LabelInfo,
+                VisionClass,
+                header,
+                pipeline.metadata.class_names,
+                pipeline.threshold,
+            )
+        )
+
+    # -- service and diagnostics --------------------------------------------------------------
+
+    def _on_check(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        """Answer ``~/check`` from the next ``check_frames`` fresh frames (blocks this thread)."""
+        pipeline = self.pipeline
+        if not self.active or pipeline is None:
+            response.success = False
+            response.message = 'no verdict: the node is not active (lifecycle); activate it'
+            return response
+        if not self._check_slots.acquire(blocking=False):
+            response.success = False
+            response.message = (
+                f'busy: {MAX_PENDING_CHECKS} ~/check calls are already waiting for frames; '
+                'retry when one has been answered'
+            )
+            return response
+        try:
+            outcome = pipeline.run_check(
+                self.params.check_frames, self.params.check_timeout, self.now_ns()
+            )
+        finally:
+            self._check_slots.release()
+        response.success = bool(outcome.success)
+        response.message = outcome.message
+        return response
+
+    def _diagnose(self, stat: DiagnosticStatusWrapper) -> DiagnosticStatusWrapper:
+        pipeline = self.pipeline
+        if pipeline is None:
+            stat.summary(DiagnosticStatus.OK, 'unconfigured: no model loaded (lifecycle)')
+            return stat
+        now = self.now_ns()
+        snapshot = pipeline.snapshot(now)
+        if not self.active:
+            stat.summary(DiagnosticStatus.OK, 'inactive: not subscribed (lifecycle)')
+        else:
+            incident = self._qos_incident
+            incompatible = 0
+            if incident is not None and self.subscription is not None:
+                topic = self.subscription.topic_name
+                incompatible = incompatible_publishers(
+                    self.params.qos_reliability, self._offered_reliabilities(topic)
+                )
+            level, message, self._qos_incident = stream_health(
+                snapshot, self.params.camera_timeout, incident, incompatible
+            )
+            stat.summary(getattr(DiagnosticStatus, level), message)
+        model = pipeline.model
+        for key, value in diagnostic_values(
+            snapshot,
+            device=str(model.device),
+            model_id=model.model_id,
+            threshold=pipeline.threshold,
+        ):
+            stat.add(key, value)
+        return stat
+
+
+class GraspClassifierNode(ClassifierAdapter, Node):
+    """Subscribe to the camera, classify the newest frame, publish verdicts (from the start)."""
+
+    def __init__(self, **node_kwargs: Any) -> None:
+        Node.__init__(self, NODE_NAME, **node_kwargs)
+        try:
+            self._setup()
+            self._configure()
+            self._activate()
+        except GraspClassifierError as exc:
+            self.get_logger().fatal(f'refusing to start: {exc}')
+            self._abandon()
+            raise
+        except BaseException:  # e.g. Ctrl-C while the model loads
+            self._abandon()
+            raise
+
+    def _abandon(self) -> None:
+        self.shutdown()
+        self.destroy_node()
+
+
+class GraspClassifierLifecycleNode(ClassifierAdapter, LifecycleNode):
+    """
+    The managed variant: starts unconfigured; its transitions run the adapter's steps.
+
+    configure loads the model; activate subscribes and publishes; deactivate stops intake
+    and frees cached CUDA memory; cleanup unloads the model; shutdown stops everything.
+    A failing step logs why and returns FAILURE (the node stays where it was).
+    """
+
+    def __init__(self, **node_kwargs: Any) -> None:
+        LifecycleNode.__init__(self, NODE_NAME, **node_kwargs)
+        try:
+            self._setup()
+        except GraspClassifierError as exc:
+            self.get_logger().fatal(f'refusing to start: {exc}')
+            self.shutdown()
+            self.destroy_node()
+            raise
+        except BaseException:
+            self.shutdown()
+            self.destroy_node()
+            raise
+
+    def _step(self, name: str, *steps: Callable[[], None]) -> TransitionCallbackReturn:
+        try:
+            for step in steps:
+                step()
+        except GraspClassifierError as exc:
+            self.get_logger().error(f'{name} failed: {exc}')
+            return TransitionCallbackReturn.FAILURE
+        self.get_logger().info(f'{name}: done')
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        return self._step('configure', self._configure)
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        return self._step('activate', self._activate)
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        return self._step('deactivate', self._deactivate)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        return self._step('cleanup', self._cleanup)
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        return self._step('shutdown', self._deactivate, self._cleanup)
+
+    def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
+        return self._step('error recovery', self._deactivate, self._cleanup)
+
+
+def make_node(lifecycle: bool = False, **node_kwargs: Any) -> ClassifierAdapter:
+    """Return the plain node (classifying from the start) or the lifecycle node."""
+    if lifecycle:
+        return GraspClassifierLifecycleNode(**node_kwargs)
+    return GraspClassifierNode(**node_kwargs)
+
+
+def message_class(msg_type: str) -> Any:
+    """Return the rclpy message class of a type name (``sensor_msgs/msg/Image``)."""
+    package, kind, name = msg_type.split('/')
+    return getattr(importlib.import_module(f'{package}.{kind}'), name)
