@@ -48,10 +48,10 @@ from .torchscript_backend import TorchScriptBackend
 
 # TorchScript is this project's shipped artifact (it carries the metadata as an
 # extra file and loads without Python model code); torch >= 2.10 flags it as
-# deprecated in favour of torch.export, which we keep as a future option.
-warnings.filterwarnings(
-    'ignore', message=r'`torch\.jit\.\w+` is deprecated', category=FutureWarning
-)
+# deprecated in favour of torch.export, which we keep as a future option (a FutureWarning
+# in torch 2.14, a DeprecationWarning in 2.13).
+JIT_DEPRECATION = r'`torch\.jit\.\w+` is deprecated'
+warnings.filterwarnings('ignore', message=JIT_DEPRECATION)
 
 
 def release_cached_memory() -> None:

@@ -91,7 +91,7 @@ from .conversions import (
 from .health import incompatible_publishers, QosIncident, stream_health
 from .overlay import draw_overlay
 from ..core import params as param_specs
-from ..core.configure import apply_params, build_pipeline, reload_model
+from ..core.configure import apply_params, build_pipeline, reload_model, resolve_model_path
 from ..core.errors import ChecksumMismatchError, GraspClassifierError, ParameterError
 from ..core.interfaces import (
     CHECK_SERVICE,
@@ -102,7 +102,7 @@ from ..core.interfaces import (
     RESULT,
     SUCCESS,
 )
-from ..core.model import LoadedModel, release_cached_memory
+from ..core.model import JIT_DEPRECATION, LoadedModel, release_cached_memory
 from ..core.params import Params
 from ..core.pipeline import FrameResult, NewestFrameWorker, Pipeline
 
@@ -193,6 +193,7 @@ class ClassifierAdapter(_NodeAPI):
     def _configure(self) -> None:
         """Load the model, create the publishers and ``~/check`` (raise GraspClassifierError)."""
         params = self.params
+        self.get_logger().info(f"loading model '{resolve_model_path(params.model_path)}'")
         self.pipeline = self._logging_warnings(lambda: build_pipeline(params))
         latched = QoSProfile(
             history=HistoryPolicy.KEEP_LAST,
@@ -326,6 +327,7 @@ class ClassifierAdapter(_NodeAPI):
         """Run ``fn``; log the warnings our package raises (e.g. CUDA fallback) as ROS warnings."""
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter('always')
+            warnings.filterwarnings('ignore', message=JIT_DEPRECATION)
             result = fn()
         for w in caught:
             if PACKAGE_DIR in Path(w.filename).resolve().parents:

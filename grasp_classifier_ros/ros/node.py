@@ -96,14 +96,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(args: list[str] | None = None) -> int:
     """Run the node: 0 after Ctrl-C, 1 on a configuration fault, 2 if anything is missing."""
     interrupt = FirstInterrupt()
-    if threading.current_thread() is threading.main_thread():
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread:
         signal.signal(signal.SIGINT, interrupt)  # before anything slow: imports, model load
     try:
         return _run(args, interrupt)
     except KeyboardInterrupt:  # Ctrl-C before the node was up (importing torch, ...)
         return 0
     finally:
-        interrupt.seen = True  # the interpreter's own cleanup is not interrupted either
+        interrupt.seen = True
+        if main_thread:
+            # Python restores the default SIGINT action (die, exit code -2) for a Python
+            # handler when the interpreter finalises, but keeps "ignore": a late Ctrl-C
+            # (ros2 launch's second one) must not kill the exiting node.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _run(args: list[str] | None, interrupt: FirstInterrupt) -> int:

@@ -327,25 +327,6 @@ def publish_until(
     raise AssertionError(f'timed out after {TIMEOUT:g} s publishing frames, waiting for {what}')
 
 
-def wait_until_quiet(box: list[Any], quiet_s: float = 1.0, timeout: float = TIMEOUT) -> None:
-    """
-    Wait until ``box`` (a ``Probe.listen`` list) got nothing new for ``quiet_s`` seconds.
-
-    Used before stopping a node: a frame still in flight when the context shuts down makes
-    the worker log a traceback (issue 10: the worker is not stopped on context shutdown;
-    test_node_robustness.py has the deterministic test of that).
-    """
-    end = time.monotonic() + timeout
-    seen, since = len(box), time.monotonic()
-    while time.monotonic() < end:
-        time.sleep(0.05)
-        if len(box) != seen:
-            seen, since = len(box), time.monotonic()
-        elif time.monotonic() - since >= quiet_s:
-            return
-    raise AssertionError(f'still receiving after {timeout:g} s')
-
-
 def cycle(items: list[Any]) -> Iterator[Any]:
     while True:
         yield from items

@@ -35,7 +35,7 @@ try:
     from grasp_classifier_ros.core.errors import ParameterError
     from grasp_classifier_ros.core.model import file_sha256, load_model
     from grasp_classifier_ros.ros.adapter import MAX_PENDING_CHECKS
-    from model_factory import brightness_metadata, write_model
+    from model_factory import brightness_metadata, SlowModel, write_model
     from node_harness import BRIGHT, Harness, ros, wait_for
     from rcl_interfaces.msg import Log
     from rcl_interfaces.srv import SetParameters, SetParametersAtomically
@@ -52,23 +52,6 @@ except ImportError as exc:  # not where ROS 2 is sourced
 
 __all__ = ['Harness', 'ros']  # the fixture is used by name
 WORKER_THREAD = 'grasp-inference'
-
-
-class SlowModel(nn.Module):
-    """BrightnessModel's scores after ``n`` 256x256 matrix products (~1 ms each): slow warm-up."""
-
-    def __init__(self, n: int = 1000) -> None:
-        super().__init__()
-        self.n = n
-        torch.manual_seed(0)
-        self.register_buffer('w', torch.randn(256, 256) / 16.0)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.w
-        for _ in range(self.n):
-            y = torch.tanh(y @ self.w)
-        logit = 10.0 * (x.float().mean(dim=(1, 2, 3)) - 0.5) + 0.0 * y.sum()
-        return torch.stack([torch.zeros_like(logit), logit], dim=1)
 
 
 class BrightFrameError(nn.Module):

@@ -77,6 +77,27 @@ class ConvBnNet(nn.Module):
         return self.fc(torch.flatten(torch.nn.functional.adaptive_avg_pool2d(x, 1), 1))
 
 
+class SlowModel(nn.Module):
+    """
+    BrightnessModel's scores after ``n`` 256x256 matrix products (~1 ms each).
+
+    A slow warm-up (reloads, Ctrl-C during start-up) or slow frames (a frame in flight).
+    """
+
+    def __init__(self, n: int = 1000) -> None:
+        super().__init__()
+        self.n = n
+        torch.manual_seed(0)
+        self.register_buffer('w', torch.randn(256, 256) / 16.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.w
+        for _ in range(self.n):
+            y = torch.tanh(y @ self.w)
+        logit = 10.0 * (x.float().mean(dim=(1, 2, 3)) - 0.5) + 0.0 * y.sum()
+        return torch.stack([torch.zeros_like(logit), logit], dim=1)
+
+
 def brightness_metadata(size: int = 32, **changes: object) -> ModelMetadata:
     meta = ModelMetadata(
         input_height=size,
