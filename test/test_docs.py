@@ -50,16 +50,25 @@ def test_architecture_lists_every_module_and_only_real_ones() -> None:
     assert _table_modules() == set(MODULES)
 
 
+NEEDS_ROS = {'ros.adapter'}  # the rclpy node: importable only where ROS 2 is sourced
+
+
+def _importable(module: str) -> object:
+    """Import ``grasp_classifier_ros.<module>``; a module that needs ROS is empty without it."""
+    try:
+        return importlib.import_module(f'grasp_classifier_ros.{module}')
+    except ImportError:
+        if module not in NEEDS_ROS:
+            raise
+        return type('NoRos', (), {})  # vars() of it holds none of the documented names
+
+
 SIGNATURE = re.compile(r'`(\w+)\(([a-z_, ]*)\)`')
 
 
 @pytest.mark.parametrize(('name', 'args'), SIGNATURE.findall(ARCHITECTURE))
 def test_architecture_signatures_match_the_code(name: str, args: str) -> None:
-    found = [
-        getattr(mod, name)
-        for mod in (importlib.import_module(f'grasp_classifier_ros.{m}') for m in MODULES)
-        if name in vars(mod)
-    ]
+    found = [getattr(mod, name) for mod in map(_importable, MODULES) if name in vars(mod)]
     assert found, f'{name} is not defined in the package'
     params = [p for p in inspect.signature(found[0]).parameters if p != 'self']
     assert [a.strip() for a in args.split(',') if a.strip()] == params

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 
 # make ros-test runs torch 2.13, make test 2.14. Distribution packages lag far behind
-# (rosdep's python3-torch is 1.8 on Ubuntu 22.04): install torch with pip.
+# (rosdep's python3-torch is 1.13 on Debian 12): install torch with pip.
 MIN_TORCH = (2, 13)
 
 

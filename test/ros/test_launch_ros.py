@@ -145,10 +145,4 @@ else:
     @launch_testing.post_shutdown_test()
     class TestShutdown(unittest.TestCase):
         def test_clean_exit(self, proc_info) -> None:
-            launch_testing.asserts.assertExitCodes(
-                proc_info,
-                allowable_exit_codes=[
-                    launch_testing.asserts.EXIT_OK,
-                    launch_testing.asserts.EXIT_SIGINT,
-                ],
-            )
+            launch_testing.asserts.assertExitCodes(proc_info)  # EXIT_OK only: SIGINT is handled
