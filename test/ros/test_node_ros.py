@@ -60,16 +60,26 @@ def test_node_serves_the_interface_table(ros, compressed: bool) -> None:
     node = ros.start(compressed=compressed)
     ns = ros.ns
     kind = interfaces.input_kind(compressed)
-    pubs = dict(node.get_publisher_names_and_types_by_node(node.get_name(), ns))
-    subs = dict(node.get_subscriber_names_and_types_by_node(node.get_name(), ns))
-    for out in (*interfaces.RESULTS, interfaces.DEBUG_IMAGE):
-        name = (
+    image = f'{ns}/camera/image_raw'
+    outputs = {
+        (
             out.topic.replace('~', f'{ns}/{node.get_name()}')
             if out.topic[0] == '~'
             else f'{ns}/{out.topic}'
-        )
-        assert pubs[name] == [out.msg_type], name
-    assert subs[f'{ns}/camera/image_raw'] == [kind.msg_type]
+        ): out.msg_type
+        for out in (*interfaces.RESULTS, interfaces.DEBUG_IMAGE)
+    }
+
+    def graph() -> tuple[dict, dict] | None:
+        # The middleware's graph cache learns even the node's own entities asynchronously.
+        pubs = dict(node.get_publisher_names_and_types_by_node(node.get_name(), ns))
+        subs = dict(node.get_subscriber_names_and_types_by_node(node.get_name(), ns))
+        return (pubs, subs) if outputs.keys() <= pubs.keys() and image in subs else None
+
+    pubs, subs = wait_for(graph, what='the node in the graph')
+    for name, msg_type in outputs.items():
+        assert pubs[name] == [msg_type], name
+    assert subs[image] == [kind.msg_type]
 
 
 def test_frame_yields_bool_confidence_and_classification_with_input_header(ros) -> None:
