@@ -19,11 +19,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+import subprocess
+import sys
 import zipfile
 
 from grasp_classifier_ros.core.errors import DeviceError, MetadataError, ModelLoadError
 from grasp_classifier_ros.core.metadata import METADATA_FILE, ModelMetadata, SCHEMA_VERSION
-from grasp_classifier_ros.core.model import file_sha256, load_model, read_metadata, resolve_device
+from grasp_classifier_ros.core.model import (
+    file_sha256,
+    load_model,
+    read_metadata,
+    release_cached_memory,
+    resolve_device,
+)
 from model_factory import brightness_metadata, BrightnessModel, ConstantModel, write_model
 import numpy as np
 import pytest
@@ -206,3 +214,26 @@ def test_cuda_requested_absent_load_policy(tmp_path, monkeypatch):
 def test_cuda_fp16(tmp_path):
     loaded = load_model(write_model(tmp_path / 'm.pt'), device='cuda', fp16=True)
     assert loaded.device.type == 'cuda' and loaded.dtype == torch.float16
+
+
+def test_releasing_cached_memory_never_initialises_cuda(tmp_path):
+    """A CPU node's deactivate calls it too: it must not start CUDA (seconds, memory)."""
+    script = (
+        'import torch; from grasp_classifier_ros.core.model import release_cached_memory; '
+        'release_cached_memory(); print(torch.cuda.is_initialized())'
+    )
+    out = subprocess.run(
+        [sys.executable, '-c', script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert out.stdout.strip() == 'False'
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='no CUDA device on this machine')
+def test_releasing_cached_memory_returns_cuda_blocks(tmp_path):
+    loaded = load_model(write_model(tmp_path / 'm.pt'), device='cuda')
+    scratch = torch.zeros(64 << 20, device='cuda')  # 256 MiB through the caching allocator
+    del scratch
+    reserved = torch.cuda.memory_reserved()
+    release_cached_memory()
+    assert torch.cuda.memory_reserved() < reserved
+    assert loaded.device.type == 'cuda'  # the model itself stays loaded

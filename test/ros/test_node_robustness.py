@@ -93,29 +93,39 @@ def wait_for_status(
     pytest.fail(f'no level {level!r} status with {text!r}; newest: {newest}')
 
 
-def test_model_reload_keeps_classifying_with_the_old_model(ros, tmp_path) -> None:
+def test_model_reload_stalls_neither_frames_nor_diagnostics_nor_check(ros, tmp_path) -> None:
     ros.start(warmup_runs=3)
     results = ros.listen(Classification, 'grasp/result')
+    arrays = ros.listen(DiagnosticArray, '/diagnostics')
     pub = ros.image_publisher()
     wait_for(lambda: pub.get_subscription_count() > 0, what='node subscription')
     ros.publish_until(pub, BRIGHT, lambda: results)
-    slow = write_model(tmp_path / 'slow.pt', SlowModel())
+    slow = write_model(tmp_path / 'slow.pt', SlowModel())  # ~1 s a run: 4 runs to load
     # As `ros2 param set` does: through the node's parameter service, on its executor.
     client = ros.helper.create_client(SetParameters, f'{ros.ns}/grasp_classifier/set_parameters')
-    assert client.wait_for_service(timeout_sec=10)
+    check = ros.helper.create_client(Trigger, f'{ros.ns}/grasp_classifier/check')
+    assert client.wait_for_service(timeout_sec=10) and check.wait_for_service(timeout_sec=10)
     request = SetParameters.Request(
         parameters=[Parameter('model_path', value=str(slow)).to_parameter_msg()]
     )
-    before = len(results)
+    before, arrays_before = len(results), len(arrays)
     start = time.monotonic()
     future = client.call_async(request)
+    answered: list[float] = []
+    check_future = check.call_async(Trigger.Request())
+    check_future.add_done_callback(lambda _: answered.append(time.monotonic()))
     ros.publish_until(pub, BRIGHT, future.done)
     reload_s = time.monotonic() - start
     during = len(results) - before
     assert future.result().results[0].successful, future.result().results[0].reason
-    assert reload_s > 1.0, f'the reload took only {reload_s:.2f} s: too short to tell'
-    # Frames every 20 ms for over a second: the old model keeps answering meanwhile.
-    assert during >= 10, f'{during} results during a {reload_s:.1f} s reload'
+    assert reload_s > 2.0, f'the reload took only {reload_s:.2f} s: too short to tell'
+    # Frames every 20 ms: the old model keeps answering meanwhile ...
+    assert during >= 10 * reload_s, f'{during} results during a {reload_s:.1f} s reload'
+    # ... diagnostics keep their 1 Hz (their timer is not in the parameter services' group) ...
+    assert len(arrays) - arrays_before >= int(reload_s) - 1, (len(arrays), arrays_before)
+    # ... and ~/check, called as the reload began, is answered from frames long before its end.
+    assert answered and answered[0] - start < reload_s - 1.0, (answered, reload_s)
+    assert check_future.result().message.startswith('grasp holds'), check_future.result()
 
 
 def test_without_frames_the_qos_explanation_is_the_diagnosis(ros) -> None:
