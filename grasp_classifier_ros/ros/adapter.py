@@ -46,6 +46,7 @@ refused at once), the default group, the frames and the timers each need one mor
 from __future__ import annotations
 
 from collections.abc import Callable
+import functools
 import importlib
 from pathlib import Path
 import threading
@@ -275,6 +276,18 @@ class ClassifierAdapter(_NodeAPI):
             log_bridge.detach(self._log_handler)
             self._log_handler = None
 
+    def _start(self, *steps: Callable[[], None]) -> None:
+        """Run the constructor's steps; if one fails, say why, release everything, re-raise."""
+        try:
+            for step in steps:
+                step()
+        except BaseException as exc:  # a config fault, or Ctrl-C while the model loads
+            if isinstance(exc, GraspClassifierError):
+                self.get_logger().fatal(f'refusing to start: {exc}')
+            self.shutdown()
+            self.destroy_node()
+            raise
+
     def _configured(self) -> Pipeline:
         if self.pipeline is None:
             raise RuntimeError('the node is not configured')
@@ -409,28 +422,23 @@ class ClassifierAdapter(_NodeAPI):
         )
         msg_class = message_class(input_kind(params.compressed).msg_type)
         events = SubscriptionEventCallbacks(incompatible_qos=self._on_incompatible_qos)
+        subscribe = functools.partial(
+            self.create_subscription,
+            msg_class,
+            params.image_topic,
+            self._on_image,
+            qos,
+            callback_group=self._frames_group,
+        )
         try:
-            return self.create_subscription(
-                msg_class,
-                params.image_topic,
-                self._on_image,
-                qos,
-                callback_group=self._frames_group,
-                event_callbacks=events,
-            )
+            return subscribe(event_callbacks=events)
         except UnsupportedEventTypeError:  # Humble raises it for a user callback
             self.get_logger().warning(
                 'this middleware does not report incompatible QoS: a publisher whose QoS '
                 "cannot reach this subscription will not be explained (check 'ros2 topic "
                 "info -v' if no frames arrive)"
             )
-            return self.create_subscription(
-                msg_class,
-                params.image_topic,
-                self._on_image,
-                qos,
-                callback_group=self._frames_group,
-            )
+            return subscribe()
 
     def _on_image(self, msg: Any) -> None:
         worker = self.worker
@@ -583,21 +591,7 @@ class GraspClassifierNode(ClassifierAdapter, Node):
 
     def __init__(self, **node_kwargs: Any) -> None:
         Node.__init__(self, NODE_NAME, **node_kwargs)
-        try:
-            self._setup()
-            self._configure()
-            self._activate()
-        except GraspClassifierError as exc:
-            self.get_logger().fatal(f'refusing to start: {exc}')
-            self._abandon()
-            raise
-        except BaseException:  # e.g. Ctrl-C while the model loads
-            self._abandon()
-            raise
-
-    def _abandon(self) -> None:
-        self.shutdown()
-        self.destroy_node()
+        self._start(self._setup, self._configure, self._activate)
 
 
 class GraspClassifierLifecycleNode(ClassifierAdapter, LifecycleNode):
@@ -611,17 +605,7 @@ class GraspClassifierLifecycleNode(ClassifierAdapter, LifecycleNode):
 
     def __init__(self, **node_kwargs: Any) -> None:
         LifecycleNode.__init__(self, NODE_NAME, **node_kwargs)
-        try:
-            self._setup()
-        except GraspClassifierError as exc:
-            self.get_logger().fatal(f'refusing to start: {exc}')
-            self.shutdown()
-            self.destroy_node()
-            raise
-        except BaseException:
-            self.shutdown()
-            self.destroy_node()
-            raise
+        self._start(self._setup)
 
     def _step(self, name: str, *steps: Callable[[], None]) -> TransitionCallbackReturn:
         try:
