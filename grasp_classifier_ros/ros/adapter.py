@@ -380,7 +380,7 @@ class ClassifierAdapter(_NodeAPI):
                 try:
                     model = self._reload_model(pipeline, params)
                 except GraspClassifierError as exc:
-                    reason = str(exc) + self._pinned_hint(exc, ours.keys())
+                    reason = str(exc) + self._pinned_hint(exc, ours)
                     self.get_logger().error(
                         f'model change rejected, keeping the old model: {reason}'
                     )
@@ -393,16 +393,17 @@ class ClassifierAdapter(_NodeAPI):
                 self._publish_label_info()
             return SetParametersResult(successful=True)
 
-    def _pinned_hint(self, exc: GraspClassifierError, changed: Any) -> str:
+    def _pinned_hint(self, exc: GraspClassifierError, changed: dict[str, Any]) -> str:
         """Say how to change a pinned model: both parameters in one call (ros2 param cannot)."""
-        if not isinstance(exc, ChecksumMismatchError) or MODEL_PARAMS <= set(changed):
+        if not isinstance(exc, ChecksumMismatchError) or MODEL_PARAMS <= changed.keys():
             return ''
         service = f'{self.get_fully_qualified_name()}/set_parameters_atomically'
+        path = changed.get('model_path') or self.params.model_path or 'NEW.pt'
         return (
             '. model_sha256 pins the model file, and `ros2 param set` changes one parameter '
             'at a time: set model_path and model_sha256 in one call, e.g. '
             f'ros2 service call {service} rcl_interfaces/srv/SetParametersAtomically '
-            '"{parameters: [{name: model_path, value: {type: 4, string_value: NEW.pt}}, '
+            f'"{{parameters: [{{name: model_path, value: {{type: 4, string_value: {path}}}}}, '
             '{name: model_sha256, value: {type: 4, string_value: SHA256}}]}"'
         )
 
