@@ -46,7 +46,7 @@ from .lit_module import (
     OptimConfig,
     build_augment,
 )
-from .models import ModelConfig, build_model
+from .models import ModelConfig, build_model, normalisation, weights_provenance
 from .plots import plot_curves
 from .provenance import git_revision, library_versions, licence_note, utc_now
 
@@ -251,6 +251,29 @@ def write_csv(rows: list[dict[str, float]], path: Path) -> None:
             w.writerow({k: (f'{v:.6g}' if isinstance(v, float) else v) for k, v in r.items()})
 
 
+def optim_config(ocfg: dict[str, Any]) -> OptimConfig:
+    """Return the ``optim`` section of a config as an OptimConfig."""
+    return OptimConfig(
+        lr=float(ocfg['lr']),
+        weight_decay=float(ocfg['weight_decay']),
+        label_smoothing=float(ocfg['label_smoothing']),
+        warmup_fraction=float(ocfg['warmup_fraction']),
+        layer_decay=float(ocfg['layer_decay']),
+    )
+
+
+def model_metadata(model_cfg: ModelConfig, class_names: tuple[str, ...]) -> ModelMetadata:
+    """Metadata of a new model: input size, classes, and the normalisation its weights expect."""
+    return ModelMetadata(
+        input_height=model_cfg.input_size[0],
+        input_width=model_cfg.input_size[1],
+        class_names=class_names,
+        success_index=success_index_of(class_names),
+        architecture=model_cfg.name,
+        **normalisation(model_cfg.name),
+    )
+
+
 def trainer_settings(cfg: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     """Lightning Trainer arguments: CPU or one GPU by default, AMP on CUDA."""
     accelerator = overrides.get('accelerator') or 'auto'
@@ -307,6 +330,11 @@ def train(
     L.seed_everything(seed, workers=True, verbose=False)
     out.mkdir(parents=True, exist_ok=True)
 
+    if cfg['train']['method'] != 'gradient':
+        raise ConfigError(
+            f'train.method={cfg["train"]["method"]} is run by grasp-train cv (--refit for the '
+            'final model); grasp-train train supports train.method=gradient'
+        )
     mcfg = cfg['model']
     try:
         model_cfg = ModelConfig.from_dict(mcfg)
@@ -324,13 +352,7 @@ def train(
                 'data.val_fraction/data.test_fraction'
             )
     prep.split.write(out / 'split.json')
-    meta = ModelMetadata(
-        input_height=model_cfg.input_size[0],
-        input_width=model_cfg.input_size[1],
-        class_names=prep.class_names,
-        success_index=prep.success_index,
-        architecture=model_cfg.name,
-    )
+    meta = model_metadata(model_cfg, prep.class_names)
     dump(cfg, out / 'config.yaml')
     command = command or shlex.join(sys.argv)
     run_info = {
@@ -340,6 +362,7 @@ def train(
         'split': split_summary(prep),
         'git': git_revision(),
         'versions': library_versions(),
+        'pretrained_weights': weights_provenance(model_cfg),
         'started': utc_now(),
     }
     (out / 'run.json').write_text(json.dumps(run_info, indent=2))
@@ -382,16 +405,10 @@ def train(
         Loaders(int(tcfg['batch_size']), int(tcfg['num_workers']), balance, seed, shares),
         train_sources=[r.source for r in prep.records['train']],
     )
-    ocfg = cfg['optim']
     module = GraspLitModule(
         model_cfg,
         meta,
-        OptimConfig(
-            lr=float(ocfg['lr']),
-            weight_decay=float(ocfg['weight_decay']),
-            label_smoothing=float(ocfg['label_smoothing']),
-            warmup_fraction=float(ocfg['warmup_fraction']),
-        ),
+        optim_config(cfg['optim']),
         class_weights,
         int(tcfg['test_every']),
     )
@@ -402,6 +419,7 @@ def train(
         'train_command': command,
         'seed': seed,
         'config': cfg,
+        'pretrained_weights': run_info['pretrained_weights'],
     }
     monitor = str(tcfg['monitor'])
     recorder = RunRecorder(out, model_cfg, meta, provenance, int(tcfg['ckpt_every']), monitor)
