@@ -55,7 +55,7 @@ def save_checkpoint(
 
 
 def _is_exported_model(path: Path) -> bool:
-    """True for a TorchScript archive carrying the runtime's embedded metadata."""
+    """Tell whether ``path`` is a TorchScript archive with the runtime's embedded metadata."""
     try:
         with zipfile.ZipFile(path) as zf:
             return any(n.endswith('/extra/' + METADATA_FILE) for n in zf.namelist())
