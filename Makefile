@@ -54,8 +54,8 @@ soak: $(STAMP)  ## >= 100,000 frames: memory, latency drift, fd/thread growth
 docs: $(STAMP)  ## regenerate config/classifier.yaml and the README parameter table
 	$(BIN)/python tools/gen_docs.py
 
-model: $(STAMP)  ## retrain + export the shipped model (see models/REPRODUCE.md)
-	bash models/reproduce.sh
+model: $(STAMP)  ## rebuild the shipped model into ../runs/model; OUT=models replaces models/ (models/REPRODUCE.md)
+	OUT=$(OUT) bash models/reproduce.sh
 
 clean:  ## remove build and report outputs (keeps .venv)
 	rm -rf build install log out bench.json .pytest_cache .mypy_cache .ruff_cache

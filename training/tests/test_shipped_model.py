@@ -1,0 +1,54 @@
+# Copyright 2026 The grasp_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""The shipped model's files agree: metrics, folds file (file names only), metadata, sha256."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from grasp_classifier_training.data import Folds, sample_key, scan_dataset
+import pytest
+
+from grasp_classifier_ros.model import file_sha256, read_metadata
+
+MODELS = Path(__file__).resolve().parents[2] / 'models'
+SHARED = (
+    Path(__file__).resolve().parents[2].parent / 'shared' / 'data' / 'grasp_verification_small'
+)
+
+
+def _metrics() -> dict:
+    return json.loads((MODELS / 'metrics.json').read_text())
+
+
+def test_metrics_describe_the_shipped_file() -> None:
+    metrics = _metrics()
+    meta = read_metadata(MODELS / 'grasp_classifier.pt')
+    assert metrics['model']['sha256'] == file_sha256(MODELS / 'grasp_classifier.pt')
+    assert metrics['model']['temperature'] == meta.temperature
+    assert metrics['model']['threshold'] == meta.threshold
+    assert metrics['cv']['calibration']['temperature'] == pytest.approx(meta.temperature)
+    weights = meta.provenance['pretrained_weights']
+    assert weights == metrics['model']['pretrained_weights']
+    assert weights['licence'] == 'Apache-2.0' and len(weights['sha256']) == 64
+    assert metrics['model']['sha256'] in (MODELS / 'MODEL_CARD.md').read_text()
+
+
+def test_folds_file_of_the_producing_run_ships_beside_the_metrics() -> None:
+    metrics = _metrics()
+    folds = Folds.read(MODELS / metrics['cv']['folds_file'])
+    assert folds.k == metrics['cv']['k']
+    assert len(folds.fold_of) == metrics['cv']['n']
+    sizes = [sum(f == k for f in folds.fold_of.values()) for k in range(folds.k)]
+    assert sizes == metrics['cv']['fold_sizes']
+    text = (MODELS / metrics['cv']['folds_file']).read_text()
+    assert '/work' not in text and '"path"' not in text  # file names only, no paths
+    assert all(key.count('/') == 1 for key in folds.fold_of)
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason=f'real data not present at {SHARED}')
+def test_folds_file_lists_exactly_the_real_images() -> None:
+    folds = Folds.read(MODELS / 'folds.json')
+    keys = {sample_key(s.path) for s in scan_dataset(SHARED).samples}
+    assert keys == set(folds.fold_of)
