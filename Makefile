@@ -42,8 +42,9 @@ typecheck: $(STAMP)  ## mypy, the node against rclpy's real Python API
 pytest: $(STAMP)  ## the test suite (ROS-dependent tests skip with a reason here)
 	$(BIN)/python -m pytest -ra test training/tests
 
-bench: $(STAMP)  ## latency/throughput benchmarks vs the notebook baseline -> bench.json
+bench: $(STAMP)  ## shipped model vs the notebook baseline -> bench.json; zoo rows (CV runs in ../runs) -> zoo.md
 	$(BIN)/python benchmarks/bench.py --out bench.json
+	$(BIN)/python benchmarks/zoo.py --out zoo.md --json zoo.json
 
 fuzz: $(STAMP)  ## >= 10,000 property-based cases against image conversion
 	$(BIN)/python tools/fuzz_image_codec.py

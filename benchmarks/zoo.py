@@ -251,8 +251,12 @@ def main(argv: list[str] | None = None) -> int:
     shipped = shipped_run()
     runs = pick_rows(find_cv_runs(args.runs), shipped)
     if not runs:
-        print(f'no grasp-train cv report under {[str(r) for r in args.runs]}', file=sys.stderr)
-        return 2
+        print(
+            f'zoo: no grasp-train cv report under {[str(r) for r in args.runs]} '
+            '(make model writes one): nothing to tabulate',
+            file=sys.stderr,
+        )
+        return 0
     rows = []
     for run in runs:
         print(f'measuring {run.label} ({run.path}) ...', file=sys.stderr)

@@ -195,6 +195,7 @@ def _efficientnet_lite0(cfg: ModelConfig) -> nn.Module:
         num_classes=NUM_CLASSES,
         pretrained=cfg.pretrained,
         freeze=cfg.freeze,
+        input_size=cfg.input_size,
     )
 
 

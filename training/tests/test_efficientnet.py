@@ -169,3 +169,18 @@ def test_layer_decay_gives_discriminative_learning_rates() -> None:
 def test_blocks_and_freeze_are_refused_for_other_models() -> None:
     with pytest.raises(ValueError, match='efficientnet_lite0 only'):
         build_model(ModelConfig(name='grasp_net', blocks=3))
+
+
+@needs_weights
+def test_static_same_padding_matches_timms_dynamic_padding() -> None:
+    from timm.layers import Conv2dSame
+
+    full = eff.imagenet_model(eff.load_weights())
+    model = eff.EfficientNetLite0(blocks=3, input_size=(40, 36)).eval()
+    assert not any(isinstance(m, Conv2dSame) for m in model.modules())
+    assert any(isinstance(m, eff.StaticSameConv2d) for m in model.modules())
+    x = torch.randn(2, 3, 40, 36)
+    with torch.no_grad():
+        ref = full.blocks[1](full.blocks[0](full.bn1(full.conv_stem(x))))
+        got = model.blocks(model.bn1(model.conv_stem(x)))
+    assert torch.equal(got, ref)
