@@ -58,6 +58,8 @@ def fold_metrics(
         fail = labels != meta.success_index
         called = probs[:, meta.success_index] >= threshold
         m['failure_accuracy'] = float((~called[fail]).mean()) if fail.any() else None
+        if not called.any():
+            m['precision'] = None  # no success called: precision is undefined, not 0
     return m
 
 

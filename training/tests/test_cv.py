@@ -174,3 +174,13 @@ def test_linear_probe_recipe_runs_and_checks_its_settings(cv_data: Path, tmp_pat
     bad = merge(cfg, {'model': {'freeze': 0}})
     with pytest.raises(ConfigError, match='freeze=-1'):
         run_cv([cv_data], bad, tmp_path / 'bad', k=3, progress=False)
+
+
+def test_precision_is_undefined_when_no_success_is_called() -> None:
+    from grasp_classifier_training.cv import fold_metrics
+
+    logits = np.array([[-2.0, 2.0], [-1.0, 1.0], [-3.0, 3.0]])
+    m = fold_metrics(logits, np.array([0, 1, 1]), 1.0, 0.9, META)
+    assert m['precision'] is None
+    assert m['failure_accuracy'] == 1.0
+    assert m['accuracy'] == pytest.approx(2 / 3)
