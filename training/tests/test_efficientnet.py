@@ -175,3 +175,31 @@ def test_static_same_padding_matches_timms_dynamic_padding() -> None:
         ref = full.blocks[1](full.blocks[0](full.bn1(full.conv_stem(x))))
         got = model.blocks(model.bn1(model.conv_stem(x)))
     assert torch.equal(got, ref)
+
+
+@needs_weights
+def test_train_and_export_a_partly_frozen_lite0(tmp_path: Any) -> None:
+    from grasp_classifier_training.config import merge
+    from grasp_classifier_training.export import export_checkpoint
+    from grasp_classifier_training.train import train
+    from toy_data import make_images, tiny_config
+
+    from grasp_classifier_ros.model import load_model
+
+    data = make_images(tmp_path / 'data', groups=4, per_group=3)
+    cfg = merge(
+        tiny_config(max_epochs=1),
+        {
+            'model': {'name': 'efficientnet_lite0', 'blocks': 2, 'freeze': 1, 'width': 1.0},
+            'optim': {'layer_decay': 0.5},
+        },
+    )
+    train([data], cfg, tmp_path / 'run', command='test', progress=False)
+    out = export_checkpoint(
+        tmp_path / 'run' / 'checkpoints' / 'best.pt', tmp_path / 'm.pt', log=lambda *_: None
+    )
+    loaded = load_model(out.path, device='cpu')
+    assert loaded.metadata.mean == eff.MEAN and loaded.metadata.std == eff.STD
+    prov = loaded.metadata.provenance['pretrained_weights']
+    assert prov['file'] == eff.WEIGHTS_FILE and prov['licence'] == 'Apache-2.0'
+    assert loaded.predict(torch.zeros(1, 3, 32, 32)).shape == (1, 2)
