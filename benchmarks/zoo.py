@@ -64,12 +64,14 @@ class CvRun:
             t.get('method', 'gradient'),
             int(m.get('freeze') or 0),
             int(t['max_epochs']) if t.get('method', 'gradient') == 'gradient' else 0,
+            m.get('padding', 'same'),
         )
 
     @property
     def label(self) -> str:
-        name, blocks, _, method, freeze, epochs = self.key
+        name, blocks, _, method, freeze, epochs, padding = self.key
         text = name + (f' first {blocks} blocks' if blocks else '')
+        text += ', symmetric padding' if padding != 'same' else ''
         if method == 'linear_probe':
             return f'{text}, frozen, linear probe'
         tuned = 'full fine-tune' if freeze == 0 else f'stem+{freeze} blocks frozen'
@@ -211,7 +213,8 @@ def training_text(run: CvRun) -> str:
 def table(rows: list[dict[str, Any]], threads: int) -> str:
     lines = [
         f'| recipe | input | params | MFLOPs | CPU ms p50/p99, node default ({threads} thr) '
-        '| ONNX Runtime | CV accuracy | CV failure-class acc | CV success precision '
+        '| ONNX Runtime | CV accuracy: folds / all OOF | CV failure-class acc: folds / all OOF '
+        '| CV success precision '
         '| OOF AUC | OOF ECE | training | run |',
         '|' + '---|' * 13,
     ]
@@ -225,7 +228,8 @@ def table(rows: list[dict[str, Any]], threads: int) -> str:
         run = f'`{r["run"]}`' + (' (**shipped**)' if r['shipped'] else '')
         lines.append(
             f'| {r["recipe"]} | {h}x{w} | {r["params"] / 1e6:.2f} M | {r["mflops"]:.1f} '
-            f'| {fz_cell} | {ort_cell} | {_pm(s, "accuracy")} | {_pm(s, "failure_accuracy")} '
+            f'| {fz_cell} | {ort_cell} | {_pm(s, "accuracy")} / {_num(pooled.get("accuracy"))} '
+            f'| {_pm(s, "failure_accuracy")} / {_num(pooled.get("failure_accuracy"))} '
             f'| {_pm(s, "precision")} | {_num(pooled.get("roc_auc"))} | {_num(pooled.get("ece"))} '
             f'| {r["training"]} | {run} |'
         )
@@ -269,7 +273,10 @@ def main(argv: list[str] | None = None) -> int:
                 'k': run.report['k'],
                 'n': run.report['n'],
                 'summary': run.report['summary'],
-                'pooled': {k: run.report['pooled'].get(k) for k in ('accuracy', 'roc_auc', 'ece')},
+                'pooled': {
+                    k: run.report['pooled'].get(k)
+                    for k in ('accuracy', 'failure_accuracy', 'roc_auc', 'ece')
+                },
                 'calibration': {
                     k: run.report['calibration'][k] for k in ('temperature', 'threshold')
                 },
@@ -289,8 +296,9 @@ def main(argv: list[str] | None = None) -> int:
         '(inference only: preprocessing adds ~0.3 ms at 640x480, see `make bench`). '
         f'Accuracy: `grasp-train cv` leave-sessions-out CV ({folds}), '
         'mean ± sd over folds at the out-of-fold temperature and threshold (target success '
-        'precision 0.95); AUC and ECE over all out-of-fold predictions. Training: wall time '
-        'per fold and of the final refit, on the shared 2-core machine under load (niced). '
+        'precision 0.95), then over all out-of-fold predictions (folds differ in size); AUC '
+        'and ECE over all out-of-fold predictions. Training: wall time per fold and of the '
+        'final refit on the shared 2-core machine, at whatever load it had then. '
         f'Runs searched: {", ".join(str(r) for r in args.runs)}.'
     )
     text = f'{header}\n\n{table(rows, args.threads)}\n'

@@ -197,8 +197,16 @@ class StaticSameConv2d(nn.Conv2d):
         return self._conv_forward(F.pad(x, self.pad), self.weight, self.bias)
 
 
-def fix_same_padding(model: nn.Module, input_size: tuple[int, int]) -> None:
-    """Replace every dynamic "same"-padding convolution by a ``StaticSameConv2d``."""
+def fix_same_padding(
+    model: nn.Module, input_size: tuple[int, int], symmetric: bool = False
+) -> None:
+    """Replace every dynamic "same"-padding convolution by a ``StaticSameConv2d``.
+
+    ``symmetric`` instead pads ``kernel // 2`` on every side inside the convolution
+    (PyTorch style, no separate pad op: ~15 % faster here). For the strided
+    convolutions that shifts the sampling grid by one pixel against the weights'
+    TensorFlow training, so the features differ slightly from the reference network.
+    """
     from timm.layers import Conv2dSame
 
     shapes: dict[str, tuple[int, int]] = {}
@@ -223,7 +231,21 @@ def fix_same_padding(model: nn.Module, input_size: tuple[int, int]) -> None:
         pw = max((math.ceil(iw / sw) - 1) * sw + kw - iw, 0)
         parent, _, leaf = name.rpartition('.')
         owner = model.get_submodule(parent) if parent else model
-        new = StaticSameConv2d(conv, (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2))
+        new: nn.Conv2d
+        if symmetric:
+            new = nn.Conv2d(
+                conv.in_channels,
+                conv.out_channels,
+                conv.kernel_size,  # type: ignore[arg-type]
+                conv.stride,  # type: ignore[arg-type]
+                (kh // 2, kw // 2),
+                conv.dilation,  # type: ignore[arg-type]
+                conv.groups,
+                conv.bias is not None,
+            )
+            new.load_state_dict(conv.state_dict())
+        else:
+            new = StaticSameConv2d(conv, (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2))
         new.requires_grad_(conv.weight.requires_grad)
         setattr(owner, leaf, new)
 
@@ -239,10 +261,13 @@ class EfficientNetLite0(nn.Module):
         pretrained: str | None = None,
         freeze: int = 0,
         input_size: tuple[int, int] = (128, 128),
+        padding: str = 'same',
     ) -> None:
         super().__init__()
         if not 1 <= blocks <= NUM_BLOCKS:
             raise ValueError(f'model.blocks={blocks} must be in 1..{NUM_BLOCKS} (0 = all)')
+        if padding not in ('same', 'symmetric'):
+            raise ValueError(f"model.padding='{padding}' must be same or symmetric")
         if not -1 <= freeze <= blocks:
             raise ValueError(f'model.freeze={freeze} must be -1 (all), 0 (none) or 1..{blocks}')
         full = imagenet_model()
@@ -268,7 +293,7 @@ class EfficientNetLite0(nn.Module):
         for module in self.frozen_modules():
             for p in module.parameters():
                 p.requires_grad_(False)
-        fix_same_padding(self, input_size)
+        fix_same_padding(self, input_size, symmetric=padding == 'symmetric')
 
     def frozen_modules(self) -> list[nn.Module]:
         """Modules whose weights and BatchNorm statistics stay as loaded."""

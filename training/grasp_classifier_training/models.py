@@ -32,6 +32,7 @@ class ModelConfig:
     pretrained: str | None = None
     blocks: int = 0  # efficientnet_lite0: keep the first N of its 16 blocks (0 = all)
     freeze: int = 0  # efficientnet_lite0: freeze stem + first N blocks (-1 = whole backbone)
+    padding: str = 'same'  # efficientnet_lite0: same (TensorFlow, as trained) | symmetric (faster)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -196,6 +197,7 @@ def _efficientnet_lite0(cfg: ModelConfig) -> nn.Module:
         pretrained=cfg.pretrained,
         freeze=cfg.freeze,
         input_size=cfg.input_size,
+        padding=cfg.padding,
     )
 
 
@@ -250,8 +252,8 @@ def build_model(cfg: ModelConfig) -> nn.Module:
         factory = MODELS[cfg.name]
     except KeyError:
         raise ValueError(f"unknown model '{cfg.name}'; choose one of {sorted(MODELS)}") from None
-    if cfg.name != 'efficientnet_lite0' and (cfg.blocks or cfg.freeze):
+    if cfg.name != 'efficientnet_lite0' and (cfg.blocks or cfg.freeze or cfg.padding != 'same'):
         raise ValueError(
-            f'model.blocks/model.freeze apply to efficientnet_lite0 only, not {cfg.name}'
+            f'model.blocks/freeze/padding apply to efficientnet_lite0 only, not {cfg.name}'
         )
     return factory(cfg)

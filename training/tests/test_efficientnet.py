@@ -203,3 +203,16 @@ def test_train_and_export_a_partly_frozen_lite0(tmp_path: Any) -> None:
     prov = loaded.metadata.provenance['pretrained_weights']
     assert prov['file'] == eff.WEIGHTS_FILE and prov['licence'] == 'Apache-2.0'
     assert loaded.predict(torch.zeros(1, 3, 32, 32)).shape == (1, 2)
+
+
+@needs_weights
+def test_symmetric_padding_option_drops_the_pad_ops() -> None:
+    model = build_model(
+        ModelConfig(name='efficientnet_lite0', input_size=(32, 32), blocks=3, padding='symmetric')
+    )
+    assert not any(isinstance(m, eff.StaticSameConv2d) for m in model.modules())
+    assert model.conv_stem.padding == (1, 1)
+    with pytest.raises(ValueError, match='same or symmetric'):
+        build_model(ModelConfig(name='efficientnet_lite0', blocks=3, padding='valid'))
+    with pytest.raises(ValueError, match='efficientnet_lite0 only'):
+        build_model(ModelConfig(name='grasp_net', padding='symmetric'))
