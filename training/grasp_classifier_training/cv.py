@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from . import data as data_mod
-from .config import ConfigError, dump
+from .config import ConfigError, add_recipe_args, dump
 
 SUMMARY_KEYS = ('accuracy', 'failure_accuracy', 'precision', 'roc_auc', 'ece')
 
@@ -478,30 +478,19 @@ def register(subparsers: Any) -> None:
         'train the shipped model on all images with that calibration.',
     )
     p.add_argument('data', nargs='+', type=Path, help='data folder(s), one folder per class')
-    p.add_argument('--folds', type=int, default=5, help='number of folds K (default 5)')
+    p.add_argument(
+        '--folds', type=int, help='number of folds K (default 5, or that of --folds-file)'
+    )
     p.add_argument(
         '--folds-file', type=Path, help='reuse the folds of a folds.json (e.g. models/folds.json)'
     )
     p.add_argument('--out', type=Path, required=True, help='report folder to create')
-    p.add_argument(
-        '--extra-data',
-        action='append',
-        type=Path,
-        default=[],
-        help='a folder used for training only in every fold (e.g. synthetic frames)',
-    )
-    p.add_argument('--config', help='YAML config over configs/default.yaml (or a packaged name)')
-    p.add_argument(
-        '--set', action='append', default=[], metavar='KEY=VALUE', help='config override'
-    )
-    p.add_argument('--seed', type=int, help='override the config seed')
-    p.add_argument('--max-epochs', type=int, help='override train.max_epochs')
+    add_recipe_args(p, 'a folder used for training only in every fold (e.g. synthetic frames)')
     p.add_argument(
         '--refit',
         action='store_true',
         help='then train on all images: OUT/refit/checkpoints/best.pt',
     )
-    p.add_argument('--no-progress', action='store_true', help='no progress bars')
     p.set_defaults(func=run)
 
 
@@ -509,11 +498,18 @@ def run(args: argparse.Namespace) -> int:
     from .train import resolve_config
 
     cfg = resolve_config(args.config, args.set, args.seed, args.max_epochs)
+    if args.folds_file is not None and args.folds is not None:
+        k_file = data_mod.Folds.read(args.folds_file).k
+        if k_file != args.folds:
+            raise ConfigError(
+                f'--folds {args.folds} contradicts --folds-file {args.folds_file} '
+                f'({k_file} folds); drop --folds'
+            )
     report = run_cv(
         list(args.data),
         cfg,
         args.out,
-        k=args.folds,
+        k=args.folds or 5,
         folds_file=args.folds_file,
         extra_data=list(args.extra_data),
         refit=args.refit,

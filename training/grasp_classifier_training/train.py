@@ -36,7 +36,7 @@ from grasp_classifier_ros.preprocess import crop_resize, normalize_batch
 from . import data as data_mod
 from .calibrate import calibrate
 from .checkpoint import load_checkpoint, restore, save_checkpoint
-from .config import ConfigError, dump, load_config, set_dotted
+from .config import ConfigError, add_recipe_args, dump, load_config, set_dotted
 from .evaluate import compute_metrics
 from .lit_module import (
     CachedImageSet,
@@ -580,23 +580,8 @@ def register(subparsers: Any) -> None:
         type=Path,
         help='data folder(s) with one folder per class, split together by group',
     )
-    p.add_argument(
-        '--extra-data',
-        action='append',
-        type=Path,
-        default=[],
-        help='a folder used for training only (e.g. synthetic frames); repeatable',
-    )
-    p.add_argument(
-        '--config', help='YAML config over configs/default.yaml (or a packaged name: seed_cnn)'
-    )
     p.add_argument('--out', type=Path, required=True, help='run folder to create')
-    p.add_argument(
-        '--set', action='append', default=[], metavar='KEY=VALUE', help='config override'
-    )
-    p.add_argument('--seed', type=int, help='override the config seed')
-    p.add_argument('--max-epochs', type=int, help='override train.max_epochs')
-    p.add_argument('--no-progress', action='store_true', help='no progress bars')
+    add_recipe_args(p, 'a folder used for training only (e.g. synthetic frames); repeatable')
     add_trainer_flags(p)
     p.set_defaults(func=run)
 

@@ -145,3 +145,12 @@ def test_export_of_an_already_exported_model(capsys: pytest.CaptureFixture[str])
     line = _one_error_line(capsys, 'export')
     assert 'is already an exported model' in line
     assert 'weights_only' not in line
+
+
+def test_cv_refuses_a_fold_count_that_contradicts_the_folds_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folds = Path(__file__).resolve().parents[2] / 'models' / 'folds.json'
+    argv = ['cv', str(tmp_path), '--out', str(tmp_path / 'o'), '--folds-file', str(folds)]
+    assert main([*argv, '--folds', '3']) == 2
+    assert 'contradicts --folds-file' in _one_error_line(capsys, 'cv')
