@@ -229,10 +229,10 @@ def run_cv(
 
     from .checkpoint import save_checkpoint
     from .linear_probe import fit_linear_probe
-    from .models import ModelConfig, build_model, weights_provenance
+    from .models import ModelConfig, build_model
     from .plots import plot_reliability
-    from .provenance import git_revision, library_versions, licence_note, utc_now
-    from .train import model_metadata, predict_logits
+    from .provenance import utc_now
+    from .train import folder_info, model_metadata, predict_logits, run_header, train_cache_size
 
     t_start = time.perf_counter()
     extra = [Path(d) for d in extra_data or []]
@@ -278,31 +278,19 @@ def run_cv(
     meta = model_metadata(model_cfg, class_names)
     command = command or shlex.join(sys.argv)
     folders = [
-        {
-            'path': str(Path(d).resolve()),
-            'name': Path(d).resolve().name,
-            'role': 'cross-validated' if i < len(data_dirs) else 'train only (--extra-data)',
-            'licence': licence_note(Path(d)),
-            'images': len(ds.samples),
-            'manifest_sha256': data_mod.manifest_hash(ds),
-        }
+        folder_info(
+            d, ds, 'cross-validated' if i < len(data_dirs) else 'train only (--extra-data)'
+        )
         for i, (d, ds) in enumerate(zip([*data_dirs, *extra], datasets))
     ]
     run_info: dict[str, Any] = {
-        'command': command,
-        'seed': seed,
+        **run_header(command, seed, model_cfg),
         'folds': k,
         'data': folders,
-        'git': git_revision(),
-        'versions': library_versions(),
-        'pretrained_weights': weights_provenance(model_cfg),
-        'started': utc_now(),
     }
     (out / 'run.json').write_text(json.dumps(run_info, indent=2))
 
-    csize = cfg['data']['cache_size']
-    csize = (csize, csize) if isinstance(csize, int) else tuple(csize)
-    train_size = (max(csize[0], meta.input_height), max(csize[1], meta.input_width))
+    train_size = train_cache_size(cfg, meta)
     recs = [data_mod.load_image(s.path) for s in real]
     train_imgs = cache_images_from(recs, train_size, meta)
     eval_imgs = cache_images_from(recs, meta.input_size, meta)

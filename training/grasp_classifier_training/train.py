@@ -119,18 +119,42 @@ def prepare_data(
         for name, subset in (('train', split.train), ('val', split.val), ('test', split.test))
     }
     folders = [
-        {
-            'path': str(Path(d).resolve()),
-            'name': Path(d).resolve().name,
-            'role': 'split' if i < len(dirs) else 'train only (--extra-data)',
-            'licence': licence_note(Path(d)),
-            'images': len(ds.samples),
-            'skipped_unreadable': len(ds.skipped),
-            'manifest_sha256': data_mod.manifest_hash(ds),
-        }
+        folder_info(d, ds, 'split' if i < len(dirs) else 'train only (--extra-data)')
         for i, (d, ds) in enumerate(zip(all_dirs, datasets))
     ]
     return PreparedData(class_names, success_index_of(class_names), split, records, folders)
+
+
+def folder_info(folder: Path, ds: Any, role: str) -> dict[str, Any]:
+    """JSON-able description of one data folder: path, licence, counts, manifest hash."""
+    return {
+        'path': str(Path(folder).resolve()),
+        'name': Path(folder).resolve().name,
+        'role': role,
+        'licence': licence_note(Path(folder)),
+        'images': len(ds.samples),
+        'skipped_unreadable': len(ds.skipped),
+        'manifest_sha256': data_mod.manifest_hash(ds),
+    }
+
+
+def run_header(command: str, seed: int, model_cfg: ModelConfig) -> dict[str, Any]:
+    """Command, seed, git revision, library and pretrained-weights versions of a run."""
+    return {
+        'command': command,
+        'seed': seed,
+        'git': git_revision(),
+        'versions': library_versions(),
+        'pretrained_weights': weights_provenance(model_cfg),
+        'started': utc_now(),
+    }
+
+
+def train_cache_size(cfg: dict[str, Any], meta: ModelMetadata) -> tuple[int, int]:
+    """Size training images are cached (and augmented) at: data.cache_size, >= the input."""
+    csize = cfg['data']['cache_size']
+    csize = (csize, csize) if isinstance(csize, int) else tuple(csize)
+    return (max(csize[0], meta.input_height), max(csize[1], meta.input_width))
 
 
 def cache_images(
@@ -356,21 +380,13 @@ def train(
     dump(cfg, out / 'config.yaml')
     command = command or shlex.join(sys.argv)
     run_info = {
-        'command': command,
-        'seed': seed,
+        **run_header(command, seed, model_cfg),
         'data': prep.folders,
         'split': split_summary(prep),
-        'git': git_revision(),
-        'versions': library_versions(),
-        'pretrained_weights': weights_provenance(model_cfg),
-        'started': utc_now(),
     }
     (out / 'run.json').write_text(json.dumps(run_info, indent=2))
 
-    csize = cfg['data']['cache_size']
-    csize = (csize, csize) if isinstance(csize, int) else tuple(csize)
-    train_size = (max(csize[0], meta.input_height), max(csize[1], meta.input_width))
-    train_imgs = cache_images(prep.records['train'], train_size, meta, 'train')
+    train_imgs = cache_images(prep.records['train'], train_cache_size(cfg, meta), meta, 'train')
     val_imgs = cache_images(prep.records['val'], meta.input_size, meta, 'val')
     test_imgs = cache_images(prep.records['test'], meta.input_size, meta, 'test')
     labels = {k: [r.label for r in v] for k, v in prep.records.items()}
