@@ -55,8 +55,9 @@ ros:  ## build or reuse minimal ROS 2 (ROS_DISTROS="jazzy humble") from ../share
 ros-test: ros  ## colcon-build the package on each ROS 2 build, run the real-ROS tests (fails without ROS)
 	bash tools/ros/test.sh $(ROS_DISTROS)
 
-bench: $(STAMP)  ## latency/throughput benchmarks vs the notebook baseline -> bench.json
+bench: $(STAMP)  ## shipped model vs the notebook baseline -> bench.json; zoo rows (CV runs in ../runs) -> zoo.md
 	$(BIN)/python benchmarks/bench.py --out bench.json
+	$(BIN)/python benchmarks/zoo.py --out zoo.md --json zoo.json
 
 fuzz: $(STAMP)  ## >= 10,000 property-based cases against image conversion
 	$(BIN)/python tools/fuzz_image_codec.py
@@ -70,8 +71,8 @@ zoo: $(STAMP)  ## model zoo: accuracy vs latency table -> benchmarks/zoo.md and 
 docs: $(STAMP)  ## regenerate config/classifier.yaml and the README parameter table
 	$(BIN)/python tools/gen_docs.py
 
-model: $(STAMP)  ## retrain + export the shipped model (see models/REPRODUCE.md)
-	bash models/reproduce.sh
+model: $(STAMP)  ## rebuild the shipped model into ../runs/model; OUT=models replaces models/ (models/REPRODUCE.md)
+	OUT=$(OUT) bash models/reproduce.sh
 
 clean:  ## remove build and report outputs (keeps .venv)
 	rm -rf build install log out bench.json .pytest_cache .mypy_cache .ruff_cache .ros

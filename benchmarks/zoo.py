@@ -14,22 +14,20 @@
 #
 # SPDX-License-Identifier: Apache-2.0
 """
-Model zoo table: test accuracy vs CPU latency vs MFLOPs vs parameters.
+Model zoo table: cross-validated accuracy vs CPU latency vs MFLOPs vs parameters.
 
-``python benchmarks/zoo.py [--runs DIR ...]`` measures, for every registered
-architecture at its configured input size, parameters, MFLOPs (one forward
-pass under ``torch.utils.flop_counter.FlopCounterMode``; a multiply-add is
-two FLOPs) and batch-1 CPU latency of the exported model as ``load_model``
-serves it (frozen TorchScript, channels_last input; without and with oneDNN
-fusion, and ONNX Runtime when installed). Accuracy columns come
-from the trainer's run folders (``config.yaml`` + ``metrics.json``; the
-exported model's ``eval_real_test/metrics.json`` when the run has one): only
-runs on the shipped model's split (strategy, fractions, seed) are compared.
-The shipped architecture is measured at the shipped model's input size, with
-the accuracy of the run it was trained in; for the others, the run with the
-best *validation* accuracy is shown. Runs trained with fewer epochs or batches
-than the default config are marked capped. Prints one Markdown table and
-writes it to ``benchmarks/zoo.md``.
+``python benchmarks/zoo.py [--runs DIR ...]`` reads every ``grasp-train cv`` report
+folder under the given roots (``cv.json`` + ``config.yaml`` + ``run.json``): one
+row per recipe (architecture, kept blocks, input size, method; the newest run of
+each, or the shipped model's own run). For each row it measures parameters,
+MFLOPs (one forward pass under ``FlopCounterMode``; a multiply-add is two FLOPs)
+and batch-1 CPU latency of the architecture exported as ``load_model`` serves it
+(frozen TorchScript, channels_last input, with oneDNN fusion as the node does,
+and ONNX Runtime when installed; random weights: timing does not depend on
+them). Accuracy columns are the cross-validation report's: mean ± sd over the
+leave-sessions-out folds at the out-of-fold temperature and threshold, pooled
+out-of-fold AUC and ECE. Prints one Markdown table and writes it to
+``benchmarks/zoo.md`` (``--out`` elsewhere; ``make bench`` writes ``zoo.md``).
 """
 
 from __future__ import annotations
@@ -53,62 +51,57 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 import yaml
 
-ARCHITECTURES = ('seed_cnn', 'grasp_net', 'mobilenet_v3_small', 'resnet18')
-# Why an architecture has no run here (measured on the 2-core dev VM).
-NOT_TRAINED = {
-    'seed_cnn': 'slow to train on CPU',
-    'resnet18': 'too slow to train here',
-}
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_RUNS = (Path('/work/runs'), ROOT / 'runs')
+DEFAULT_RUNS = (ROOT.parent / 'runs', ROOT / 'runs')
 SHIPPED = ROOT / 'models' / 'grasp_classifier.pt'
 OUT = Path(__file__).resolve().parent / 'zoo.md'
-EVAL_DIR = 'eval_real_test'
 
 
 @dataclass
-class Run:
-    """One finished training run folder."""
+class CvRun:
+    """One finished ``grasp-train cv`` report folder."""
 
     path: Path
-    name: str
-    input_size: tuple[int, int]
-    metrics: dict[str, Any]
     config: dict[str, Any]
+    report: dict[str, Any]
+    info: dict[str, Any]
 
     @property
-    def val_accuracy(self) -> float:
-        return float(self.metrics.get('val', {}).get('accuracy', float('-inf')))
+    def key(self) -> tuple[Any, ...]:
+        """What makes two runs the same recipe row."""
+        m, t = self.config['model'], self.config['train']
+        return (
+            m['name'],
+            int(m.get('blocks') or 0),
+            tuple(m['input_size']),
+            t.get('method', 'gradient'),
+            int(m.get('freeze') or 0),
+            int(t['max_epochs']) if t.get('method', 'gradient') == 'gradient' else 0,
+            m.get('padding', 'same'),
+        )
 
     @property
-    def split(self) -> tuple[Any, ...]:
-        return split_key(self.config)
+    def label(self) -> str:
+        name, blocks, _, method, freeze, epochs, padding = self.key
+        text = name + (f' first {blocks} blocks' if blocks else '')
+        text += ', symmetric padding' if padding != 'same' else ''
+        if method == 'linear_probe':
+            return f'{text}, frozen, linear probe'
+        tuned = 'full fine-tune' if freeze == 0 else f'stem+{freeze} blocks frozen'
+        return (
+            f'{text}, {tuned}, {epochs} epochs'
+            if name.startswith('efficientnet')
+            else (f'{text}, {epochs} epochs')
+        )
 
 
-@dataclass
-class Shipped:
-    """The shipped model: architecture, input size, split and the run it came from."""
-
-    name: str
-    input_size: tuple[int, int]
-    split: tuple[Any, ...] | None
-    run: Path | None
-
-
-def split_key(config: dict[str, Any]) -> tuple[Any, ...]:
-    """Return what decides the real test split of a training config."""
-    data = config.get('data', {})
-    seed = data.get('split_seed')
-    return (
-        data.get('split_strategy'),
-        data.get('val_fraction'),
-        data.get('test_fraction'),
-        config.get('seed') if seed is None else seed,
-        data.get('group_regex'),
-    )
-
-
-def _out_arg(command: str) -> Path | None:
+def shipped_run(path: Path = SHIPPED) -> Path | None:
+    """Return the cv run folder the shipped model was refitted in (from its provenance)."""
+    if not path.is_file():
+        return None
+    command = (read_metadata(path).provenance or {}).get('train_command')
+    if not isinstance(command, str):
+        return None
     words = command.split()
     if '--out' not in words[:-1]:
         return None
@@ -116,67 +109,35 @@ def _out_arg(command: str) -> Path | None:
     return (out if out.is_absolute() else ROOT / out).resolve()
 
 
-def shipped_model(path: Path = SHIPPED) -> Shipped | None:
-    """Read the shipped model's metadata; ``None`` when there is no shipped model."""
-    if not path.is_file():
-        return None
-    meta = read_metadata(path)
-    prov = meta.provenance or {}
-    config = prov.get('config')
-    command = prov.get('train_command')
-    return Shipped(
-        name=meta.architecture,
-        input_size=(meta.input_height, meta.input_width),
-        split=split_key(config) if isinstance(config, dict) else None,
-        run=_out_arg(command) if isinstance(command, str) else None,
-    )
-
-
-def find_runs(roots: list[Path]) -> list[Run]:
-    """Return every run folder under ``roots`` holding ``config.yaml`` and ``metrics.json``."""
+def find_cv_runs(roots: list[Path]) -> list[CvRun]:
+    """Every cv report folder under ``roots`` (newest first)."""
     runs = []
     for root in roots:
         if not root.exists():
             continue
-        for metrics in sorted(root.rglob('metrics.json')):
-            cfg_file = metrics.parent / 'config.yaml'
-            if not cfg_file.is_file():
-                continue
+        for report in root.rglob('cv.json'):
+            folder = report.parent
             try:
-                cfg = yaml.safe_load(cfg_file.read_text())
-                data = json.loads(metrics.read_text())
-                model = cfg['model']
-                size = model.get('input_size', [0, 0])
                 runs.append(
-                    Run(
-                        metrics.parent,
-                        str(model['name']),
-                        (int(size[0]), int(size[1])),
-                        data,
-                        cfg,
+                    CvRun(
+                        folder,
+                        yaml.safe_load((folder / 'config.yaml').read_text()),
+                        json.loads(report.read_text()),
+                        json.loads((folder / 'run.json').read_text()),
                     )
                 )
             except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
-                print(f'skipping {metrics.parent}: {exc}', file=sys.stderr)
-    return runs
+                print(f'skipping {folder}: {exc}', file=sys.stderr)
+    return sorted(runs, key=lambda r: -(r.path / 'cv.json').stat().st_mtime)
 
 
-def default_input_size(name: str) -> tuple[int, int]:
-    """Input size the training package uses for ``name`` (the default config for its default)."""
-    from grasp_classifier_training.config import load_config
-    from grasp_classifier_training.models import DEFAULT_INPUT_SIZE
-
-    cfg = load_config()['model']
-    if cfg['name'] == name:
-        return int(cfg['input_size'][0]), int(cfg['input_size'][1])
-    return DEFAULT_INPUT_SIZE[name]
-
-
-def build(name: str, size: tuple[int, int]) -> torch.nn.Module:
-    from grasp_classifier_training.models import build_model, ModelConfig
-
-    torch.manual_seed(0)
-    return build_model(ModelConfig(name=name, input_size=size)).eval()
+def pick_rows(runs: list[CvRun], shipped: Path | None) -> list[CvRun]:
+    """One run per recipe: the shipped model's own run, else the newest."""
+    chosen: dict[tuple[Any, ...], CvRun] = {}
+    for run in runs:
+        if run.key not in chosen or run.path.resolve() == shipped:
+            chosen[run.key] = run
+    return sorted(chosen.values(), key=lambda r: r.key)
 
 
 def mflops(model: torch.nn.Module, size: tuple[int, int]) -> float:
@@ -204,11 +165,15 @@ def latency_ms(fn: Any, x: torch.Tensor, budget_s: float = 3.0) -> dict[str, flo
     return {'p50': float(np.median(arr)), 'p99': float(np.percentile(arr, 99)), 'runs': runs}
 
 
-def measure(name: str, size: tuple[int, int], budget_s: float) -> dict[str, Any]:
+def measure(model_cfg: dict[str, Any], budget_s: float) -> dict[str, Any]:
     """Parameters, MFLOPs and CPU latency of one architecture, loaded as the node loads it."""
     from grasp_classifier_training.export import to_torchscript
+    from grasp_classifier_training.models import build_model, ModelConfig
 
-    model = build(name, size)
+    torch.manual_seed(0)
+    cfg = ModelConfig.from_dict({**model_cfg, 'pretrained': 'random'})  # timing only
+    model = build_model(cfg).eval()
+    name, size = cfg.name, cfg.input_size
     meta = ModelMetadata(
         input_height=size[0],
         input_width=size[1],
@@ -222,7 +187,6 @@ def measure(name: str, size: tuple[int, int], budget_s: float) -> dict[str, Any]
         path = save_model(to_torchscript(model, meta), meta, Path(tmp) / f'{name}.pt')
         x = torch.randn(1, 3, *size).contiguous(memory_format=torch.channels_last)
         row: dict[str, Any] = {
-            'model': name,
             'input_size': list(size),
             'params': sum(p.numel() for p in model.parameters()),
             'mflops': mflops(model, size),
@@ -239,108 +203,48 @@ def measure(name: str, size: tuple[int, int], budget_s: float) -> dict[str, Any]
     return row
 
 
-def training_note(run: Run) -> str:
-    """Describe how long ``run`` trained, marked capped when below the default config."""
-    from grasp_classifier_training.config import load_config
-
-    default = load_config()['train']
-    train = run.config.get('train', {})
-    max_epochs = train.get('max_epochs')
-    limit = train.get('limit_train_batches')
-    text = f'{run.metrics.get("epochs_run", "?")}/{max_epochs} epochs'
-    if limit:
-        text += f' x {limit} batches of {train.get("batch_size")}'
-    if limit or (max_epochs or 0) < default['max_epochs']:
-        text += f' (capped; default {default["max_epochs"]} epochs, all batches)'
-    if isinstance(run.metrics.get('epochs_run'), int) and run.metrics['epochs_run'] < (
-        max_epochs or 0
-    ):
-        text += ' (early stop)'
-    text += f', best {run.metrics.get("best_epoch", "?")}'
-    try:
-        wall = json.loads((run.path / 'run.json').read_text())['wall_time_s']
-        text += f', {float(wall):.0f} s'
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    return text
-
-
-def accuracy_columns(name: str, runs: list[Run], shipped: Shipped | None) -> dict[str, Any]:
-    """Real-test accuracy of the run shown for ``name`` (only runs on the shipped split)."""
-    mine = [r for r in runs if r.name == name]
-    if shipped is not None and shipped.split is not None:
-        mine = [r for r in mine if r.split == shipped.split]
-    if shipped is not None and name == shipped.name:
-        mine = [r for r in mine if r.input_size == shipped.input_size]
-        own = [r for r in mine if r.path.resolve() == shipped.run]
-        mine = own or mine
-    if not mine:
-        why = 'n/a: no run found'
-        if name in NOT_TRAINED:
-            why += f' ({NOT_TRAINED[name]})'
-        return {'run': None, 'note': why}
-    best = max(mine, key=lambda r: r.val_accuracy)
-    test = best.metrics.get('test', {})
-    source = 'metrics.json'
-    evaluated = best.path / EVAL_DIR / 'metrics.json'
-    if evaluated.is_file():
-        test = json.loads(evaluated.read_text())
-        source = f'{EVAL_DIR}/metrics.json'
-    return {
-        'run': str(best.path),
-        'source': source,
-        'shipped': shipped is not None and best.path.resolve() == shipped.run,
-        'runs_found': len(mine),
-        'input_size': list(best.input_size),
-        'training': training_note(best),
-        'test_n': test.get('n'),
-        'test_accuracy': test.get('accuracy'),
-        'test_balanced_accuracy': test.get('balanced_accuracy'),
-        'test_roc_auc': test.get('roc_auc'),
-        'constant_output': test.get('roc_auc') == 0.5 and test.get('balanced_accuracy') == 0.5,
-        'val_accuracy': best.metrics.get('val', {}).get('accuracy'),
-    }
-
-
-def _split_text(shipped: Shipped | None) -> str:
-    if shipped is None or shipped.split is None:
-        return 'no shipped model: runs on any split'
-    strategy, val, test, seed, _ = shipped.split
-    return f'{strategy}, val {val}, test {test}, seed {seed}'
+def _pm(summary: dict[str, Any], key: str) -> str:
+    s = summary.get(key) or {}
+    if s.get('mean') is None:
+        return '-'
+    return f'{s["mean"]:.3f} ± {s["sd"]:.3f}'
 
 
 def _num(v: Any, fmt: str = '.3f') -> str:
     return '-' if v is None else format(v, fmt)
 
 
+def training_text(run: CvRun) -> str:
+    """Per-fold training time and the refit's, on the machine and load it ran with."""
+    times = run.report.get('fold_wall_time_s') or []
+    text = f'{np.mean(times):.0f} s/fold' if times else '?'
+    if run.report.get('refit_wall_time_s') is not None:
+        text += f', refit {run.report["refit_wall_time_s"]:.0f} s'
+    return text
+
+
 def table(rows: list[dict[str, Any]], threads: int) -> str:
     lines = [
-        f'| model | input | params | MFLOPs | CPU ms p50/p99, TorchScript ({threads} thr) '
-        '| + oneDNN fusion (node default) | ONNX Runtime | test acc | test balanced acc '
-        '| test ROC AUC | test n | training | run |',
+        f'| recipe | input | params | MFLOPs | CPU ms p50/p99, node default ({threads} thr) '
+        '| ONNX Runtime | CV accuracy: folds / all OOF | CV failure-class acc: folds / all OOF '
+        '| CV success precision '
+        '| OOF AUC | OOF ECE | training | run |',
         '|' + '---|' * 13,
     ]
     for r in rows:
-        acc = r['accuracy']
-        ts = r['torchscript_ms']
         fz = r['torchscript_fused_ms']
         fz_cell = f'{fz["p50"]:.2f}/{fz["p99"]:.2f}' + ('' if r['fused'] else ' (not fused)')
         ort = r['onnxruntime_ms']
         ort_cell = f'{ort["p50"]:.2f}/{ort["p99"]:.2f}' if ort else 'not installed'
-        if acc.get('run'):
-            run = f'`{acc["run"]}`' + (' (shipped)' if acc['shipped'] else '')
-            if acc['constant_output']:
-                run += ' (one class for every test image: degenerate)'
-            cells = (
-                f'{_num(acc["test_accuracy"])} | {_num(acc["test_balanced_accuracy"])} '
-                f'| {_num(acc["test_roc_auc"])} | {acc["test_n"]} | {acc["training"]} | {run} |'
-            )
-        else:
-            cells = f'{acc["note"]} | - | - | - | - | - |'
+        s, pooled = r['summary'], r['pooled']
         h, w = r['input_size']
+        run = f'`{r["run"]}`' + (' (**shipped**)' if r['shipped'] else '')
         lines.append(
-            f'| {r["model"]} | {h}x{w} | {r["params"] / 1e6:.2f} M | {r["mflops"]:.1f} '
-            f'| {ts["p50"]:.2f}/{ts["p99"]:.2f} | {fz_cell} | {ort_cell} | {cells}'
+            f'| {r["recipe"]} | {h}x{w} | {r["params"] / 1e6:.2f} M | {r["mflops"]:.1f} '
+            f'| {fz_cell} | {ort_cell} | {_pm(s, "accuracy")} / {_num(pooled.get("accuracy"))} '
+            f'| {_pm(s, "failure_accuracy")} / {_num(pooled.get("failure_accuracy"))} '
+            f'| {_pm(s, "precision")} | {_num(pooled.get("roc_auc"))} | {_num(pooled.get("ece"))} '
+            f'| {r["training"]} | {run} |'
         )
     return '\n'.join(lines)
 
@@ -352,44 +256,63 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         nargs='*',
         default=list(DEFAULT_RUNS),
-        help='folders searched (recursively) for run folders with metrics.json',
+        help='folders searched (recursively) for grasp-train cv report folders',
     )
     p.add_argument('--threads', type=int, default=1, help='torch/ONNX Runtime threads')
     p.add_argument('--budget', type=float, default=3.0, help='seconds of timing per model')
-    p.add_argument('--models', default=','.join(ARCHITECTURES), help='comma-separated names')
     p.add_argument('--out', type=Path, default=OUT, help='Markdown output')
     p.add_argument('--json', type=Path, help='also write the rows as JSON')
     args = p.parse_args(argv)
 
     torch.set_num_threads(args.threads)
-    runs = find_runs(args.runs)
-    shipped = shipped_model()
+    shipped = shipped_run()
+    runs = pick_rows(find_cv_runs(args.runs), shipped)
+    if not runs:
+        print(
+            f'zoo: no grasp-train cv report under {[str(r) for r in args.runs]} '
+            '(make model writes one): nothing to tabulate',
+            file=sys.stderr,
+        )
+        return 0
     rows = []
-    for name in (m.strip() for m in args.models.split(',') if m.strip()):
-        acc = accuracy_columns(name, runs, shipped)
-        if shipped is not None and name == shipped.name:
-            size = shipped.input_size
-        elif acc.get('input_size'):
-            size = tuple(acc['input_size'])
-        else:
-            size = default_input_size(name)
-        print(f'measuring {name} at {size[0]}x{size[1]} ...', file=sys.stderr)
-        row = measure(name, size, args.budget)  # type: ignore[arg-type]
-        row['accuracy'] = acc
+    for run in runs:
+        print(f'measuring {run.label} ({run.path}) ...', file=sys.stderr)
+        row = measure(run.config['model'], args.budget)
+        row.update(
+            {
+                'recipe': run.label,
+                'run': str(run.path),
+                'shipped': run.path.resolve() == shipped,
+                'k': run.report['k'],
+                'n': run.report['n'],
+                'summary': run.report['summary'],
+                'pooled': {
+                    k: run.report['pooled'].get(k)
+                    for k in ('accuracy', 'failure_accuracy', 'roc_auc', 'ece')
+                },
+                'calibration': {
+                    k: run.report['calibration'][k] for k in ('temperature', 'threshold')
+                },
+                'training': training_text(run),
+                'training_load': run.info.get('load_average'),
+            }
+        )
         rows.append(row)
     info = machine.describe()
+    folds = ', '.join(
+        f'{k} folds, {n} real images' for k, n in sorted({(r['k'], r['n']) for r in rows})
+    )
     header = (
         f'Measured by `python benchmarks/zoo.py` on {info["cpu_model"]} '
         f'({info["usable_cores"]} cores, load {info["load_average_1_5_15"]}), '
-        f'torch {info["torch"]}, batch 1, channels_last input, random weights for timing. '
-        "Accuracy: real test split of the shipped model's group-aware split "
-        f'({_split_text(shipped)}), evaluated on the exported model ({EVAL_DIR}) where '
-        "the run has it; grasp_net is the shipped model's own run, the others the run "
-        'with the best validation accuracy '
-        f'(searched: {", ".join(str(r) for r in args.runs)}). '
-        'Training: epochs run / max epochs (x batches per epoch when limited), best '
-        'epoch, training wall time on the machine that trained it; capped = fewer epochs '
-        'or batches than the default config.'
+        f'torch {info["torch"]}, batch 1, channels_last input, random weights for timing '
+        '(inference only: preprocessing adds ~0.3 ms at 640x480, see `make bench`). '
+        f'Accuracy: `grasp-train cv` leave-sessions-out CV ({folds}), '
+        'mean ± sd over folds at the out-of-fold temperature and threshold (target success '
+        'precision 0.95), then over all out-of-fold predictions (folds differ in size); AUC '
+        'and ECE over all out-of-fold predictions. Training: wall time per fold and of the '
+        'final refit on the shared 2-core machine, at whatever load it had then. '
+        f'Runs searched: {", ".join(str(r) for r in args.runs)}.'
     )
     text = f'{header}\n\n{table(rows, args.threads)}\n'
     print(text)

@@ -82,5 +82,15 @@ def test_docs_state_the_default_model_input_size() -> None:
     assert config['model']['name'] == 'grasp_net'
     training = (REPO / 'training' / 'README.md').read_text()
     bench = (REPO / 'benchmarks' / 'README.md').read_text()
-    assert re.search(rf'`grasp_net` \(default, fast, {h}x{w}\b', training)
+    assert re.search(rf'`grasp_net` \(default for `train`, fast, {h}x{w}\b', training)
     assert f'(`configs/default.yaml`: `grasp_net`, {h}x{w})' in bench
+
+
+def test_docs_state_the_shipped_model_input_size() -> None:
+    from grasp_classifier_ros.core.model import read_metadata
+
+    h, w = read_metadata(REPO / 'models' / 'grasp_classifier.pt').input_size
+    readme = (REPO / 'README.md').read_text()
+    card = (REPO / 'models' / 'MODEL_CARD.md').read_text()
+    assert f'{h}x{w} input' in readme
+    assert f'| input | {h}x{w} RGB' in card

@@ -11,13 +11,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+import zipfile
 
 import torch
 from torch import nn
 
-from grasp_classifier_ros.core.metadata import ModelMetadata
+from grasp_classifier_ros.core.metadata import METADATA_FILE, ModelMetadata
 
-from .models import ModelConfig, build_model
+from .models import RANDOM_INIT, ModelConfig, build_model
 
 FORMAT = 'grasp_classifier_training/checkpoint-1'
 
@@ -53,11 +54,25 @@ def save_checkpoint(
     return path
 
 
+def _is_exported_model(path: Path) -> bool:
+    """Tell whether ``path`` is a TorchScript archive with the runtime's embedded metadata."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return any(n.endswith('/extra/' + METADATA_FILE) for n in zf.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Load a checkpoint with ``weights_only=True``; raise CheckpointError if it is not ours."""
     p = Path(path)
     if not p.is_file():
         raise CheckpointError(f"checkpoint '{p}' does not exist")
+    if _is_exported_model(p):
+        raise CheckpointError(
+            f"'{p}' is already an exported model (TorchScript with metadata); pass the "
+            'grasp-train checkpoint it came from (RUN/checkpoints/best.pt)'
+        )
     try:
         data = torch.load(p, map_location='cpu', weights_only=True)
     except Exception as exc:  # torch raises several types for foreign or corrupt files
@@ -73,7 +88,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 def restore(data: dict[str, Any]) -> tuple[nn.Module, ModelConfig, ModelMetadata]:
     """Rebuild the eval-mode model, its config and metadata from loaded checkpoint data."""
     cfg = ModelConfig.from_dict(data['model'])
-    cfg = ModelConfig(**{**cfg.to_dict(), 'input_size': cfg.input_size, 'pretrained': None})
+    cfg = ModelConfig(**{**cfg.to_dict(), 'input_size': cfg.input_size, 'pretrained': RANDOM_INIT})
     model = build_model(cfg)
     model.load_state_dict(data['state_dict'])
     model.eval()

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import argparse
 import copy
 from pathlib import Path
 from typing import Any
@@ -70,3 +71,18 @@ def set_dotted(cfg: dict[str, Any], dotted: str, value: Any) -> None:
 def dump(cfg: dict[str, Any], path: Path) -> None:
     """Write ``cfg`` as YAML."""
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+
+
+def add_recipe_args(p: argparse.ArgumentParser, extra_data_help: str) -> None:
+    """Add the options shared by ``train`` and ``cv``: extra data, config and its overrides."""
+    p.add_argument('--extra-data', action='append', type=Path, default=[], help=extra_data_help)
+    p.add_argument(
+        '--config',
+        help='YAML config over configs/default.yaml (or a packaged name: seed_cnn, lite0_probe)',
+    )
+    p.add_argument(
+        '--set', action='append', default=[], metavar='KEY=VALUE', help='config override'
+    )
+    p.add_argument('--seed', type=int, help='override the config seed')
+    p.add_argument('--max-epochs', type=int, help='override train.max_epochs')
+    p.add_argument('--no-progress', action='store_true', help='no progress bars')

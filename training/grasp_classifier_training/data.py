@@ -143,6 +143,7 @@ class Split:
             **{
                 name: [
                     {
+                        'file': sample_key(s.path),
                         'path': str(s.path.resolve()),
                         'label': s.label,
                         'class_name': s.class_name,
@@ -176,10 +177,18 @@ class Split:
         )
 
 
-def load_split_paths(path: str | Path, subset: str) -> set[Path]:
-    """Return the resolved file paths of one subset of a written split."""
-    if subset not in SPLITS:
-        raise DatasetError(f"subset '{subset}' is not one of {', '.join(SPLITS)}")
+def sample_key(path: str | Path) -> str:
+    """``class_folder/file_name``: how split and folds files name an image, machine-independent."""
+    p = Path(path)
+    return f'{p.parent.name}/{p.name}'
+
+
+def load_split_paths(path: str | Path, subset: str) -> set[str]:
+    """Return the ``sample_key``s of one subset of a split file (``split.json`` or ``folds.json``).
+
+    ``subset`` is ``train``/``val``/``test`` for a split, ``fold:K`` (held-out fold
+    K) or ``train:K`` (every other fold) for a folds file.
+    """
     p = Path(path)
     if not p.is_file():
         raise DatasetError(f"split file '{p}' does not exist (it is RUN/split.json)")
@@ -187,7 +196,124 @@ def load_split_paths(path: str | Path, subset: str) -> set[Path]:
         data = json.loads(p.read_text())
     except json.JSONDecodeError as exc:
         raise DatasetError(f"split file '{p}' is not valid JSON: {exc}") from exc
-    return {Path(d['path']).resolve() for d in data[subset]}
+    if isinstance(data, dict) and data.get('format') == FOLDS_FORMAT:
+        return Folds.from_json(data, p).subset(subset)
+    if subset not in SPLITS:
+        raise DatasetError(f"subset '{subset}' is not one of {', '.join(SPLITS)}")
+    entries = data.get(subset) if isinstance(data, dict) else None
+    if not isinstance(entries, list) or not all(
+        isinstance(d, dict) and ('path' in d or 'file' in d) for d in entries
+    ):
+        raise DatasetError(
+            f"'{p}' is not a split file (no '{subset}' list of images): pass a run's "
+            'split.json or a folds.json written by grasp-train cv'
+        )
+    return {d['file'] if 'file' in d else sample_key(d['path']) for d in entries}
+
+
+FOLDS_FORMAT = 'grasp_classifier_training/folds-1'
+
+
+@dataclass
+class Folds:
+    """Group-aware K folds: ``fold_of[sample_key] = k``; no group in two folds."""
+
+    k: int
+    fold_of: dict[str, int]
+    group_of: dict[str, str]
+    seed: int = 0
+    group_regex: str = DEFAULT_GROUP_REGEX
+
+    def subset(self, name: str) -> set[str]:
+        """``fold:K``: the images of fold K; ``train:K``: those of every other fold."""
+        kind, _, index = name.partition(':')
+        if kind not in ('fold', 'train') or not index.isdigit() or int(index) >= self.k:
+            raise DatasetError(
+                f"subset '{name}' of a {self.k}-fold file must be fold:K or train:K "
+                f'with K in 0..{self.k - 1}'
+            )
+        k = int(index)
+        return {f for f, i in self.fold_of.items() if (i == k) == (kind == 'fold')}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            'format': FOLDS_FORMAT,
+            'k': self.k,
+            'seed': self.seed,
+            'group_regex': self.group_regex,
+            'images': [
+                {'file': f, 'group': self.group_of[f], 'fold': i}
+                for f, i in sorted(self.fold_of.items())
+            ],
+        }
+
+    def write(self, path: str | Path) -> Path:
+        p = Path(path)
+        p.write_text(json.dumps(self.to_json(), indent=1) + '\n')
+        return p
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], where: str | Path = 'folds file') -> Folds:
+        try:
+            images = data['images']
+            return cls(
+                int(data['k']),
+                {d['file']: int(d['fold']) for d in images},
+                {d['file']: str(d['group']) for d in images},
+                int(data.get('seed', 0)),
+                data.get('group_regex', DEFAULT_GROUP_REGEX),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DatasetError(f"'{where}' is not a valid folds file ({exc})") from exc
+
+    @classmethod
+    def read(cls, path: str | Path) -> Folds:
+        p = Path(path)
+        try:
+            data = json.loads(p.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise DatasetError(f"cannot read folds file '{p}': {exc}") from exc
+        if not isinstance(data, dict) or data.get('format') != FOLDS_FORMAT:
+            raise DatasetError(f"'{p}' is not a folds file written by grasp-train cv")
+        return cls.from_json(data, p)
+
+
+def group_folds(
+    samples: list[Sample], k: int, *, seed: int = 0, group_regex: str = DEFAULT_GROUP_REGEX
+) -> Folds:
+    """Assign whole groups (videos/sessions) to ``k`` folds, balancing images per class.
+
+    Groups go largest first (ties in seeded random order) to the fold whose
+    per-class counts move closest to an even ``1/k`` share. Deterministic for a
+    given seed; no group ever spans two folds.
+    """
+    if k < 2:
+        raise DatasetError(f'--folds {k}: cross-validation needs at least 2 folds')
+    groups: dict[str, list[Sample]] = {}
+    for s in samples:
+        groups.setdefault(group_of(s.path, group_regex), []).append(s)
+    if len(groups) < k:
+        raise DatasetError(f'{len(groups)} groups (videos/sessions) cannot fill {k} folds')
+    n_classes = max(s.label for s in samples) + 1
+    totals = np.bincount([s.label for s in samples], minlength=n_classes).astype(float)
+    target = totals / k
+    have = np.zeros((k, n_classes))
+    rng = np.random.default_rng(seed)
+    names = sorted(groups)
+    order = sorted(rng.permutation(len(names)), key=lambda i: -len(groups[names[i]]))
+    fold_of: dict[str, int] = {}
+    group_by_key: dict[str, str] = {}
+    for i in order:
+        name = names[i]
+        counts = np.bincount([s.label for s in groups[name]], minlength=n_classes)
+        # Change of squared distance to the target if the group joins each fold.
+        cost = ((have + counts - target) ** 2).sum(1) - ((have - target) ** 2).sum(1)
+        f = int(np.argmin(cost))
+        have[f] += counts
+        for s in groups[name]:
+            fold_of[sample_key(s.path)] = f
+            group_by_key[sample_key(s.path)] = name
+    return Folds(k, fold_of, group_by_key, seed, group_regex)
 
 
 def group_split(

@@ -114,7 +114,7 @@ def list_images(
     items = [(Path(s.path), int(s.label)) for ds in datasets for s in ds.samples]
     if split is not None:
         wanted = data_mod.load_split_paths(split, subset or 'test')
-        items = [it for it in items if it[0].resolve() in wanted]
+        items = [it for it in items if data_mod.sample_key(it[0]) in wanted]
         if not items:
             raise data_mod.DatasetError(
                 f"no image of {[str(f) for f in folders]} is in the '{subset}' subset of {split}"
@@ -255,8 +255,16 @@ def register(subparsers: Any) -> None:
     p.add_argument('model', type=Path, help='exported .pt file')
     p.add_argument('data', nargs='+', type=Path, help='data folder(s), one folder per class')
     p.add_argument('--out', type=Path, required=True, help='report folder')
-    p.add_argument('--split', type=Path, help="a run's split.json: evaluate only one subset")
-    p.add_argument('--subset', choices=('train', 'val', 'test'), default='test')
+    p.add_argument(
+        '--split',
+        type=Path,
+        help="a run's split.json or a folds.json (grasp-train cv): evaluate only one subset",
+    )
+    p.add_argument(
+        '--subset',
+        default='test',
+        help='train, val or test of a split.json; fold:K or train:K of a folds.json',
+    )
     p.add_argument('--device', default='cpu', help='auto, cpu, cuda or cuda:N (default cpu)')
     p.add_argument('--threads', type=int, default=2, help='torch CPU threads (0: leave as is)')
     p.add_argument('--gallery', type=int, default=24, help='misclassified images to show')

@@ -203,6 +203,9 @@ class OptimConfig:
     weight_decay: float = 1e-4
     label_smoothing: float = 0.0
     warmup_fraction: float = 0.1
+    layer_decay: float = (
+        1.0  # models with lr_groups(): lr factor per layer step back from the head
+    )
 
 
 class GraspLitModule(L.LightningModule):
@@ -308,22 +311,39 @@ class GraspLitModule(L.LightningModule):
         ):
             m.reset()
 
+    def param_groups(self) -> list[dict[str, Any]]:
+        """AdamW groups: no weight decay on biases/norms; per-layer learning rates if offered."""
+        lr_groups = getattr(self.model, 'lr_groups', None)
+        if callable(lr_groups):
+            layers = lr_groups(self.optim.layer_decay)
+        else:
+            if self.optim.layer_decay != 1.0:
+                raise ValueError(
+                    f'optim.layer_decay={self.optim.layer_decay} needs a model with layer '
+                    f'groups (efficientnet_lite0), not {self.model_cfg.name}'
+                )
+            layers = [([p for p in self.model.parameters() if p.requires_grad], 1.0)]
+        groups = []
+        for params, factor in layers:
+            for decay in (True, False):
+                chosen = [p for p in params if (p.ndim > 1) == decay]
+                if chosen:
+                    groups.append(
+                        {
+                            'params': chosen,
+                            'weight_decay': self.optim.weight_decay if decay else 0.0,
+                            'lr': self.optim.lr * factor,
+                        }
+                    )
+        return groups
+
     def configure_optimizers(self) -> Any:
-        decay: list[torch.nn.Parameter] = []
-        no_decay: list[torch.nn.Parameter] = []
-        for p in self.model.parameters():
-            (no_decay if p.ndim <= 1 else decay).append(p)
-        opt = torch.optim.AdamW(
-            [
-                {'params': decay, 'weight_decay': self.optim.weight_decay},
-                {'params': no_decay, 'weight_decay': 0.0},
-            ],
-            lr=self.optim.lr,
-        )
+        groups = self.param_groups()
+        opt = torch.optim.AdamW(groups, lr=self.optim.lr)
         total = max(1, int(self.trainer.estimated_stepping_batches))
         sched = torch.optim.lr_scheduler.OneCycleLR(
             opt,
-            max_lr=self.optim.lr,
+            max_lr=[g['lr'] for g in groups],
             total_steps=total,
             pct_start=min(0.5, max(0.01, self.optim.warmup_fraction)),
         )

@@ -17,6 +17,8 @@ import torch
 from torch import nn
 
 NUM_CLASSES = 2
+# model.pretrained value meaning "no pretrained weights" (null means the architecture's default).
+RANDOM_INIT = 'random'
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,9 @@ class ModelConfig:
     width: float = 1.0
     dropout: float = 0.1
     pretrained: str | None = None
+    blocks: int = 0  # efficientnet_lite0: keep the first N of its 16 blocks (0 = all)
+    freeze: int = 0  # efficientnet_lite0: freeze stem + first N blocks (-1 = whole backbone)
+    padding: str = 'same'  # efficientnet_lite0: same (TensorFlow, as trained) | symmetric (faster)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -132,7 +137,7 @@ class GraspNet(nn.Module):
 
 def _load_pretrained(model: nn.Module, path: str | None) -> None:
     """Load a local ImageNet state_dict (never downloads); skips the classifier shapes."""
-    if not path:
+    if not path or path == RANDOM_INIT:
         return
     p = Path(path)
     if not p.is_file():
@@ -182,11 +187,26 @@ def _grasp_net(cfg: ModelConfig) -> nn.Module:
     return GraspNet(cfg.width, cfg.dropout)
 
 
+def _efficientnet_lite0(cfg: ModelConfig) -> nn.Module:
+    from .efficientnet import NUM_BLOCKS, EfficientNetLite0
+
+    return EfficientNetLite0(
+        blocks=cfg.blocks or NUM_BLOCKS,
+        dropout=cfg.dropout,
+        num_classes=NUM_CLASSES,
+        pretrained=cfg.pretrained,
+        freeze=cfg.freeze,
+        input_size=cfg.input_size,
+        padding=cfg.padding,
+    )
+
+
 MODELS: dict[str, Callable[[ModelConfig], nn.Module]] = {
     'grasp_net': _grasp_net,
     'seed_cnn': _seed_cnn,
     'mobilenet_v3_small': _mobilenet_v3_small,
     'resnet18': _resnet18,
+    'efficientnet_lite0': _efficientnet_lite0,
 }
 
 DEFAULT_INPUT_SIZE: dict[str, tuple[int, int]] = {
@@ -194,7 +214,36 @@ DEFAULT_INPUT_SIZE: dict[str, tuple[int, int]] = {
     'seed_cnn': (224, 224),
     'mobilenet_v3_small': (128, 128),
     'resnet18': (128, 128),
+    'efficientnet_lite0': (128, 128),
 }
+
+
+def normalisation(name: str) -> dict[str, tuple[float, float, float]]:
+    """Input ``mean``/``std`` (0..1 pixels) the architecture's pretrained weights expect."""
+    if name == 'efficientnet_lite0':
+        from .efficientnet import MEAN, STD
+
+        return {'mean': MEAN, 'std': STD}
+    return {}  # the metadata defaults: ImageNet mean/std
+
+
+def weights_provenance(cfg: ModelConfig) -> dict[str, str] | None:
+    """Source, licence and sha256 of the pretrained weights ``cfg`` loads (None: random init)."""
+    if cfg.pretrained == RANDOM_INIT:
+        return None
+    if cfg.name == 'efficientnet_lite0':
+        from .efficientnet import weights_provenance as lite0
+
+        return lite0(Path(cfg.pretrained) if cfg.pretrained else None)
+    if cfg.pretrained:
+        from .efficientnet import sha256_of
+
+        return {
+            'source': 'local file',
+            'file': str(cfg.pretrained),
+            'sha256': sha256_of(Path(cfg.pretrained)),
+        }
+    return None
 
 
 def build_model(cfg: ModelConfig) -> nn.Module:
@@ -203,4 +252,8 @@ def build_model(cfg: ModelConfig) -> nn.Module:
         factory = MODELS[cfg.name]
     except KeyError:
         raise ValueError(f"unknown model '{cfg.name}'; choose one of {sorted(MODELS)}") from None
+    if cfg.name != 'efficientnet_lite0' and (cfg.blocks or cfg.freeze or cfg.padding != 'same'):
+        raise ValueError(
+            f'model.blocks/freeze/padding apply to efficientnet_lite0 only, not {cfg.name}'
+        )
     return factory(cfg)

@@ -36,7 +36,7 @@ from grasp_classifier_ros.core.preprocess import crop_resize, normalize_batch
 from . import data as data_mod
 from .calibrate import calibrate
 from .checkpoint import load_checkpoint, restore, save_checkpoint
-from .config import ConfigError, dump, load_config, set_dotted
+from .config import ConfigError, add_recipe_args, dump, load_config, set_dotted
 from .evaluate import compute_metrics
 from .lit_module import (
     CachedImageSet,
@@ -46,7 +46,7 @@ from .lit_module import (
     OptimConfig,
     build_augment,
 )
-from .models import ModelConfig, build_model
+from .models import ModelConfig, build_model, normalisation, weights_provenance
 from .plots import plot_curves
 from .provenance import git_revision, library_versions, licence_note, utc_now
 
@@ -119,18 +119,42 @@ def prepare_data(
         for name, subset in (('train', split.train), ('val', split.val), ('test', split.test))
     }
     folders = [
-        {
-            'path': str(Path(d).resolve()),
-            'name': Path(d).resolve().name,
-            'role': 'split' if i < len(dirs) else 'train only (--extra-data)',
-            'licence': licence_note(Path(d)),
-            'images': len(ds.samples),
-            'skipped_unreadable': len(ds.skipped),
-            'manifest_sha256': data_mod.manifest_hash(ds),
-        }
+        folder_info(d, ds, 'split' if i < len(dirs) else 'train only (--extra-data)')
         for i, (d, ds) in enumerate(zip(all_dirs, datasets))
     ]
     return PreparedData(class_names, success_index_of(class_names), split, records, folders)
+
+
+def folder_info(folder: Path, ds: Any, role: str) -> dict[str, Any]:
+    """JSON-able description of one data folder: path, licence, counts, manifest hash."""
+    return {
+        'path': str(Path(folder).resolve()),
+        'name': Path(folder).resolve().name,
+        'role': role,
+        'licence': licence_note(Path(folder)),
+        'images': len(ds.samples),
+        'skipped_unreadable': len(ds.skipped),
+        'manifest_sha256': data_mod.manifest_hash(ds),
+    }
+
+
+def run_header(command: str, seed: int, model_cfg: ModelConfig) -> dict[str, Any]:
+    """Command, seed, git revision, library and pretrained-weights versions of a run."""
+    return {
+        'command': command,
+        'seed': seed,
+        'git': git_revision(),
+        'versions': library_versions(),
+        'pretrained_weights': weights_provenance(model_cfg),
+        'started': utc_now(),
+    }
+
+
+def train_cache_size(cfg: dict[str, Any], meta: ModelMetadata) -> tuple[int, int]:
+    """Size training images are cached (and augmented) at: data.cache_size, >= the input."""
+    csize = cfg['data']['cache_size']
+    csize = (csize, csize) if isinstance(csize, int) else tuple(csize)
+    return (max(csize[0], meta.input_height), max(csize[1], meta.input_width))
 
 
 def cache_images(
@@ -251,6 +275,29 @@ def write_csv(rows: list[dict[str, float]], path: Path) -> None:
             w.writerow({k: (f'{v:.6g}' if isinstance(v, float) else v) for k, v in r.items()})
 
 
+def optim_config(ocfg: dict[str, Any]) -> OptimConfig:
+    """Return the ``optim`` section of a config as an OptimConfig."""
+    return OptimConfig(
+        lr=float(ocfg['lr']),
+        weight_decay=float(ocfg['weight_decay']),
+        label_smoothing=float(ocfg['label_smoothing']),
+        warmup_fraction=float(ocfg['warmup_fraction']),
+        layer_decay=float(ocfg['layer_decay']),
+    )
+
+
+def model_metadata(model_cfg: ModelConfig, class_names: tuple[str, ...]) -> ModelMetadata:
+    """Metadata of a new model: input size, classes, and the normalisation its weights expect."""
+    return ModelMetadata(
+        input_height=model_cfg.input_size[0],
+        input_width=model_cfg.input_size[1],
+        class_names=class_names,
+        success_index=success_index_of(class_names),
+        architecture=model_cfg.name,
+        **normalisation(model_cfg.name),
+    )
+
+
 def trainer_settings(cfg: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     """Lightning Trainer arguments: CPU or one GPU by default, AMP on CUDA."""
     accelerator = overrides.get('accelerator') or 'auto'
@@ -307,6 +354,11 @@ def train(
     L.seed_everything(seed, workers=True, verbose=False)
     out.mkdir(parents=True, exist_ok=True)
 
+    if cfg['train']['method'] != 'gradient':
+        raise ConfigError(
+            f'train.method={cfg["train"]["method"]} is run by grasp-train cv (--refit for the '
+            'final model); grasp-train train supports train.method=gradient'
+        )
     mcfg = cfg['model']
     try:
         model_cfg = ModelConfig.from_dict(mcfg)
@@ -324,30 +376,17 @@ def train(
                 'data.val_fraction/data.test_fraction'
             )
     prep.split.write(out / 'split.json')
-    meta = ModelMetadata(
-        input_height=model_cfg.input_size[0],
-        input_width=model_cfg.input_size[1],
-        class_names=prep.class_names,
-        success_index=prep.success_index,
-        architecture=model_cfg.name,
-    )
+    meta = model_metadata(model_cfg, prep.class_names)
     dump(cfg, out / 'config.yaml')
     command = command or shlex.join(sys.argv)
     run_info = {
-        'command': command,
-        'seed': seed,
+        **run_header(command, seed, model_cfg),
         'data': prep.folders,
         'split': split_summary(prep),
-        'git': git_revision(),
-        'versions': library_versions(),
-        'started': utc_now(),
     }
     (out / 'run.json').write_text(json.dumps(run_info, indent=2))
 
-    csize = cfg['data']['cache_size']
-    csize = (csize, csize) if isinstance(csize, int) else tuple(csize)
-    train_size = (max(csize[0], meta.input_height), max(csize[1], meta.input_width))
-    train_imgs = cache_images(prep.records['train'], train_size, meta, 'train')
+    train_imgs = cache_images(prep.records['train'], train_cache_size(cfg, meta), meta, 'train')
     val_imgs = cache_images(prep.records['val'], meta.input_size, meta, 'val')
     test_imgs = cache_images(prep.records['test'], meta.input_size, meta, 'test')
     labels = {k: [r.label for r in v] for k, v in prep.records.items()}
@@ -382,16 +421,10 @@ def train(
         Loaders(int(tcfg['batch_size']), int(tcfg['num_workers']), balance, seed, shares),
         train_sources=[r.source for r in prep.records['train']],
     )
-    ocfg = cfg['optim']
     module = GraspLitModule(
         model_cfg,
         meta,
-        OptimConfig(
-            lr=float(ocfg['lr']),
-            weight_decay=float(ocfg['weight_decay']),
-            label_smoothing=float(ocfg['label_smoothing']),
-            warmup_fraction=float(ocfg['warmup_fraction']),
-        ),
+        optim_config(cfg['optim']),
         class_weights,
         int(tcfg['test_every']),
     )
@@ -402,6 +435,7 @@ def train(
         'train_command': command,
         'seed': seed,
         'config': cfg,
+        'pretrained_weights': run_info['pretrained_weights'],
     }
     monitor = str(tcfg['monitor'])
     recorder = RunRecorder(out, model_cfg, meta, provenance, int(tcfg['ckpt_every']), monitor)
@@ -562,23 +596,8 @@ def register(subparsers: Any) -> None:
         type=Path,
         help='data folder(s) with one folder per class, split together by group',
     )
-    p.add_argument(
-        '--extra-data',
-        action='append',
-        type=Path,
-        default=[],
-        help='a folder used for training only (e.g. synthetic frames); repeatable',
-    )
-    p.add_argument(
-        '--config', help='YAML config over configs/default.yaml (or a packaged name: seed_cnn)'
-    )
     p.add_argument('--out', type=Path, required=True, help='run folder to create')
-    p.add_argument(
-        '--set', action='append', default=[], metavar='KEY=VALUE', help='config override'
-    )
-    p.add_argument('--seed', type=int, help='override the config seed')
-    p.add_argument('--max-epochs', type=int, help='override train.max_epochs')
-    p.add_argument('--no-progress', action='store_true', help='no progress bars')
+    add_recipe_args(p, 'a folder used for training only (e.g. synthetic frames); repeatable')
     add_trainer_flags(p)
     p.set_defaults(func=run)
 

@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 from pathlib import Path
+import subprocess
+import sys
 
 import cv2
 from grasp_classifier_training.cli import SUBCOMMANDS, build_parser, main
@@ -12,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-COMMANDS = ('inspect', 'train', 'evaluate', 'export', 'tune', 'augment', 'synth')
+COMMANDS = ('inspect', 'train', 'cv', 'evaluate', 'export', 'tune', 'augment', 'synth')
 
 
 def _write_images(folder: Path, n: int = 3) -> None:
@@ -103,3 +105,52 @@ def test_evaluate_with_a_missing_model(tmp_path: Path, capsys: pytest.CaptureFix
     argv = ['evaluate', str(tmp_path / 'm.pt'), str(data), '--out', str(tmp_path / 'e')]
     assert main(argv) == 2
     assert 'm.pt' in _one_error_line(capsys, 'evaluate')
+
+
+def test_help_and_usage_errors_import_neither_torch_nor_lightning() -> None:
+    # A fresh interpreter: this test process has imported torch already.
+    code = (
+        'import sys\n'
+        'from grasp_classifier_training.cli import main\n'
+        'for argv in (["--help"], ["trian"], []):\n'
+        '    try:\n'
+        '        main(argv)\n'
+        '    except SystemExit:\n'
+        '        pass\n'
+        'print(sorted(m for m in ("torch", "lightning", "timm") if m in sys.modules))\n'
+    )
+    out = subprocess.run(
+        [sys.executable, '-c', code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip().splitlines()[-1] == '[]'
+    assert 'invalid choice' in out.stderr
+
+
+def test_evaluate_with_a_json_that_is_not_a_split(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / 'data'
+    _write_images(data / 'grasped')
+    _write_images(data / 'notgrasped')
+    not_a_split = tmp_path / 'metrics.json'
+    not_a_split.write_text('{"accuracy": 0.8, "model": {"architecture": "grasp_net"}}')
+    argv = ['evaluate', str(tmp_path / 'm.pt'), str(data), '--out', str(tmp_path / 'e')]
+    assert main([*argv, '--split', str(not_a_split)]) == 2
+    assert 'is not a split file' in _one_error_line(capsys, 'evaluate')
+
+
+def test_export_of_an_already_exported_model(capsys: pytest.CaptureFixture[str]) -> None:
+    shipped = Path(__file__).resolve().parents[2] / 'models' / 'grasp_classifier.pt'
+    assert main(['export', str(shipped), '--out', '/nonexistent/never.pt']) == 2
+    line = _one_error_line(capsys, 'export')
+    assert 'is already an exported model' in line
+    assert 'weights_only' not in line
+
+
+def test_cv_refuses_a_fold_count_that_contradicts_the_folds_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folds = Path(__file__).resolve().parents[2] / 'models' / 'folds.json'
+    argv = ['cv', str(tmp_path), '--out', str(tmp_path / 'o'), '--folds-file', str(folds)]
+    assert main([*argv, '--folds', '3']) == 2
+    assert 'contradicts --folds-file' in _one_error_line(capsys, 'cv')

@@ -10,10 +10,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-import cv2
 from grasp_classifier_training import export as export_mod
 from grasp_classifier_training.checkpoint import CheckpointError, load_checkpoint, restore
-from grasp_classifier_training.config import load_config, merge
+from grasp_classifier_training.config import load_config
 from grasp_classifier_training.data import load_image
 from grasp_classifier_training.evaluate import evaluate
 from grasp_classifier_training.export import ExportError, export_checkpoint
@@ -21,49 +20,11 @@ from grasp_classifier_training.train import train
 import numpy as np
 import pytest
 import torch
+from toy_data import CLASSES, make_images, tiny_config
 
 from grasp_classifier_ros.core.image_codec import DecodedImage
 from grasp_classifier_ros.core.model import load_model, read_metadata
 from grasp_classifier_ros.core.preprocess import Preprocessor
-
-CLASSES = ('grasped', 'notgrasped')
-
-
-def make_images(root: Path, groups: int = 4, per_group: int = 5, size: int = 40) -> Path:
-    """Write a learnable toy dataset: 'grasped' frames hold a bright block in the middle.
-
-    File names follow the real data's ``<session>_<frame>.jpg`` convention, so
-    frames of one session form one group.
-    """
-    rng = np.random.default_rng(0)
-    for ci, cls in enumerate(CLASSES):
-        (root / cls).mkdir(parents=True)
-        for g in range(groups):
-            base = rng.integers(20, 90, size=3)
-            for k in range(per_group):
-                img = np.clip(base + rng.normal(0, 12, (size, size, 3)), 0, 255).astype(np.uint8)
-                if ci == 0:
-                    lo, hi = size // 4, 3 * size // 4
-                    img[lo:hi, lo:hi] = (230, 200, 60)
-                cv2.imwrite(str(root / cls / f'session{ci}{g}_{k:02d}.jpg'), img)
-    return root
-
-
-def tiny_config(**train_overrides: Any) -> dict[str, Any]:
-    return merge(
-        load_config(),
-        {
-            'model': {'input_size': [32, 32], 'width': 0.5},
-            'data': {'cache_size': [40, 40], 'val_fraction': 0.25, 'test_fraction': 0.25},
-            'train': {
-                'batch_size': 8,
-                'max_epochs': 2,
-                'test_every': 1,
-                'ckpt_every': 1,
-                **train_overrides,
-            },
-        },
-    )
 
 
 @pytest.fixture(scope='module')

@@ -1,0 +1,508 @@
+# Copyright 2026 The grasp_classifier_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""``grasp-train cv``: leave-sessions-out cross-validation, out-of-fold calibration, refit.
+
+Whole videos/sessions go to K folds (``data.group_folds``; no group in two
+folds). For each fold a model is trained with the config's recipe on the other
+folds for ``train.max_epochs`` (no early stopping: the epoch count is part of the
+recipe CV judges) and predicts the held-out fold. The out-of-fold (OOF) logits
+of every image then choose the temperature (NLL) and the threshold (lowest one
+reaching ``calibration.target_precision`` success precision); each fold is scored
+at that shipped temperature and threshold. ``cross_fitted`` repeats the choice
+with each fold's own predictions left out, the honest estimate of how the chosen
+calibration transfers. ``--refit`` then trains the same recipe on all images and
+writes a checkpoint carrying the OOF temperature and threshold.
+
+Output: ``folds.json`` (file names, groups, folds), ``oof.csv``, ``cv.json``
+(per-fold and mean ± sd metrics, pooled OOF metrics, calibration, wall times),
+``reliability.png`` (OOF), ``config.yaml``, ``run.json``; with ``--refit``
+``refit/checkpoints/best.pt``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from pathlib import Path
+import shlex
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+from . import data as data_mod
+from .config import ConfigError, add_recipe_args, dump
+
+SUMMARY_KEYS = ('accuracy', 'failure_accuracy', 'precision', 'roc_auc', 'ece')
+
+
+def fold_metrics(
+    logits: np.ndarray, labels: np.ndarray, temperature: float, threshold: float, meta: Any
+) -> dict[str, Any]:
+    """Metrics of one set of logits at a given temperature and threshold.
+
+    ``failure_accuracy`` is the accuracy on the non-success classes (1 - the
+    false-success rate); ``precision`` is the success precision.
+    """
+    import torch
+
+    from .evaluate import compute_metrics
+
+    probs = torch.softmax(torch.as_tensor(logits, dtype=torch.float64) / temperature, 1).numpy()
+    m = compute_metrics(
+        probs, labels, meta.with_updates(temperature=temperature, threshold=threshold)
+    )
+    if m['n']:
+        fail = labels != meta.success_index
+        called = probs[:, meta.success_index] >= threshold
+        m['failure_accuracy'] = float((~called[fail]).mean()) if fail.any() else None
+        if not called.any():
+            m['precision'] = None  # no success called: precision is undefined, not 0
+    return m
+
+
+def choose_calibration(
+    logits: np.ndarray, labels: np.ndarray, success_index: int, target_precision: float
+) -> Any:
+    """Temperature and threshold fitted on (out-of-fold) logits: ``calibrate.Calibration``."""
+    import torch
+
+    from .calibrate import calibrate
+
+    return calibrate(
+        torch.as_tensor(logits, dtype=torch.float64),
+        torch.as_tensor(labels, dtype=torch.long),
+        success_index,
+        target_precision,
+    )
+
+
+def summarise(per_fold: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+    """Mean and sd (ddof 0) over folds of each headline metric (folds where it is defined)."""
+    out: dict[str, dict[str, float | None]] = {}
+    for key in SUMMARY_KEYS:
+        vals = [float(m[key]) for m in per_fold if m.get(key) is not None]
+        out[key] = {
+            'mean': float(np.mean(vals)) if vals else None,
+            'sd': float(np.std(vals)) if vals else None,
+            'folds': len(vals),
+        }
+    return out
+
+
+def score_oof(
+    logits: np.ndarray,
+    labels: np.ndarray,
+    folds: np.ndarray,
+    meta: Any,
+    target_precision: float,
+) -> dict[str, Any]:
+    """Calibrate on all OOF logits; score every fold and the pool; cross-fit per fold."""
+    k = int(folds.max()) + 1
+    cal = choose_calibration(logits, labels, meta.success_index, target_precision)
+    t, thr = cal.temperature, cal.threshold
+    per_fold = [
+        fold_metrics(logits[folds == i], labels[folds == i], t, thr, meta) for i in range(k)
+    ]
+    cross = []
+    for i in range(k):
+        rest = folds != i
+        c = choose_calibration(logits[rest], labels[rest], meta.success_index, target_precision)
+        m = fold_metrics(logits[~rest], labels[~rest], c.temperature, c.threshold, meta)
+        cross.append(
+            {
+                'fold': i,
+                'temperature': c.temperature,
+                'threshold': c.threshold,
+                **{key: m.get(key) for key in SUMMARY_KEYS},
+            }
+        )
+    return {
+        'calibration': cal.to_dict(),
+        'folds': [{'fold': i, **m} for i, m in enumerate(per_fold)],
+        'summary': summarise(per_fold),
+        'pooled': fold_metrics(logits, labels, t, thr, meta),
+        'cross_fitted': {'folds': cross, 'summary': summarise(cross)},
+    }
+
+
+def check_method(cfg: dict[str, Any]) -> bool:
+    """Validate ``train.method``; True for a linear probe (which needs a frozen backbone)."""
+    method = cfg['train']['method']
+    if method == 'gradient':
+        return False
+    if method != 'linear_probe':
+        raise ConfigError(f"train.method='{method}' must be gradient or linear_probe")
+    if int(cfg['model']['freeze']) != -1 or float(cfg['augment']['strength']) != 0:
+        raise ConfigError(
+            'train.method=linear_probe needs model.freeze=-1 (frozen backbone) and '
+            'augment.strength=0 (features are computed once; augment.hflip adds mirrored copies)'
+        )
+    return True
+
+
+def fit(
+    cfg: dict[str, Any],
+    model_cfg: Any,
+    meta: Any,
+    images: list[np.ndarray],
+    labels: list[int],
+    sources: list[int],
+    shares: dict[int, float] | None,
+    progress: bool,
+) -> Any:
+    """Train the config's recipe on cached images for ``train.max_epochs``; return the model."""
+    import lightning as L  # noqa: N812
+
+    from .lit_module import CachedImageSet, GraspDataModule, GraspLitModule, Loaders, build_augment
+    from .train import optim_config, trainer_settings
+
+    seed = int(cfg['seed'])
+    L.seed_everything(seed, workers=True, verbose=False)
+    tcfg = cfg['train']
+    balance = str(cfg['data']['balance'])
+    if balance not in ('sampler', 'loss', 'none'):
+        raise ConfigError(f"data.balance='{balance}' must be sampler, loss or none")
+    class_weights = None
+    if balance == 'loss':
+        counts = np.bincount(labels, minlength=meta.num_classes).astype(float)
+        class_weights = (counts.sum() / (meta.num_classes * np.maximum(counts, 1))).tolist()
+    aug = build_augment(cfg['augment']['strength'], bool(cfg['augment']['hflip']))
+    dm = GraspDataModule(
+        CachedImageSet(images, labels, meta, aug),
+        CachedImageSet([], [], meta),
+        None,
+        Loaders(int(tcfg['batch_size']), int(tcfg['num_workers']), balance, seed, shares),
+        train_sources=sources,
+    )
+    module = GraspLitModule(model_cfg, meta, optim_config(cfg['optim']), class_weights)
+    limit = tcfg['limit_train_batches']
+    trainer = L.Trainer(
+        max_epochs=int(tcfg['max_epochs']),
+        limit_train_batches=1.0 if limit is None else limit,
+        limit_val_batches=0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=progress,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        **trainer_settings(cfg, {}),
+    )
+    trainer.fit(module, datamodule=dm)
+    return module.model.eval()
+
+
+def _source_shares(
+    cfg: dict[str, Any], sources: list[int], n_real: int, n_folders: int
+) -> dict[int, float] | None:
+    """Sampler mass per data folder: extra folders share ``data.extra_share`` (as in train)."""
+    share = cfg['data']['extra_share']
+    if share is None or n_folders == n_real:
+        return None
+    share = float(share)
+    if not 0.0 <= share < 1.0:
+        raise ConfigError(f'data.extra_share={share} must be in [0, 1) or null')
+    counts = {i: sources.count(i) for i in range(n_real)}
+    total = max(1, sum(counts.values()))
+    shares = {i: (1.0 - share) * n / total for i, n in counts.items()}
+    shares.update(dict.fromkeys(range(n_real, n_folders), share / (n_folders - n_real)))
+    return shares
+
+
+def run_cv(
+    data_dirs: list[Path],
+    cfg: dict[str, Any],
+    out: Path,
+    *,
+    k: int = 5,
+    folds_file: Path | None = None,
+    extra_data: list[Path] | None = None,
+    refit: bool = False,
+    command: str | None = None,
+    progress: bool = True,
+    log: Any = print,
+) -> dict[str, Any]:
+    """Cross-validate the config's recipe; write the report folder; return ``cv.json``'s data."""
+    import torch
+
+    from .checkpoint import save_checkpoint
+    from .linear_probe import fit_linear_probe
+    from .models import ModelConfig, build_model
+    from .plots import plot_reliability
+    from .provenance import utc_now
+    from .train import folder_info, model_metadata, predict_logits, run_header, train_cache_size
+
+    t_start = time.perf_counter()
+    extra = [Path(d) for d in extra_data or []]
+    for d in [*data_dirs, *extra]:
+        if not Path(d).is_dir():
+            raise data_mod.DatasetError(f"data folder '{d}' does not exist")
+    try:
+        model_cfg = ModelConfig.from_dict(cfg['model'])
+        build_model(model_cfg)  # validate (and find the weights) before the slow work
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f'model config {cfg["model"]}: {exc}') from exc
+    regex = cfg['data']['group_regex'] or data_mod.DEFAULT_GROUP_REGEX
+    datasets = [data_mod.scan_dataset(d, group_regex=regex) for d in [*data_dirs, *extra]]
+    class_names = tuple(datasets[0].class_names)
+    for d, ds in zip([*data_dirs, *extra][1:], datasets[1:]):
+        if tuple(ds.class_names) != class_names:
+            raise data_mod.DatasetError(
+                f"'{d}' has classes {list(ds.class_names)} but '{data_dirs[0]}' has "
+                f'{list(class_names)}; every data folder needs the same class folders'
+            )
+    real = [s for ds in datasets[: len(data_dirs)] for s in ds.samples]
+    keys = [data_mod.sample_key(s.path) for s in real]
+    if len(set(keys)) != len(keys):
+        raise data_mod.DatasetError('two images share a class/file name across the data folders')
+    seed = int(cfg['seed'])
+    split_seed = seed if cfg['data']['split_seed'] is None else int(cfg['data']['split_seed'])
+    if folds_file is not None:
+        folds = data_mod.Folds.read(folds_file)
+        missing = [key for key in keys if key not in folds.fold_of]
+        if missing or len(folds.fold_of) != len(keys):
+            raise data_mod.DatasetError(
+                f"folds file '{folds_file}' does not list exactly the images of the data "
+                f'({len(folds.fold_of)} listed, {len(keys)} found, e.g. missing {missing[:2]})'
+            )
+        k = folds.k
+    else:
+        folds = data_mod.group_folds(real, k, seed=split_seed, group_regex=regex)
+    fold = np.array([folds.fold_of[key] for key in keys])
+    labels = np.array([s.label for s in real])
+    out.mkdir(parents=True, exist_ok=True)
+    folds.write(out / 'folds.json')
+    dump(cfg, out / 'config.yaml')
+    meta = model_metadata(model_cfg, class_names)
+    command = command or shlex.join(sys.argv)
+    folders = [
+        folder_info(
+            d, ds, 'cross-validated' if i < len(data_dirs) else 'train only (--extra-data)'
+        )
+        for i, (d, ds) in enumerate(zip([*data_dirs, *extra], datasets))
+    ]
+    run_info: dict[str, Any] = {
+        **run_header(command, seed, model_cfg),
+        'folds': k,
+        'data': folders,
+    }
+    (out / 'run.json').write_text(json.dumps(run_info, indent=2))
+
+    train_size = train_cache_size(cfg, meta)
+    recs = [data_mod.load_image(s.path) for s in real]
+    train_imgs = cache_images_from(recs, train_size, meta)
+    eval_imgs = cache_images_from(recs, meta.input_size, meta)
+    extra_samples = [s for ds in datasets[len(data_dirs) :] for s in ds.samples]
+    extra_imgs = cache_images_from(
+        [data_mod.load_image(s.path) for s in extra_samples], train_size, meta
+    )
+    extra_sources = [
+        len(data_dirs) + j for j, ds in enumerate(datasets[len(data_dirs) :]) for _ in ds.samples
+    ]
+    real_sources = [i for i, ds in enumerate(datasets[: len(data_dirs)]) for _ in ds.samples]
+
+    probe = check_method(cfg)
+    if probe and extra_samples:
+        raise ConfigError('train.method=linear_probe does not use --extra-data; drop it')
+
+    def train_on(index: np.ndarray) -> Any:
+        y = [int(labels[i]) for i in index] + [int(s.label) for s in extra_samples]
+        if probe:
+            return fit_linear_probe(
+                build_model(model_cfg),
+                [eval_imgs[i] for i in index],
+                y,
+                meta,
+                l2=float(cfg['optim']['weight_decay']),
+                hflip=bool(cfg['augment']['hflip']),
+            )
+        imgs = [train_imgs[i] for i in index] + extra_imgs
+        src = [real_sources[i] for i in index] + extra_sources
+        shares = _source_shares(cfg, src, len(data_dirs), len(datasets))
+        return fit(cfg, model_cfg, meta, imgs, y, src, shares, progress)
+
+    oof = np.zeros((len(real), meta.num_classes))
+    fold_times = []
+    for i in range(k):
+        t0 = time.perf_counter()
+        model = train_on(np.flatnonzero(fold != i))
+        held = np.flatnonzero(fold == i)
+        oof[held] = predict_logits(model, [eval_imgs[j] for j in held], meta).numpy()
+        fold_times.append(round(time.perf_counter() - t0, 1))
+        acc = float((oof[held].argmax(1) == labels[held]).mean())
+        log(f'fold {i}: {len(held)} images, argmax accuracy {acc:.3f}, {fold_times[-1]} s')
+
+    target = float(cfg['calibration']['target_precision'])
+    report = score_oof(oof, labels, fold, meta, target)
+    report.update(
+        {
+            'k': k,
+            'n': int(len(real)),
+            'fold_sizes': np.bincount(fold, minlength=k).tolist(),
+            'fold_groups': [
+                sorted({folds.group_of[key] for key, f in zip(keys, fold) if f == i})
+                for i in range(k)
+            ],
+            'fold_wall_time_s': fold_times,
+            'config': cfg,
+        }
+    )
+    write_oof(out / 'oof.csv', keys, [folds.group_of[key] for key in keys], fold, labels, oof)
+    cal = report['calibration']
+    probs = torch.softmax(torch.as_tensor(oof) / cal['temperature'], 1).numpy()
+    plot_reliability(
+        probs.max(1),
+        probs.argmax(1) == labels,
+        report['pooled']['ece'],
+        out / 'reliability.png',
+        15,
+    )
+    if refit:
+        t0 = time.perf_counter()
+        model = train_on(np.arange(len(real)))
+        calibrated = meta.with_updates(temperature=cal['temperature'], threshold=cal['threshold'])
+        provenance = {
+            'datasets': folders,
+            'git': run_info['git'],
+            'train_command': command,
+            'seed': seed,
+            'config': cfg,
+            'pretrained_weights': run_info['pretrained_weights'],
+            'trained_on': f'all {len(real)} images of the cross-validated folders',
+            'calibration': {**cal, 'fitted_on': f'out-of-fold logits of {k}-fold CV'},
+            'cv': {key: report['summary'][key] for key in SUMMARY_KEYS},
+        }
+        save_checkpoint(
+            out / 'refit' / 'checkpoints' / 'best.pt',
+            model,
+            model_cfg,
+            calibrated,
+            epoch=int(cfg['train']['max_epochs']),
+            metrics={},
+            provenance=provenance,
+        )
+        report['refit_wall_time_s'] = round(time.perf_counter() - t0, 1)
+    (out / 'cv.json').write_text(json.dumps(report, indent=2, sort_keys=True))
+    run_info['finished'] = utc_now()
+    run_info['wall_time_s'] = round(time.perf_counter() - t_start, 1)
+    (out / 'run.json').write_text(json.dumps(run_info, indent=2))
+    return report
+
+
+def cache_images_from(
+    images: list[np.ndarray], size: tuple[int, int], meta: Any
+) -> list[np.ndarray]:
+    """Resize decoded RGB images with the runtime's ``crop_resize`` (as ``train.cache_images``)."""
+    from grasp_classifier_ros.core.preprocess import crop_resize
+
+    rgb = meta.with_updates(input_height=size[0], input_width=size[1], color_order='rgb')
+    return [crop_resize(im, 'rgb', rgb) for im in images]
+
+
+def write_oof(
+    path: Path,
+    keys: list[str],
+    groups: list[str],
+    folds: np.ndarray,
+    labels: np.ndarray,
+    logits: np.ndarray,
+) -> None:
+    """One row per image: file, group, fold, label, raw logits."""
+    with open(path, 'w', newline='') as f:
+        w = csv.writer(f)
+        w.writerow(
+            ['file', 'group', 'fold', 'label', *[f'logit_{i}' for i in range(logits.shape[1])]]
+        )
+        for row in zip(keys, groups, folds, labels, logits):
+            w.writerow([row[0], row[1], int(row[2]), int(row[3]), *[f'{v:.6f}' for v in row[4]]])
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """Human-readable per-fold and mean ± sd table."""
+    cal = report['calibration']
+    lines = [
+        f'{report["k"]}-fold leave-sessions-out CV, {report["n"]} images; temperature '
+        f'{cal["temperature"]:.3f}, threshold {cal["threshold"]:.3f} '
+        '(chosen on out-of-fold predictions)',
+        'fold     n  accuracy  failure-acc  precision  AUC    ECE',
+    ]
+
+    def fmt(v: Any) -> str:
+        return f'{v:.3f}' if isinstance(v, (int, float)) else '  -  '
+
+    for m in report['folds']:
+        cells = [fmt(m.get(key)) for key in SUMMARY_KEYS]
+        lines.append(
+            f'{m["fold"]:>4} {m["n"]:>5}  {cells[0]}     {cells[1]}        {cells[2]}      '
+            f'{cells[3]}  {cells[4]}'
+        )
+    s = report['summary']
+    lines.append(
+        'mean ± sd     '
+        + '  '.join(f'{fmt(s[key]["mean"])}±{fmt(s[key]["sd"])}' for key in SUMMARY_KEYS)
+    )
+    p = report['pooled']
+    lines.append(
+        f'pooled out-of-fold: accuracy {fmt(p.get("accuracy"))}, failure-acc '
+        f'{fmt(p.get("failure_accuracy"))}, precision {fmt(p.get("precision"))}, '
+        f'AUC {fmt(p.get("roc_auc"))}, ECE {fmt(p.get("ece"))}'
+    )
+    c = report['cross_fitted']['summary']
+    lines.append(
+        'cross-fitted calibration (each fold calibrated on the others): '
+        + ', '.join(f'{key} {fmt(c[key]["mean"])}±{fmt(c[key]["sd"])}' for key in SUMMARY_KEYS)
+    )
+    return '\n'.join(lines)
+
+
+def register(subparsers: Any) -> None:
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        'cv',
+        help='leave-sessions-out cross-validation; out-of-fold calibration; optional refit',
+        description='Cross-validate a training recipe with whole videos/sessions per fold, '
+        'choose temperature and threshold on the out-of-fold predictions, and (--refit) '
+        'train the shipped model on all images with that calibration.',
+    )
+    p.add_argument('data', nargs='+', type=Path, help='data folder(s), one folder per class')
+    p.add_argument(
+        '--folds', type=int, help='number of folds K (default 5, or that of --folds-file)'
+    )
+    p.add_argument(
+        '--folds-file', type=Path, help='reuse the folds of a folds.json (e.g. models/folds.json)'
+    )
+    p.add_argument('--out', type=Path, required=True, help='report folder to create')
+    add_recipe_args(p, 'a folder used for training only in every fold (e.g. synthetic frames)')
+    p.add_argument(
+        '--refit',
+        action='store_true',
+        help='then train on all images: OUT/refit/checkpoints/best.pt',
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .train import resolve_config
+
+    cfg = resolve_config(args.config, args.set, args.seed, args.max_epochs)
+    if args.folds_file is not None and args.folds is not None:
+        k_file = data_mod.Folds.read(args.folds_file).k
+        if k_file != args.folds:
+            raise ConfigError(
+                f'--folds {args.folds} contradicts --folds-file {args.folds_file} '
+                f'({k_file} folds); drop --folds'
+            )
+    report = run_cv(
+        list(args.data),
+        cfg,
+        args.out,
+        k=args.folds or 5,
+        folds_file=args.folds_file,
+        extra_data=list(args.extra_data),
+        refit=args.refit,
+        progress=not args.no_progress,
+    )
+    print(format_report(report))
+    print(f'report folder {args.out}')
+    return 0
