@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-r"""Offline augmentation of an image folder up to N images per class.
+r"""
+Offline augmentation of an image folder up to N images per class.
 
 The output folder holds, per class, every original (copied unchanged) plus
 augmented PNGs (flip, rotation, colour jitter, affine, blur) drawn round-robin
@@ -30,12 +31,12 @@ import numpy as np
 from tqdm import tqdm
 
 from .data import (
-    DEFAULT_GROUP_REGEX,
-    DatasetError,
-    Sample,
     check_out_outside,
+    DatasetError,
+    DEFAULT_GROUP_REGEX,
     group_of,
     load_image,
+    Sample,
     scan_dataset,
 )
 
@@ -100,7 +101,8 @@ def augment(
     seed: int = 0,
     group_regex: str = DEFAULT_GROUP_REGEX,
 ) -> dict[str, Any]:
-    """Write originals plus augmented copies so every class has ``per_class`` images.
+    """
+    Write originals plus augmented copies so every class has ``per_class`` images.
 
     Augmented copies have the size of their source. Returns a summary per class.
     """

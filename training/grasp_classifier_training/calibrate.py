@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Post-hoc calibration: temperature scaling and the recommended decision threshold.
+"""
+Post-hoc calibration: temperature scaling and the recommended decision threshold.
 
 Both are fitted on the validation split and stored in the model metadata
 (``temperature``, ``threshold``); the runtime computes
@@ -26,7 +27,8 @@ def nll(logits: torch.Tensor, labels: torch.Tensor, temperature: float = 1.0) ->
 
 
 def fit_temperature(logits: torch.Tensor, labels: torch.Tensor, max_iter: int = 200) -> float:
-    """Fit the temperature minimising NLL on ``(N, C)`` logits with LBFGS.
+    """
+    Fit the temperature minimising NLL on ``(N, C)`` logits with LBFGS.
 
     Optimises ``log T`` so the temperature stays positive; the result is
     clamped to the range the metadata schema accepts.
@@ -73,7 +75,8 @@ class ThresholdChoice:
 def select_threshold(
     p_success: np.ndarray, is_success: np.ndarray, target_precision: float = 0.95
 ) -> ThresholdChoice:
-    """Choose the lowest threshold whose success precision reaches the target.
+    """
+    Choose the lowest threshold whose success precision reaches the target.
 
     A frame counts as success when ``p >= threshold``. Candidates are the
     distinct scores; if none reaches ``target_precision``, the candidate with
@@ -117,7 +120,8 @@ def select_threshold(
 
 @dataclass(frozen=True)
 class Calibration:
-    """Fitted temperature and threshold plus the evidence behind them.
+    """
+    Fitted temperature and threshold plus the evidence behind them.
 
     ``separable`` marks a validation set the model classifies without error:
     its NLL keeps falling as the temperature goes to 0, so no temperature is
@@ -144,7 +148,8 @@ def calibrate(
     success_index: int,
     target_precision: float = 0.95,
 ) -> Calibration:
-    """Fit temperature scaling, then pick the threshold on the calibrated probabilities.
+    """
+    Fit temperature scaling, then pick the threshold on the calibrated probabilities.
 
     When every sample is classified correctly the NLL has no minimum (it falls
     as the temperature shrinks), so the temperature stays 1.0 instead of

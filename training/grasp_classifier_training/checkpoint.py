@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Plain checkpoints: a state_dict plus JSON-able settings, loadable with ``weights_only=True``.
+"""
+Plain checkpoints: a state_dict plus JSON-able settings, loadable with ``weights_only=True``.
 
 Lightning's own checkpoints pickle arbitrary objects; these hold only tensors,
 strings, numbers, lists and dicts, so loading one never runs untrusted code.
@@ -13,12 +14,11 @@ from pathlib import Path
 from typing import Any
 import zipfile
 
+from grasp_classifier_ros.core.metadata import METADATA_FILE, ModelMetadata
 import torch
 from torch import nn
 
-from grasp_classifier_ros.core.metadata import METADATA_FILE, ModelMetadata
-
-from .models import RANDOM_INIT, ModelConfig, build_model
+from .models import build_model, ModelConfig, RANDOM_INIT
 
 FORMAT = 'grasp_classifier_training/checkpoint-1'
 

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""``grasp-train``: inspect | train | cv | evaluate | export | tune | augment | synth.
+"""
+``grasp-train``: inspect | train | cv | evaluate | export | tune | augment | synth.
 
 Each subcommand lives in its own module exposing ``register(subparsers)`` and
 ``run(args)``. Expected failures (bad data, bad config, bad files) end with
@@ -53,7 +54,8 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """Return the top-level parser; only ``command``'s module is imported for its full options.
+    """
+    Return the top-level parser; only ``command``'s module is imported for its full options.
 
     Without ``command`` every subcommand is a light placeholder: enough for the
     top-level ``--help`` and for usage errors, without importing torch.

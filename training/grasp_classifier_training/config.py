@@ -9,9 +9,8 @@ import copy
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from grasp_classifier_ros.core.yaml_file import read_mapping
+import yaml
 
 CONFIG_DIR = Path(__file__).resolve().parent / 'configs'
 DEFAULT_CONFIG = CONFIG_DIR / 'default.yaml'
@@ -42,7 +41,8 @@ def merge(base: dict[str, Any], override: dict[str, Any], where: str = '') -> di
 
 
 def load_config(path: str | Path | None = None) -> dict[str, Any]:
-    """Load the default config, overlaid with ``path`` when given.
+    """
+    Load the default config, overlaid with ``path`` when given.
 
     A bare name such as ``seed_cnn`` picks the packaged ``configs/seed_cnn.yaml``.
     """

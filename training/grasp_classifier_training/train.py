@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""``grasp-train train``: fit, checkpoint, calibrate and record a run folder.
+"""
+``grasp-train train``: fit, checkpoint, calibrate and record a run folder.
 
 The run folder holds ``config.yaml``, ``split.json``, ``run.json`` (command,
 data manifest hashes and licences, git revision, library versions, wall
@@ -23,6 +24,8 @@ import sys
 import time
 from typing import Any
 
+from grasp_classifier_ros.core.metadata import ModelMetadata
+from grasp_classifier_ros.core.preprocess import crop_resize, normalize_batch
 import lightning as L  # noqa: N812
 from lightning.pytorch.callbacks import EarlyStopping
 import numpy as np
@@ -30,23 +33,20 @@ import torch
 from tqdm import tqdm
 import yaml
 
-from grasp_classifier_ros.core.metadata import ModelMetadata
-from grasp_classifier_ros.core.preprocess import crop_resize, normalize_batch
-
 from . import data as data_mod
 from .calibrate import calibrate
 from .checkpoint import load_checkpoint, restore, save_checkpoint
-from .config import ConfigError, add_recipe_args, dump, load_config, set_dotted
+from .config import add_recipe_args, ConfigError, dump, load_config, set_dotted
 from .evaluate import compute_metrics
 from .lit_module import (
+    build_augment,
     CachedImageSet,
     GraspDataModule,
     GraspLitModule,
     Loaders,
     OptimConfig,
-    build_augment,
 )
-from .models import ModelConfig, build_model, normalisation, weights_provenance
+from .models import build_model, ModelConfig, normalisation, weights_provenance
 from .plots import plot_curves
 from .provenance import git_revision, library_versions, licence_note, utc_now
 
@@ -82,7 +82,8 @@ def success_index_of(class_names: tuple[str, ...]) -> int:
 def prepare_data(
     dirs: list[Path], cfg: dict[str, Any], seed: int, extra: list[Path] | None = None
 ) -> PreparedData:
-    """Scan every data folder, check classes agree, split ``dirs`` by group.
+    """
+    Scan every data folder, check classes agree, split ``dirs`` by group.
 
     ``extra`` folders (e.g. synthetic frames) join the training split whole, so
     validation (early stopping, calibration) and test stay on ``dirs`` alone.

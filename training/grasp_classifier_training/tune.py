@@ -1,6 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""``grasp-train tune``: Optuna search over short trainings, resumable from SQLite.
+"""
+``grasp-train tune``: Optuna search over short trainings, resumable from SQLite.
 
 Searches learning rate, weight decay, augmentation strength, model width and
 input size; minimises the best validation loss of each short run. Rerunning

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import cv2
 from grasp_classifier_training import augment as aug
-from grasp_classifier_training.data import Sample, group_of, group_split, scan_dataset
+from grasp_classifier_training.data import group_of, group_split, Sample, scan_dataset
 import numpy as np
 import pytest
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import cv2
-from grasp_classifier_training.cli import SUBCOMMANDS, build_parser, main
+from grasp_classifier_training.cli import build_parser, main, SUBCOMMANDS
 import numpy as np
 import pytest
 import torch

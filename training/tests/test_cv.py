@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from grasp_classifier_ros.core.metadata import ModelMetadata
 from grasp_classifier_training.calibrate import fit_temperature, select_threshold
 from grasp_classifier_training.checkpoint import load_checkpoint
 from grasp_classifier_training.config import merge
@@ -14,18 +15,16 @@ from grasp_classifier_training.cv import run_cv, score_oof
 from grasp_classifier_training.data import (
     DatasetError,
     Folds,
-    Sample,
     group_folds,
     group_of,
     load_split_paths,
+    Sample,
     sample_key,
 )
 import numpy as np
 import pytest
 import torch
 from toy_data import make_images, needs_weights, tiny_config
-
-from grasp_classifier_ros.core.metadata import ModelMetadata
 
 META = ModelMetadata(
     input_height=32, input_width=32, class_names=('grasped', 'notgrasped'), success_index=0

@@ -10,13 +10,13 @@ from pathlib import Path
 import cv2
 from grasp_classifier_training.data import (
     DatasetError,
-    Split,
     group_of,
     group_split,
     load_split_paths,
     manifest_hash,
     sample_key,
     scan_dataset,
+    Split,
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st

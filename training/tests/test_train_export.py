@@ -10,21 +10,20 @@ import json
 from pathlib import Path
 from typing import Any
 
+from grasp_classifier_ros.core.image_codec import DecodedImage
+from grasp_classifier_ros.core.model import load_model, read_metadata
+from grasp_classifier_ros.core.preprocess import Preprocessor
 from grasp_classifier_training import export as export_mod
 from grasp_classifier_training.checkpoint import CheckpointError, load_checkpoint, restore
 from grasp_classifier_training.config import load_config
 from grasp_classifier_training.data import load_image
 from grasp_classifier_training.evaluate import evaluate
-from grasp_classifier_training.export import ExportError, export_checkpoint
+from grasp_classifier_training.export import export_checkpoint, ExportError
 from grasp_classifier_training.train import train
 import numpy as np
 import pytest
 import torch
 from toy_data import CLASSES, make_images, tiny_config
-
-from grasp_classifier_ros.core.image_codec import DecodedImage
-from grasp_classifier_ros.core.model import load_model, read_metadata
-from grasp_classifier_ros.core.preprocess import Preprocessor
 
 
 @pytest.fixture(scope='module')
@@ -177,9 +176,8 @@ def test_evaluate_scores_only_the_requested_split(
 
 
 def test_compute_metrics_on_a_handmade_example() -> None:
-    from grasp_classifier_training.evaluate import compute_metrics
-
     from grasp_classifier_ros.core.metadata import ModelMetadata
+    from grasp_classifier_training.evaluate import compute_metrics
 
     meta = ModelMetadata(
         input_height=32, input_width=32, class_names=CLASSES, success_index=0, threshold=0.6

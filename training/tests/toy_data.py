@@ -26,7 +26,8 @@ CLASSES = ('grasped', 'notgrasped')
 
 
 def make_images(root: Path, groups: int = 4, per_group: int = 5, size: int = 40) -> Path:
-    """Write a learnable toy dataset: 'grasped' frames hold a bright block in the middle.
+    """
+    Write a learnable toy dataset: 'grasped' frames hold a bright block in the middle.
 
     File names follow the real data's ``<session>_<frame>.jpg`` convention, so
     frames of one session form one group.
