@@ -68,7 +68,7 @@ class CvRun:
 
     @property
     def key(self) -> tuple[Any, ...]:
-        """What makes two runs the same recipe row."""
+        """Return what makes two runs the same recipe row."""
         m, t = self.config['model'], self.config['train']
         return (
             m['name'],
