@@ -294,7 +294,9 @@ def check_options(args: argparse.Namespace) -> None:
 
 
 def _default_out(source: Path) -> Path:
-    return Path('out') / source.name
+    """``out/<name>``, or ``out/<name>_report`` when that is the source itself (a bag in out/)."""
+    out = Path('out') / source.name
+    return out.with_name(f'{source.name}_report') if out.resolve() == source.resolve() else out
 
 
 def check_output_dir(option: str, path: Path) -> None:

@@ -73,7 +73,9 @@ def test_readme_round_trip_scores_the_shipped_models_classes(
     argv = ['out/annotated', '--recorded', '--labels', 'data/demo/grasp_demo/episodes.yaml']
     assert evaluate_bag.main(argv) == 0
     assert "scoring 'grasped' as success (from the model)" in capsys.readouterr().err
-    recorded = metrics(tmp_path / 'out' / 'annotated')
+    # the default report folder out/<bag name> would be the bag itself: it goes beside it
+    recorded = metrics(tmp_path / 'out' / 'annotated_report')
+    assert not (tmp_path / 'out' / 'annotated' / 'metrics.json').exists()
     assert recorded['success_class'] == 'grasped'
     # the node's own results, scored again: the same episodes, the same verdicts
     assert recorded['episodes'] == replay['episodes']
