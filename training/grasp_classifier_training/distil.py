@@ -20,7 +20,7 @@ with AdamW + one-cycle on ``kd_loss``: ``distil.alpha`` x soft-target cross-entr
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 import math
 from typing import Any
@@ -106,7 +106,9 @@ def make_views(
                 ]
 
 
-def _batches(images: Sequence[np.ndarray], meta: ModelMetadata, size: int = 128) -> Iterator:
+def _batches(
+    images: Sequence[np.ndarray], meta: ModelMetadata, size: int = 128
+) -> Iterator[torch.Tensor]:
     for i in range(0, len(images), size):
         chunk = [crop_resize(im, 'rgb', meta) for im in images[i : i + size]]
         yield normalize_batch(torch.from_numpy(np.stack(chunk)).permute(0, 3, 1, 2), meta)
@@ -117,10 +119,15 @@ def frozen_stem(model: nn.Module) -> nn.Module:
     return nn.Sequential(model.conv_stem, model.bn1, *model.blocks[: model.frozen])
 
 
+def tail_features(model: nn.Module, h: torch.Tensor) -> torch.Tensor:
+    """Pooled features from frozen-stem activations ``h`` (the trained blocks onwards)."""
+    x = model.head(model.blocks[model.frozen :](h))
+    return torch.flatten(model.pool(x), 1)
+
+
 def trained_tail(model: nn.Module, h: torch.Tensor) -> torch.Tensor:
     """Logits from frozen-stem activations ``h`` (no dropout: the views are the regulariser)."""
-    x = model.head(model.blocks[model.frozen :](h))
-    return model.fc(torch.flatten(model.pool(x), 1))
+    return model.fc(tail_features(model, h))
 
 
 class Distiller:
@@ -138,7 +145,7 @@ class Distiller:
         teacher: nn.Module,
         teacher_meta: ModelMetadata,
         teacher_l2: float,
-        build_student: Any,
+        build_student: Callable[[], nn.Module],
         student_meta: ModelMetadata,
         images: Sequence[np.ndarray],
         labels: Sequence[int],
@@ -205,8 +212,8 @@ class Distiller:
         with torch.no_grad():
             model.eval()
             feats = torch.cat(
-                [_pooled_tail(model, self.activations[v, idx]) for v in range(min(2, s.views))]
-            )
+                [tail_features(model, self.activations[v, idx]) for v in range(min(2, s.views))]
+            ).double()
             init = fit_logistic(feats, self.labels[idx].repeat(min(2, s.views)), self.teacher_l2)
             model.fc.weight.copy_(init.weight)
             model.fc.bias.copy_(init.bias)
@@ -232,8 +239,3 @@ class Distiller:
             opt.step()
             sched.step()
         return model.eval()
-
-
-def _pooled_tail(model: nn.Module, h: torch.Tensor) -> torch.Tensor:
-    x = model.head(model.blocks[model.frozen :](h))
-    return torch.flatten(model.pool(x), 1).double()
