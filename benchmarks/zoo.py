@@ -79,13 +79,24 @@ class CvRun:
             int(m.get('freeze') or 0),
             int(t['max_epochs']) if t.get('method', 'gradient') != 'linear_probe' else 0,
             m.get('padding', 'same'),
+            self.extra_images,
+        )
+
+    @property
+    def extra_images(self) -> int:
+        """Images of ``--extra-data`` folders (train only, e.g. synthetic frames)."""
+        return sum(
+            int(d.get('images') or 0)
+            for d in self.info.get('data') or []
+            if str(d.get('role', '')).startswith('train only')
         )
 
     @property
     def label(self) -> str:
-        name, blocks, _, method, freeze, epochs, padding = self.key
+        name, blocks, _, method, freeze, epochs, padding, extra = self.key
         text = name + (f' first {blocks} blocks' if blocks else '')
         text += ', symmetric padding' if padding != 'same' else ''
+        text += f', + {extra} extra training images' if extra else ''
         if method == 'linear_probe':
             return f'{text}, frozen, linear probe'
         if method == 'distil':

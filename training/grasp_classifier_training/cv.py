@@ -153,6 +153,7 @@ def distiller(
     images: list[np.ndarray],
     labels: list[int],
     extra: list[np.ndarray],
+    extra_labels: list[int] | None = None,
 ) -> Any:
     """Build the fold-independent part of ``train.method: distil`` (``distil.Distiller``)."""
     from .config import load_config
@@ -178,6 +179,7 @@ def distiller(
         images,
         labels,
         extra,
+        extra_labels or [],
         seed=int(cfg['seed']),
     )
 
@@ -347,7 +349,16 @@ def run_cv(
     if probe and extra_samples:
         raise ConfigError('train.method=linear_probe does not use --extra-data; drop it')
     distil = (
-        distiller(cfg, model_cfg, meta, class_names, train_imgs, labels.tolist(), extra_imgs)
+        distiller(
+            cfg,
+            model_cfg,
+            meta,
+            class_names,
+            train_imgs,
+            labels.tolist(),
+            extra_imgs,
+            [int(s.label) for s in extra_samples],
+        )
         if method == 'distil'
         else None
     )

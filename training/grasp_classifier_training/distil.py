@@ -15,7 +15,9 @@ The student (an ``efficientnet_lite0`` with ``model.freeze`` = F >= 1) keeps ste
 blocks as pretrained, so their output is computed once per view and cached; each fold trains
 only blocks F+1.. and the linear layer (initialised by a probe on the student's own features)
 with AdamW + one-cycle on ``kd_loss``: ``distil.alpha`` x soft-target cross-entropy +
-(1 - alpha) x label cross-entropy. Extra (e.g. synthetic) images add teacher targets only.
+(1 - alpha) x label cross-entropy. Extra (``--extra-data``, e.g. synthetic) images learn
+their labels (``distil.extra_targets: labels``: one-hot targets, the teacher never saw that
+domain) or the teacher's soft targets only (``teacher``: label-free extra images).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class DistilSettings:
     strength: float
     alpha: float
     temperature: float
+    extra_targets: str = 'labels'
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any]) -> DistilSettings:
@@ -57,6 +60,7 @@ class DistilSettings:
             float(d['strength']),
             float(d['alpha']),
             float(d['temperature']),
+            str(d.get('extra_targets', 'labels')),
         )
         if s.views < 1:
             raise ConfigError(f'distil.views={s.views} must be >= 1 (view 0 is the image)')
@@ -64,6 +68,10 @@ class DistilSettings:
             raise ConfigError(f'distil.alpha={s.alpha} must be in [0, 1]')
         if s.temperature <= 0:
             raise ConfigError(f'distil.temperature={s.temperature} must be positive')
+        if s.extra_targets not in ('labels', 'teacher'):
+            raise ConfigError(
+                f"distil.extra_targets='{s.extra_targets}' must be 'labels' or 'teacher'"
+            )
         return s
 
 
@@ -136,7 +144,7 @@ class Distiller:
 
     ``teacher`` is the teacher's frozen backbone (``features``), ``build_student``
     returns a fresh pretrained student; ``images`` and ``extra`` are RGB uint8
-    images at the cache size, ``labels`` those of ``images``.
+    images at the cache size, ``labels`` and ``extra_labels`` their labels.
     """
 
     def __init__(
@@ -150,12 +158,16 @@ class Distiller:
         images: Sequence[np.ndarray],
         labels: Sequence[int],
         extra: Sequence[np.ndarray] = (),
+        extra_labels: Sequence[int] = (),
         seed: int = 0,
     ) -> None:
         self.settings = settings
         self.teacher_l2 = teacher_l2
         self.build_student = build_student
         self.labels = torch.as_tensor(list(labels), dtype=torch.long)
+        if settings.extra_targets == 'labels' and len(extra_labels) != len(extra):
+            raise ValueError('distil.extra_targets=labels needs one label per extra image')
+        self.extra_labels = torch.as_tensor(list(extra_labels), dtype=torch.long)
         probe = build_student()
         if getattr(probe, 'frozen', 0) < 1:
             raise ConfigError(
@@ -205,9 +217,14 @@ class Distiller:
         with torch.no_grad():
             targets = torch.softmax(teach(self.teacher_features[:, rows]) / s.temperature, -1)
         targets = targets.float()
-        labels = torch.cat(
-            [self.labels[idx], torch.full((len(rows) - len(idx),), UNLABELLED, dtype=torch.long)]
-        )
+        n_extra = len(rows) - len(idx)
+        if s.extra_targets == 'labels' and n_extra:
+            # The teacher never saw the extra domain: its labels are the targets (loss = CE).
+            targets[:, len(idx) :] = F.one_hot(self.extra_labels, targets.shape[-1]).float()
+            extra_y = self.extra_labels
+        else:
+            extra_y = torch.full((n_extra,), UNLABELLED, dtype=torch.long)
+        labels = torch.cat([self.labels[idx], extra_y])
         model = self.build_student()
         with torch.no_grad():
             model.eval()

@@ -159,3 +159,56 @@ def test_distil_settings_are_checked(data: Path, tmp_path: Path) -> None:
         )
     with pytest.raises(ConfigError, match='distil.alpha'):
         run_cv([data], merge(cfg, {'distil': {'alpha': 2}}), tmp_path / 'c', k=3, progress=False)
+
+
+@needs_weights
+@pytest.mark.parametrize('mode', ['labels', 'teacher'])
+def test_extra_images_learn_their_labels_or_the_teachers_targets(
+    data: Path, tmp_path: Path, mode: str
+) -> None:
+    """``labels``: extra rows are one-hot on their label; ``teacher``: soft and unlabelled."""
+    from grasp_classifier_training import distil as distil_mod
+    from grasp_classifier_training.cv import distiller
+    from grasp_classifier_training.data import load_image, scan_dataset
+    from grasp_classifier_training.models import ModelConfig
+    from grasp_classifier_training.train import model_metadata
+
+    cfg = merge(_configs(tmp_path), {'distil': {'extra_targets': mode}})
+    ds = scan_dataset(data)
+    model_cfg = ModelConfig.from_dict(cfg['model'])
+    meta = model_metadata(model_cfg, tuple(ds.class_names))
+    images = [load_image(s.path)[:32, :32].copy() for s in ds.samples]
+    labels = [s.label for s in ds.samples]
+    assert labels[0] != labels[-1]  # the two training images: one per class
+    extra, extra_labels = images[:6], [1, 0, 1, 1, 0, 1]
+    d = distiller(cfg, model_cfg, meta, tuple(ds.class_names), images, labels, extra, extra_labels)
+    seen: list[tuple[torch.Tensor, torch.Tensor]] = []
+    original = distil_mod.kd_loss
+
+    def spy(z: torch.Tensor, t: torch.Tensor, y: torch.Tensor, alpha: float) -> torch.Tensor:
+        seen.append((t.detach().clone(), y.clone()))
+        return original(z, t, y, alpha)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(distil_mod, 'kd_loss', spy)
+        d.student(
+            np.array([0, len(images) - 1]), epochs=3, lr=1e-3, weight_decay=0.0, batch=16, warmup=0.3, seed=0
+        )
+    t = torch.cat([s[0] for s in seen])
+    y = torch.cat([s[1] for s in seen])
+    unlabelled = y == UNLABELLED
+    assert len(y) == 16 * 3
+    if mode == 'labels':
+        assert not unlabelled.any()
+        on_label = (t == F.one_hot(y, 2).float()).all(1)
+        assert on_label.sum() > 16  # 6 of the 8 rows are extra: their targets are their labels
+    else:
+        assert unlabelled.sum() > 16  # the extra rows: teacher targets only
+        assert torch.allclose(t.sum(1), torch.ones(len(t)))
+
+
+@needs_weights
+def test_unknown_extra_targets_is_a_config_error(data: Path, tmp_path: Path) -> None:
+    cfg = merge(_configs(tmp_path), {'distil': {'extra_targets': 'soft'}})
+    with pytest.raises(ConfigError, match="distil.extra_targets='soft' must be 'labels'"):
+        run_cv([data], cfg, tmp_path / 'x', k=3, progress=False)
