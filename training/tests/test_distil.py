@@ -192,7 +192,13 @@ def test_extra_images_learn_their_labels_or_the_teachers_targets(
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(distil_mod, 'kd_loss', spy)
         d.student(
-            np.array([0, len(images) - 1]), epochs=3, lr=1e-3, weight_decay=0.0, batch=16, warmup=0.3, seed=0
+            np.array([0, len(images) - 1]),
+            epochs=3,
+            lr=1e-3,
+            weight_decay=0.0,
+            batch=16,
+            warmup=0.3,
+            seed=0,
         )
     t = torch.cat([s[0] for s in seen])
     y = torch.cat([s[1] for s in seen])
