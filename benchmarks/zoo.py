@@ -54,6 +54,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RUNS = (ROOT.parent / 'runs', ROOT / 'runs')
 SHIPPED = ROOT / 'models' / 'grasp_classifier.pt'
+ACCURATE = ROOT / 'models' / 'grasp_classifier_accurate.pt'  # the default's teacher
 OUT = Path(__file__).resolve().parent / 'zoo.md'
 
 
@@ -76,17 +77,31 @@ class CvRun:
             tuple(m['input_size']),
             t.get('method', 'gradient'),
             int(m.get('freeze') or 0),
-            int(t['max_epochs']) if t.get('method', 'gradient') == 'gradient' else 0,
+            int(t['max_epochs']) if t.get('method', 'gradient') != 'linear_probe' else 0,
             m.get('padding', 'same'),
+            self.extra_images,
+        )
+
+    @property
+    def extra_images(self) -> int:
+        """Images of ``--extra-data`` folders (train only, e.g. synthetic frames)."""
+        return sum(
+            int(d.get('images') or 0)
+            for d in self.info.get('data') or []
+            if str(d.get('role', '')).startswith('train only')
         )
 
     @property
     def label(self) -> str:
-        name, blocks, _, method, freeze, epochs, padding = self.key
+        name, blocks, _, method, freeze, epochs, padding, extra = self.key
         text = name + (f' first {blocks} blocks' if blocks else '')
         text += ', symmetric padding' if padding != 'same' else ''
+        text += f', + {extra} extra training images' if extra else ''
         if method == 'linear_probe':
             return f'{text}, frozen, linear probe'
+        if method == 'distil':
+            teacher = (self.config.get('distil') or {}).get('teacher', '?')
+            return f'{text}, stem+{freeze} frozen, distilled from {teacher}, {epochs} epochs'
         tuned = 'full fine-tune' if freeze == 0 else f'stem+{freeze} blocks frozen'
         return (
             f'{text}, {tuned}, {epochs} epochs'
@@ -131,11 +146,11 @@ def find_cv_runs(roots: list[Path]) -> list[CvRun]:
     return sorted(runs, key=lambda r: -(r.path / 'cv.json').stat().st_mtime)
 
 
-def pick_rows(runs: list[CvRun], shipped: Path | None) -> list[CvRun]:
-    """One run per recipe: the shipped model's own run, else the newest."""
+def pick_rows(runs: list[CvRun], *shipped: Path | None) -> list[CvRun]:
+    """One run per recipe: a shipped model's own run, else the newest."""
     chosen: dict[tuple[Any, ...], CvRun] = {}
     for run in runs:
-        if run.key not in chosen or run.path.resolve() == shipped:
+        if run.key not in chosen or run.path.resolve() in shipped:
             chosen[run.key] = run
     return sorted(chosen.values(), key=lambda r: r.key)
 
@@ -238,7 +253,8 @@ def table(rows: list[dict[str, Any]], threads: int) -> str:
         ort_cell = f'{ort["p50"]:.2f}/{ort["p99"]:.2f}' if ort else 'not installed'
         s, pooled = r['summary'], r['pooled']
         h, w = r['input_size']
-        run = f'`{r["run"]}`' + (' (**shipped**)' if r['shipped'] else '')
+        run = f'`{r["run"]}`' + (' (**shipped**, default)' if r['shipped'] else '')
+        run += ' (**shipped**, accurate)' if r.get('shipped_accurate') else ''
         lines.append(
             f'| {r["recipe"]} | {h}x{w} | {r["params"] / 1e6:.2f} M | {r["mflops"]:.1f} '
             f'| {fz_cell} | {ort_cell} | {_pm(s, "accuracy")} / {_num(pooled.get("accuracy"))} '
@@ -265,8 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     torch.set_num_threads(args.threads)
-    shipped = shipped_run()
-    runs = pick_rows(find_cv_runs(args.runs), shipped)
+    shipped, accurate = shipped_run(), shipped_run(ACCURATE)
+    runs = pick_rows(find_cv_runs(args.runs), shipped, accurate)
     if not runs:
         print(
             f'zoo: no grasp-train cv report under {[str(r) for r in args.runs]} '
@@ -283,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
                 'recipe': run.label,
                 'run': str(run.path),
                 'shipped': run.path.resolve() == shipped,
+                'shipped_accurate': run.path.resolve() == accurate,
                 'k': run.report['k'],
                 'n': run.report['n'],
                 'summary': run.report['summary'],

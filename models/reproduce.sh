@@ -2,16 +2,17 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
 #
-# Rebuild the shipped model (see models/REPRODUCE.md). Run from the repository root (`make model`).
-# Work folders live OUTSIDE the repository. The results go to OUT (default: $WORK/model, outside
-# the repository); `make model OUT=models` replaces the tracked files in models/.
+# Rebuild the shipped models (see models/REPRODUCE.md). Run from the repository root (`make model`).
+# Two files: grasp_classifier.pt (the default: the distilled 96 px student) and
+# grasp_classifier_accurate.pt (its teacher, the 128 px linear probe). Work folders live OUTSIDE
+# the repository. The results go to OUT (default: $WORK/model, outside the repository);
+# `make model OUT=models` replaces the tracked files in models/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BIN=${BIN:-.venv/bin}
 DATA=${SHARED_DATA:-../shared/data/grasp_verification_small}
 WORK=${WORK:-../runs}
-RUN=${RUN:-$WORK/lite0_probe}
 OUT=${OUT:-$WORK/model}
 NICE=${NICE:-nice -n 5}
 
@@ -19,40 +20,39 @@ test -d "$DATA" || { echo "real data '$DATA' not found (set SHARED_DATA)"; exit 
 mkdir -p "$WORK" "$OUT"
 start=$(date +%s)
 
-# 1. 5-fold leave-sessions-out CV of the recipe; temperature + threshold from the out-of-fold
-#    predictions; then the same recipe on all real images (--refit), calibrated with them.
-rm -rf "$RUN"
-$NICE "$BIN/grasp-train" cv "$DATA" --config lite0_probe --folds 5 --seed 0 \
-    --out "$RUN" --refit --no-progress
-
-# 2. export (checks exported == eager, reloads with load_model)
-"$BIN/grasp-train" export "$RUN/refit/checkpoints/best.pt" --out "$OUT/grasp_classifier.pt"
-
-# 3. the exported file through the runtime path on every real image: a check of the export and
-#    the latency, NOT a test score (the model has seen these images; the CV figures are the score)
-"$BIN/grasp-train" evaluate "$OUT/grasp_classifier.pt" "$DATA" \
-    --out "$RUN/eval_real_all" --no-progress
-
-# 4. OUT/metrics.json (CV report + that check), OUT/folds.json, OUT/reliability_oof.png
-cp "$RUN/folds.json" "$OUT/folds.json"
-cp "$RUN/reliability.png" "$OUT/reliability_oof.png"
-"$BIN/python" - "$RUN" "$OUT" <<'PY'
+# build CONFIG RUN MODEL_FILE METRICS_FILE RELIABILITY_FILE
+build() {
+    local config=$1 run=$2 model=$3 metrics=$4 reliability=$5
+    # 1. 5-fold leave-sessions-out CV of the recipe; temperature + threshold from the out-of-fold
+    #    predictions; then the same recipe on all real images (--refit), calibrated with them.
+    rm -rf "$run"
+    $NICE "$BIN/grasp-train" cv "$DATA" --config "$config" --folds 5 --seed 0 \
+        --out "$run" --refit --no-progress
+    # 2. export (checks exported == eager, reloads with load_model)
+    "$BIN/grasp-train" export "$run/refit/checkpoints/best.pt" --out "$OUT/$model"
+    # 3. the exported file through the runtime path on every real image: a check of the export
+    #    and the latency, NOT a test score (the model has seen these images; CV is the score)
+    "$BIN/grasp-train" evaluate "$OUT/$model" "$DATA" --out "$run/eval_real_all" --no-progress
+    # 4. OUT/METRICS_FILE (CV report + that check), OUT/folds.json, OUT/RELIABILITY_FILE
+    cp "$run/folds.json" "$OUT/folds.json"
+    cp "$run/reliability.png" "$OUT/$reliability"
+    "$BIN/python" - "$run" "$OUT" "$model" "$metrics" <<'PY'
 import json
 import sys
 from pathlib import Path
 
 from grasp_classifier_ros.core.model import file_sha256, read_metadata
 
-run, out = Path(sys.argv[1]), Path(sys.argv[2])
-meta = read_metadata(out / 'grasp_classifier.pt')
+run, out, name, metrics = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4]
+meta = read_metadata(out / name)
 info = json.loads((run / 'run.json').read_text())
 cv = json.loads((run / 'cv.json').read_text())
 check = json.loads((run / 'eval_real_all' / 'metrics.json').read_text())
 drop = ('model', 'data', 'split', 'subset', 'class_names')
 result = {
     'model': {
-        'file': 'grasp_classifier.pt',
-        'sha256': file_sha256(out / 'grasp_classifier.pt'),
+        'file': name,
+        'sha256': file_sha256(out / name),
         'architecture': meta.architecture,
         'input_size': list(meta.input_size),
         'class_names': list(meta.class_names),
@@ -87,7 +87,15 @@ result = {
         **{k: v for k, v in check.items() if k not in drop},
     },
 }
-(out / 'metrics.json').write_text(json.dumps(result, indent=2, sort_keys=True) + '\n')
-print(f'wrote {out}/metrics.json, {out}/folds.json, {out}/reliability_oof.png')
+(out / metrics).write_text(json.dumps(result, indent=2, sort_keys=True) + '\n')
+print(f'wrote {out}/{name} and {out}/{metrics}')
 PY
+}
+
+# The teacher first (the accurate file), then the student distilled from it (the default).
+# Both use the same folds (group_folds k=5, seed 0); the student's teacher is refitted inside
+# every fold on that fold's training images.
+build lite0_probe "$WORK/lite0_probe" grasp_classifier_accurate.pt metrics_accurate.json \
+    reliability_oof_accurate.png
+build lite0_distil "$WORK/lite0_distil" grasp_classifier.pt metrics.json reliability_oof.png
 echo "make model wall time: $(( $(date +%s) - start )) s"

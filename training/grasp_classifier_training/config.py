@@ -78,7 +78,8 @@ def add_recipe_args(p: argparse.ArgumentParser, extra_data_help: str) -> None:
     p.add_argument('--extra-data', action='append', type=Path, default=[], help=extra_data_help)
     p.add_argument(
         '--config',
-        help='YAML config over configs/default.yaml (or a packaged name: seed_cnn, lite0_probe)',
+        help='YAML config over configs/default.yaml (or a packaged name: seed_cnn, lite0_probe, '
+        'lite0_distil)',
     )
     p.add_argument(
         '--set', action='append', default=[], metavar='KEY=VALUE', help='config override'

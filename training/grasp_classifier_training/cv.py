@@ -130,19 +130,58 @@ def score_oof(
     }
 
 
-def check_method(cfg: dict[str, Any]) -> bool:
-    """Validate ``train.method``; True for a linear probe (which needs a frozen backbone)."""
-    method = cfg['train']['method']
-    if method == 'gradient':
-        return False
+def check_method(cfg: dict[str, Any]) -> str:
+    """Validate ``train.method`` (gradient, linear_probe, distil) and return it."""
+    method = str(cfg['train']['method'])
+    if method in ('gradient', 'distil'):
+        return method
     if method != 'linear_probe':
-        raise ConfigError(f"train.method='{method}' must be gradient or linear_probe")
+        raise ConfigError(f"train.method='{method}' must be gradient, linear_probe or distil")
     if int(cfg['model']['freeze']) != -1 or float(cfg['augment']['strength']) != 0:
         raise ConfigError(
             'train.method=linear_probe needs model.freeze=-1 (frozen backbone) and '
             'augment.strength=0 (features are computed once; augment.hflip adds mirrored copies)'
         )
-    return True
+    return method
+
+
+def distiller(
+    cfg: dict[str, Any],
+    model_cfg: Any,
+    meta: Any,
+    class_names: tuple[str, ...],
+    images: list[np.ndarray],
+    labels: list[int],
+    extra: list[np.ndarray],
+    extra_labels: list[int] | None = None,
+) -> Any:
+    """Build the fold-independent part of ``train.method: distil`` (``distil.Distiller``)."""
+    from .config import load_config
+    from .distil import Distiller, DistilSettings
+    from .models import build_model, ModelConfig
+    from .train import model_metadata
+
+    settings = DistilSettings.from_config(cfg)
+    tcfg = load_config(settings.teacher)
+    if check_method(tcfg) != 'linear_probe':
+        raise ConfigError(
+            f"distil.teacher='{settings.teacher}' must be a linear-probe recipe "
+            f'(train.method linear_probe), not {tcfg["train"]["method"]}'
+        )
+    teacher_cfg = ModelConfig.from_dict(tcfg['model'])
+    return Distiller(
+        settings,
+        build_model(teacher_cfg),
+        model_metadata(teacher_cfg, class_names),
+        float(tcfg['optim']['weight_decay']),
+        lambda: build_model(model_cfg),
+        meta,
+        images,
+        labels,
+        extra,
+        extra_labels or [],
+        seed=int(cfg['seed']),
+    )
 
 
 def fit(
@@ -305,9 +344,24 @@ def run_cv(
     ]
     real_sources = [i for i, ds in enumerate(datasets[: len(data_dirs)]) for _ in ds.samples]
 
-    probe = check_method(cfg)
+    method = check_method(cfg)
+    probe = method == 'linear_probe'
     if probe and extra_samples:
         raise ConfigError('train.method=linear_probe does not use --extra-data; drop it')
+    distil = (
+        distiller(
+            cfg,
+            model_cfg,
+            meta,
+            class_names,
+            train_imgs,
+            labels.tolist(),
+            extra_imgs,
+            [int(s.label) for s in extra_samples],
+        )
+        if method == 'distil'
+        else None
+    )
 
     def train_on(index: np.ndarray) -> Any:
         y = [int(labels[i]) for i in index] + [int(s.label) for s in extra_samples]
@@ -319,6 +373,17 @@ def run_cv(
                 meta,
                 l2=float(cfg['optim']['weight_decay']),
                 hflip=bool(cfg['augment']['hflip']),
+            )
+        if distil is not None:
+            o, t = cfg['optim'], cfg['train']
+            return distil.student(
+                index,
+                epochs=int(t['max_epochs']),
+                lr=float(o['lr']),
+                weight_decay=float(o['weight_decay']),
+                batch=int(t['batch_size']),
+                warmup=float(o['warmup_fraction']),
+                seed=seed,
             )
         imgs = [train_imgs[i] for i in index] + extra_imgs
         src = [real_sources[i] for i in index] + extra_sources
@@ -376,6 +441,11 @@ def run_cv(
             'calibration': {**cal, 'fitted_on': f'out-of-fold logits of {k}-fold CV'},
             'cv': {key: report['summary'][key] for key in SUMMARY_KEYS},
         }
+        if distil is not None:
+            provenance['distillation'] = {
+                **cfg['distil'],
+                'teacher_fitted_on': f'all {len(real)} images (per fold: its training images)',
+            }
         save_checkpoint(
             out / 'refit' / 'checkpoints' / 'best.pt',
             model,

@@ -36,6 +36,28 @@ def test_metrics_describe_the_shipped_file() -> None:
     assert metrics['model']['sha256'] in (MODELS / 'MODEL_CARD.md').read_text()
 
 
+def test_the_accurate_file_has_its_own_metrics_and_card_entry() -> None:
+    metrics = json.loads((MODELS / 'metrics_accurate.json').read_text())
+    path = MODELS / metrics['model']['file']
+    assert path.name == 'grasp_classifier_accurate.pt'
+    meta = read_metadata(path)
+    assert metrics['model']['sha256'] == file_sha256(path)
+    assert metrics['model']['threshold'] == meta.threshold
+    assert metrics['cv']['folds_file'] == _metrics()['cv']['folds_file']
+    card = (MODELS / 'MODEL_CARD.md').read_text()
+    assert metrics['model']['sha256'] in card and _metrics()['model']['sha256'] in card
+
+
+def test_the_default_is_the_student_of_the_accurate_file() -> None:
+    default = read_metadata(MODELS / 'grasp_classifier.pt')
+    accurate = read_metadata(MODELS / 'grasp_classifier_accurate.pt')
+    distillation = default.provenance['distillation']
+    teacher_recipe = accurate.provenance['config']
+    assert distillation['teacher'] == 'lite0_probe'
+    assert teacher_recipe['train']['method'] == 'linear_probe'
+    assert default.input_size < accurate.input_size  # the faster one is the default
+
+
 def test_folds_file_of_the_producing_run_ships_beside_the_metrics() -> None:
     metrics = _metrics()
     folds = Folds.read(MODELS / metrics['cv']['folds_file'])
