@@ -79,7 +79,7 @@ def random_scene(rng: np.random.Generator, success: bool, kind: str | None = Non
         kind = 'held'
     elif kind is None:
         kind = str(rng.choice(FAILURE_KINDS))
-    obj_half = float(rng.uniform(0.17, 0.32))
+    obj_half = float(rng.uniform(0.2, 0.34))
     gaps = {  # a held object is nearer than its visible width: the pads hide its sides
         'held': obj_half - float(rng.uniform(0.02, 0.06)),
         'open_empty': float(rng.uniform(0.2, 0.36)),
@@ -104,9 +104,9 @@ def random_scene(rng: np.random.Generator, success: bool, kind: str | None = Non
         pad_face=tuple(float(c) for c in face),
         pad_body=_jitter(rng, (0.16, 0.13, 0.26), 0.05),
         gap=gaps[kind],
-        pad_top=float(rng.uniform(0.3, 0.46)),
+        pad_top=float(rng.uniform(0.28, 0.44)),
         pad_width=float(rng.uniform(0.34, 0.44)),
-        pad_slope=float(rng.uniform(0.18, 0.3) + 0.9 * max(0.0, 0.3 - gaps[kind])),
+        pad_slope=float(rng.uniform(0.14, 0.26) + 1.1 * max(0.0, 0.3 - gaps[kind])),
         shape=str(rng.choice(SHAPES)),
         obj_color=_jitter(rng, _OBJECT_COLORS[int(rng.integers(len(_OBJECT_COLORS)))], 0.06),
         obj_half=obj_half,
