@@ -31,3 +31,11 @@ def test_render_episode_shapes_and_labels():
         scene = synth.random_scene(np.random.default_rng(1), False, kind)
         assert (scene.success, scene.kind) == (False, kind)
     assert synth.random_scene(np.random.default_rng(1), True).kind == 'held'
+
+
+def test_same_seed_same_frames():
+    def frames(seed: int) -> list[np.ndarray]:
+        return synth.render_episode(np.random.default_rng(seed), 'failure', 3, size=32)
+
+    assert all(np.array_equal(a, b) for a, b in zip(frames(3), frames(3), strict=True))
+    assert not np.array_equal(frames(3)[0], frames(4)[0])
