@@ -1,3 +1,18 @@
+# Copyright 2026 The grasp_classifier_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+#
+# SPDX-License-Identifier: Apache-2.0
 """
 Procedural synthetic eye-in-hand gripper frames with labels.
 
@@ -92,7 +107,11 @@ def random_scene(rng: np.random.Generator, success: bool, kind: str | None = Non
         obj_half = float(rng.uniform(0.1, 0.18))
     grey = float(rng.uniform(0.62, 0.92))
     table = float(rng.uniform(0.72, 0.95))
-    face = (rng.uniform(0.72, 0.92), rng.uniform(0.48, 0.62), rng.uniform(0.28, 0.4))
+    face = (
+        float(rng.uniform(0.72, 0.92)),
+        float(rng.uniform(0.48, 0.62)),
+        float(rng.uniform(0.28, 0.4)),
+    )
     return Scene(
         success=success,
         kind=kind,
@@ -101,7 +120,7 @@ def random_scene(rng: np.random.Generator, success: bool, kind: str | None = Non
         table=_jitter(rng, (table, table, table * 1.03), 0.04),
         horizon=float(rng.uniform(0.12, 0.45)),
         roll=float(rng.uniform(-12, 12)),
-        pad_face=tuple(float(c) for c in face),
+        pad_face=face,
         pad_body=_jitter(rng, (0.16, 0.13, 0.26), 0.05),
         gap=gaps[kind],
         pad_top=float(rng.uniform(0.28, 0.44)),
@@ -147,7 +166,7 @@ def _room(scene: Scene, size: int, shift: tuple[float, float]) -> np.ndarray:
         r = int(trng.uniform(0.02, 0.05) * big)
         col = tuple(float(c) for c in trng.uniform(0.05, 0.8, 3))
         cv2.ellipse(img, (cx, cy), (r, max(1, r * 2 // 3)), 0, 0, 360, col, -1, cv2.LINE_AA)
-    m = cv2.getRotationMatrix2D((big / 2, big / 2), scene.roll, 1.0)
+    m = cv2.getRotationMatrix2D((big / 2, big / 2), scene.roll, 1.0).astype(np.float64)
     m[:, 2] -= (big - size) / 2
     return cv2.warpAffine(img, m, (size, size), borderMode=cv2.BORDER_REFLECT)
 
@@ -254,8 +273,9 @@ def render_frame(
     if scene.kind == 'held':  # the pads shade the held object's lower part
         ys = np.linspace(0, 1, size, dtype=np.float32)[:, None, None]
         dark = 1.0 - 0.6 * np.clip((ys - scene.pad_top - dy) / 0.4, 0, 1)
-        x0, x1 = int(cx - scene.obj_half * size), int(cx + scene.obj_half * size) + 1
-        img[:, max(x0, 0) : x1] *= dark
+        x0 = max(int(cx - scene.obj_half * size), 0)
+        x1 = int(cx + scene.obj_half * size) + 1
+        img[:, x0:x1] *= dark
     _draw_pads(img, scene, cx, dy)
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
     vignette = 1.0 - 0.35 * ((xx - 0.5) ** 2 + (yy - 0.5) ** 2)
