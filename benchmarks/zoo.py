@@ -80,7 +80,16 @@ class CvRun:
             int(t['max_epochs']) if t.get('method', 'gradient') != 'linear_probe' else 0,
             m.get('padding', 'same'),
             self.extra_images,
+            int(m.get('pool_grid') or 1),
+            self.teacher,
         )
+
+    @property
+    def teacher(self) -> str:
+        """The distillation teacher's config name (a path's stem); '' when not distilled."""
+        if self.config['train'].get('method') != 'distil':
+            return ''
+        return Path(str((self.config.get('distil') or {}).get('teacher', '?'))).stem
 
     @property
     def extra_images(self) -> int:
@@ -93,14 +102,14 @@ class CvRun:
 
     @property
     def label(self) -> str:
-        name, blocks, _, method, freeze, epochs, padding, extra = self.key
+        name, blocks, _, method, freeze, epochs, padding, extra, grid, teacher = self.key
         text = name + (f' first {blocks} blocks' if blocks else '')
+        text += f', {grid}x{grid} pooling grid' if grid != 1 else ''
         text += ', symmetric padding' if padding != 'same' else ''
         text += f', + {extra} extra training images' if extra else ''
         if method == 'linear_probe':
             return f'{text}, frozen, linear probe'
         if method == 'distil':
-            teacher = (self.config.get('distil') or {}).get('teacher', '?')
             return f'{text}, stem+{freeze} frozen, distilled from {teacher}, {epochs} epochs'
         tuned = 'full fine-tune' if freeze == 0 else f'stem+{freeze} blocks frozen'
         return (

@@ -12,9 +12,9 @@ BatchNorm epsilon, so the mapped network reproduces the original logits exactly
 (checked by a test against reference logits). Nothing is ever downloaded.
 
 The grasp model keeps the stem and the first ``blocks`` of the 16 inverted-residual
-blocks (all 16 plus the 1280-channel head conv when ``blocks`` is 16), then global
-average pooling, dropout and a 2-way linear layer. ``freeze`` leading blocks keep
-their ImageNet weights *and* BatchNorm statistics.
+blocks (all 16 plus the 1280-channel head conv when ``blocks`` is 16), then average
+pooling (global, or to a ``pool_grid`` x ``pool_grid`` grid), dropout and a 2-way linear
+layer. ``freeze`` leading blocks keep their ImageNet weights *and* BatchNorm statistics.
 """
 
 from __future__ import annotations
@@ -200,6 +200,30 @@ class StaticSameConv2d(nn.Conv2d):
         return self._conv_forward(F.pad(x, self.pad), self.weight, self.bias)
 
 
+def grid_pool(map_size: tuple[int, int], grid: int) -> nn.AvgPool2d:
+    """
+    ``AdaptiveAvgPool2d(grid)`` for a fixed ``map_size`` as a plain ``AvgPool2d``.
+
+    The input size is fixed by the model's metadata, so the pooling windows are too; a
+    static pool exports to ONNX (an adaptive one with a non-global output does not).
+    Raises ValueError when the adaptive windows are not evenly spaced (e.g. 5 -> 2).
+    """
+    kernel, stride = [], []
+    for n in map_size:
+        starts = [i * n // grid for i in range(grid)]
+        ends = [-(-(i + 1) * n // grid) for i in range(grid)]
+        sizes = {e - b for b, e in zip(starts, ends)}
+        steps = {b - a for a, b in zip(starts, starts[1:])} or {1}
+        if grid > n or len(sizes) != 1 or len(steps) != 1:
+            raise ValueError(
+                f'model.pool_grid={grid} does not split the {map_size[0]}x{map_size[1]} '
+                'feature map into even cells; choose another pool_grid or input_size'
+            )
+        kernel.append(sizes.pop())
+        stride.append(steps.pop())
+    return nn.AvgPool2d(tuple(kernel), tuple(stride))  # type: ignore[arg-type]
+
+
 def fix_same_padding(
     model: nn.Module, input_size: tuple[int, int], symmetric: bool = False
 ) -> None:
@@ -266,12 +290,15 @@ class EfficientNetLite0(nn.Module):
         freeze: int = 0,
         input_size: tuple[int, int] = (128, 128),
         padding: str = 'same',
+        pool_grid: int = 1,
     ) -> None:
         super().__init__()
         if not 1 <= blocks <= NUM_BLOCKS:
             raise ValueError(f'model.blocks={blocks} must be in 1..{NUM_BLOCKS} (0 = all)')
         if padding not in ('same', 'symmetric'):
             raise ValueError(f"model.padding='{padding}' must be same or symmetric")
+        if pool_grid < 1:
+            raise ValueError(f'model.pool_grid={pool_grid} must be >= 1 (1: global pooling)')
         if not -1 <= freeze <= blocks:
             raise ValueError(f'model.freeze={freeze} must be -1 (all), 0 (none) or 1..{blocks}')
         full = imagenet_model()
@@ -286,10 +313,10 @@ class EfficientNetLite0(nn.Module):
             nn.Sequential(full.conv_head, full.bn2) if blocks == NUM_BLOCKS else nn.Identity()
         )
         self.num_blocks = blocks
-        self.num_features = (
-            full.num_features if blocks == NUM_BLOCKS else _out_channels(flat[blocks - 1])
-        )
-        self.pool = nn.AdaptiveAvgPool2d(1)
+        channels = full.num_features if blocks == NUM_BLOCKS else _out_channels(flat[blocks - 1])
+        # A grid keeps where things are (an object between the pads vs beside them).
+        self.num_features = channels * pool_grid * pool_grid
+        self.pool = nn.AdaptiveAvgPool2d(pool_grid)
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(self.num_features, num_classes)
         self.frozen = blocks if freeze == -1 else freeze
@@ -298,6 +325,12 @@ class EfficientNetLite0(nn.Module):
             for p in module.parameters():
                 p.requires_grad_(False)
         fix_same_padding(self, input_size, symmetric=padding == 'symmetric')
+        if pool_grid > 1:
+            with torch.no_grad():
+                fmap = self.head(
+                    self.blocks(self.bn1(self.conv_stem(torch.zeros(1, 3, *input_size))))
+                )
+            self.pool = grid_pool(tuple(fmap.shape[-2:]), pool_grid)  # type: ignore[arg-type]
 
     def frozen_modules(self) -> list[nn.Module]:
         """Modules whose weights and BatchNorm statistics stay as loaded."""
@@ -336,7 +369,7 @@ class EfficientNetLite0(nn.Module):
         return [([p for p in ps if p.requires_grad], f) for ps, f in groups if ps]
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Globally pooled features ``(N, num_features)`` of normalised images."""
+        """Pooled features ``(N, num_features)`` of normalised images (channels x grid cells)."""
         x = self.head(self.blocks(self.bn1(self.conv_stem(x))))
         return torch.flatten(self.pool(x), 1)
 

@@ -34,6 +34,7 @@ class ModelConfig:
     blocks: int = 0  # efficientnet_lite0: keep the first N of its 16 blocks (0 = all)
     freeze: int = 0  # efficientnet_lite0: freeze stem + first N blocks (-1 = whole backbone)
     padding: str = 'same'  # efficientnet_lite0: same (TensorFlow, as trained) | symmetric (faster)
+    pool_grid: int = 1  # efficientnet_lite0: average-pool the last map to G x G cells (1: global)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -201,6 +202,7 @@ def _efficientnet_lite0(cfg: ModelConfig) -> nn.Module:
         freeze=cfg.freeze,
         input_size=cfg.input_size,
         padding=cfg.padding,
+        pool_grid=cfg.pool_grid,
     )
 
 
@@ -255,8 +257,10 @@ def build_model(cfg: ModelConfig) -> nn.Module:
         factory = MODELS[cfg.name]
     except KeyError:
         raise ValueError(f"unknown model '{cfg.name}'; choose one of {sorted(MODELS)}") from None
-    if cfg.name != 'efficientnet_lite0' and (cfg.blocks or cfg.freeze or cfg.padding != 'same'):
+    lite0_only = cfg.blocks or cfg.freeze or cfg.padding != 'same' or cfg.pool_grid != 1
+    if cfg.name != 'efficientnet_lite0' and lite0_only:
         raise ValueError(
-            f'model.blocks/freeze/padding apply to efficientnet_lite0 only, not {cfg.name}'
+            'model.blocks/freeze/padding/pool_grid apply to efficientnet_lite0 only, '
+            f'not {cfg.name}'
         )
     return factory(cfg)

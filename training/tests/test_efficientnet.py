@@ -159,6 +159,36 @@ def test_layer_decay_gives_discriminative_learning_rates() -> None:
 def test_blocks_and_freeze_are_refused_for_other_models() -> None:
     with pytest.raises(ValueError, match='efficientnet_lite0 only'):
         build_model(ModelConfig(name='grasp_net', blocks=3))
+    with pytest.raises(ValueError, match='efficientnet_lite0 only'):
+        build_model(ModelConfig(name='grasp_net', pool_grid=2))
+
+
+@needs_weights
+def test_pool_grid_keeps_one_feature_set_per_cell_and_scripts() -> None:
+    cfg = ModelConfig(name='efficientnet_lite0', input_size=(64, 64), blocks=5, freeze=-1)
+    flat = build_model(cfg).eval()
+    grid = build_model(ModelConfig(**{**cfg.__dict__, 'pool_grid': 2})).eval()
+    assert grid.num_features == 4 * flat.num_features == 160
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        cells = grid.features(x).view(2, 40, 2, 2)
+        # Global pooling is the mean of the four equal cells (the 8x8 map splits evenly).
+        assert torch.allclose(cells.mean((2, 3)), flat.features(x), atol=1e-5)
+        assert torch.allclose(torch.jit.script(grid)(x), grid(x), atol=1e-5)
+    with pytest.raises(ValueError, match='pool_grid=0'):
+        build_model(ModelConfig(**{**cfg.__dict__, 'pool_grid': 0}))
+
+
+@pytest.mark.parametrize(('size', 'kernel', 'stride'), [((4, 4), 2, 2), ((3, 3), 2, 1)])
+def test_grid_pool_is_adaptive_pooling_with_static_windows(
+    size: tuple[int, int], kernel: int, stride: int
+) -> None:
+    pool = eff.grid_pool(size, 2)  # static windows: exportable to ONNX
+    assert pool.kernel_size == (kernel, kernel) and pool.stride == (stride, stride)
+    x = torch.randn(2, 5, *size)
+    assert torch.allclose(pool(x), torch.nn.AdaptiveAvgPool2d(2)(x))
+    with pytest.raises(ValueError, match='does not split the 5x5 feature map'):
+        eff.grid_pool((5, 5), 3)  # windows 0:2, 1:4, 3:5
 
 
 @needs_weights
