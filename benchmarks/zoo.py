@@ -86,7 +86,7 @@ class CvRun:
 
     @property
     def teacher(self) -> str:
-        """The distillation teacher's config name (a path's stem); '' when not distilled."""
+        """Return the distillation teacher's config name (a path's stem); '' if not distilled."""
         if self.config['train'].get('method') != 'distil':
             return ''
         return Path(str((self.config.get('distil') or {}).get('teacher', '?'))).stem
