@@ -82,6 +82,7 @@ class CvRun:
             self.extra_images,
             int(m.get('pool_grid') or 1),
             self.teacher,
+            float((self.config.get('calibration') or {}).get('target_precision', 0.95)),
         )
 
     @property
@@ -102,8 +103,9 @@ class CvRun:
 
     @property
     def label(self) -> str:
-        name, blocks, _, method, freeze, epochs, padding, extra, grid, teacher = self.key
+        name, blocks, _, method, freeze, epochs, padding, extra, grid, teacher, target = self.key
         text = name + (f' first {blocks} blocks' if blocks else '')
+        text += f', threshold for {target:g} precision' if target != 0.95 else ''
         text += f', {grid}x{grid} pooling grid' if grid != 1 else ''
         text += ', symmetric padding' if padding != 'same' else ''
         text += f', + {extra} extra training images' if extra else ''
