@@ -81,6 +81,7 @@ def build_pipeline(params: Params, kind: InputKind | None = None) -> Pipeline:
         model,
         decision=decision_config(params, model.metadata.threshold),
         roi=params.roi,
+        mount=params.mount,
         max_pixels=params.max_pixels,
         input_kind=kind or input_kind(params.compressed),
     )
@@ -89,7 +90,10 @@ def build_pipeline(params: Params, kind: InputKind | None = None) -> Pipeline:
 def apply_params(pipeline: Pipeline, params: Params) -> None:
     """Apply run-time parameters (all but the model: see ``reload_model``) from the next frame."""
     pipeline.configure(
-        decision_config(params, pipeline.metadata.threshold), params.roi, params.max_pixels
+        decision_config(params, pipeline.metadata.threshold),
+        params.roi,
+        params.max_pixels,
+        params.mount,
     )
 
 

@@ -38,6 +38,7 @@ import re
 from typing import Any
 
 from .errors import ParameterError
+from .mount import Mount, rotation_reason
 from .roi import FULL_FRAME, Roi, validate_roi
 
 PARAM_TYPES = ('bool', 'int', 'double', 'string', 'double_array')
@@ -264,9 +265,24 @@ class Params:
         dynamic=True,
         rules=(Bounds(0.0, 10.0),),
     )
+    image_rotation: int = _param(
+        0,
+        'Camera mount: degrees the camera image is turned clockwise (0, 90, 180, 270) before '
+        '`roi`, so the model sees the view it was trained on (choose with `evaluate_bag '
+        '--preview`).',
+        dynamic=True,
+        rules=(Satisfies(rotation_reason, '0 \\| 90 \\| 180 \\| 270'),),
+    )
+    image_flip: bool = _param(
+        False,
+        'Camera mount: mirror the image left-right after `image_rotation` (a camera seeing the '
+        'hand mirrored).',
+        dynamic=True,
+    )
     roi: Roi = _param(
         FULL_FRAME,
-        'Normalised crop [x, y, w, h] (0..1) applied before resizing.',
+        'Normalised crop [x, y, w, h] (0..1) of the frame as turned by image_rotation and '
+        'image_flip, applied before resizing.',
         dynamic=True,
         rules=(Satisfies(_roi_reason),),
     )
@@ -293,6 +309,11 @@ class Params:
     warmup_runs: int = _param(
         3, 'Inference runs at model load.', dynamic=False, rules=(Bounds(0, 100),)
     )
+
+    @property
+    def mount(self) -> Mount:
+        """Return the camera mount ``image_rotation`` and ``image_flip`` describe."""
+        return Mount(self.image_rotation, self.image_flip)
 
     def updated(self, changes: Mapping[str, Any]) -> Params:
         """Return a copy with ``changes`` validated as one batch (see ``validate_changes``)."""

@@ -40,6 +40,7 @@ from .image_codec import DecodedImage, DEFAULT_MAX_PIXELS, to_color_order
 from .interfaces import InputKind, RAW
 from .metadata import ModelMetadata
 from .model import LoadedModel
+from .mount import Mount, UPRIGHT
 from .preprocess import Preprocessor
 from .roi import FULL_FRAME, Roi
 from .stamps import stamp_to_ns
@@ -88,6 +89,7 @@ class Pipeline:
         *,
         decision: DecisionConfig | None = None,
         roi: Roi = FULL_FRAME,
+        mount: Mount = UPRIGHT,
         max_pixels: int = DEFAULT_MAX_PIXELS,
         input_kind: InputKind = RAW,
     ) -> None:
@@ -95,7 +97,7 @@ class Pipeline:
         self.model = model
         self.input_kind = input_kind
         self.max_pixels = max_pixels
-        self.preprocessor = Preprocessor(model.metadata, model.device, model.dtype, roi)
+        self.preprocessor = Preprocessor(model.metadata, model.device, model.dtype, roi, mount)
         cfg = decision or DecisionConfig(threshold=model.metadata.threshold)
         self.decider = Decider(cfg)
         self.check = CheckCollector()
@@ -120,6 +122,10 @@ class Pipeline:
         return self.preprocessor.roi
 
     @property
+    def mount(self) -> Mount:
+        return self.preprocessor.mount
+
+    @property
     def previews(self) -> bool:
         """Whether results carry the frame (``FrameResult.preview``, BGR) for a debug image."""
         return self._keep_previews
@@ -140,16 +146,19 @@ class Pipeline:
         """Return rolling stream statistics for diagnostics (``StreamStats.snapshot``)."""
         return self.stats.snapshot(now_ns)
 
-    def configure(self, decision: DecisionConfig, roi: Roi, max_pixels: int) -> None:
+    def configure(
+        self, decision: DecisionConfig, roi: Roi, max_pixels: int, mount: Mount = UPRIGHT
+    ) -> None:
         """
         Serve with new settings from the next frame on (``configure.apply_params``).
 
-        Smoothing restarts only when the decision rules change.
+        Smoothing restarts only when the decision rules or the camera mount change.
         """
         with self._lock:
-            if decision != self.decider.config:
+            if decision != self.decider.config or mount != self.preprocessor.mount:
                 self.decider.set_config(decision)
             self.preprocessor.roi = roi
+            self.preprocessor.mount = mount
             self.max_pixels = max_pixels
 
     def swap_model(self, model: LoadedModel, decision: DecisionConfig) -> None:
@@ -159,9 +168,11 @@ class Pipeline:
         Load the model first; this cannot fail.
         """
         with self._lock:
-            roi = self.preprocessor.roi
+            pre = self.preprocessor
             self.model = model
-            self.preprocessor = Preprocessor(model.metadata, model.device, model.dtype, roi)
+            self.preprocessor = Preprocessor(
+                model.metadata, model.device, model.dtype, pre.roi, pre.mount
+            )
             self.decider.set_config(decision)
 
     def decode(self, msg: Any) -> DecodedImage:

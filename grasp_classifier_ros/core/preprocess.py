@@ -14,10 +14,11 @@
 #
 # SPDX-License-Identifier: Apache-2.0
 """
-Turn decoded pixels into the model's input tensor: ROI crop, resize, normalise.
+Turn decoded pixels into the model's input tensor: mount, ROI crop, resize, normalise.
 
 Training, evaluation and the node all go through ``crop_resize`` and
-``Preprocessor`` so there is no train/serve skew in resizing or normalisation.
+``Preprocessor`` so there is no train/serve skew in orientation, resizing or
+normalisation.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ import torch
 
 from .image_codec import DecodedImage, to_color_order
 from .metadata import ColorOrder, ModelMetadata
-from .roi import FULL_FRAME, Roi, roi_slices, validate_roi
+from .mount import Mount, raw_slices, UPRIGHT
+from .roi import FULL_FRAME, Roi, validate_roi
 
 # area_resize halves while the result stays at least this many times the target. 1 lets a
 # 640x480 frame reach a 128x128 input via 320x240 (0.22 ms instead of 0.48 ms for one
@@ -61,24 +63,38 @@ def area_resize(region: np.ndarray, height: int, width: int) -> np.ndarray:
     return cv2.resize(region, (width, height), interpolation=cv2.INTER_AREA)
 
 
+def orient(pixels: np.ndarray, mount: Mount) -> np.ndarray:
+    """Return ``pixels`` turned clockwise and mirrored as ``mount`` says (a view, no copy)."""
+    out = np.rot90(pixels, -mount.turns) if mount.turns else pixels
+    return out[:, ::-1] if mount.flip else out
+
+
 def crop_resize(
-    pixels: np.ndarray, order: ColorOrder, meta: ModelMetadata, roi: Roi = FULL_FRAME
+    pixels: np.ndarray,
+    order: ColorOrder,
+    meta: ModelMetadata,
+    roi: Roi = FULL_FRAME,
+    mount: Mount = UPRIGHT,
 ) -> np.ndarray:
     """
-    Crop ``roi``, resize to the model input and reorder channels.
+    Orient the camera image by ``mount``, crop ``roi``, resize to the model input, reorder.
 
     Works on uint8 before any float conversion (cheap); shrinks with
-    ``area_resize``, enlarges bilinearly. Returns a contiguous ``(H, W, 3)``
-    uint8 array in ``meta.color_order``.
+    ``area_resize``, enlarges bilinearly. The ROI is cropped and resized in the
+    camera's own orientation and only the model-sized result is turned, which
+    equals turning the whole frame first up to resampling rounding. Returns a
+    contiguous ``(H, W, 3)`` uint8 array in ``meta.color_order``.
     """
-    ys, xs = roi_slices(pixels.shape[0], pixels.shape[1], roi)
+    ys, xs = raw_slices(pixels.shape[0], pixels.shape[1], roi, mount)
     region = pixels[ys, xs]
-    h, w = meta.input_size
+    h, w = mount.oriented_size(*meta.input_size)  # the model input, in camera orientation
     if region.shape[0] != h or region.shape[1] != w:
         if region.shape[0] >= h and region.shape[1] >= w:
             region = area_resize(region, h, w)
         else:
             region = cv2.resize(region, (w, h), interpolation=cv2.INTER_LINEAR)
+    if not mount.identity:
+        region = orient(region, mount)
     return np.ascontiguousarray(to_color_order(DecodedImage(region, order), meta.color_order))
 
 
@@ -98,11 +114,13 @@ class Preprocessor:
         device: torch.device | str = 'cpu',
         dtype: torch.dtype = torch.float32,
         roi: Roi = FULL_FRAME,
+        mount: Mount = UPRIGHT,
     ) -> None:
         self.meta = meta
         self.device = torch.device(device)
         self.dtype = dtype
         self.roi = validate_roi(roi)
+        self.mount = mount
         h, w = meta.input_size
         # x_norm = x_uint8 * scale + bias  ==  (x / 255 - mean) / std
         std = np.asarray(meta.std, dtype=np.float32)
@@ -125,11 +143,11 @@ class Preprocessor:
         """
         h, w = self.meta.input_size
         _, _, rw, rh = self.roi
-        return (math.ceil(h / rh), math.ceil(w / rw))
+        return self.mount.oriented_size(math.ceil(h / rh), math.ceil(w / rw))
 
     def resize(self, img: DecodedImage) -> np.ndarray:
-        """Crop, resize and reorder a decoded frame to ``(H, W, 3)`` uint8."""
-        return crop_resize(img.pixels, img.order, self.meta, self.roi)
+        """Orient, crop, resize and reorder a decoded frame to ``(H, W, 3)`` uint8."""
+        return crop_resize(img.pixels, img.order, self.meta, self.roi, self.mount)
 
     def to_tensor(self, small: np.ndarray) -> torch.Tensor:
         """Normalise an ``(H, W, 3)`` uint8 input-sized image into the model tensor."""

@@ -495,7 +495,9 @@ class ClassifierAdapter(_NodeAPI):
         pubs = self._outputs
         if result.preview is not None and self.pipeline is not None:
             # only kept while _update_debug_wanted says so
-            overlay = draw_overlay(result.preview, result, self.pipeline.roi)
+            overlay = draw_overlay(
+                result.preview, result, self.pipeline.roi, mount=self.pipeline.mount
+            )
             pubs['debug'].publish(bgr8_image_msg(Image, result.header, overlay))
         if result.decision is None:
             if result.error:

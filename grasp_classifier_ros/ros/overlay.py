@@ -22,7 +22,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..core.preprocess import FULL_FRAME, Roi, roi_slices
+from ..core.mount import Mount, UPRIGHT
+from ..core.preprocess import orient
+from ..core.roi import FULL_FRAME, Roi, roi_slices
 
 # BGR colours per verdict value.
 COLOURS: dict[str, tuple[int, int, int]] = {
@@ -46,9 +48,20 @@ def verdict_text(result: Any) -> tuple[str, tuple[int, int, int]]:
 
 
 def draw_overlay(
-    bgr: np.ndarray, result: Any, roi: Roi = FULL_FRAME, max_width: int = 640
+    bgr: np.ndarray,
+    result: Any,
+    roi: Roi = FULL_FRAME,
+    max_width: int = 640,
+    mount: Mount = UPRIGHT,
 ) -> np.ndarray:
-    """Return a copy of ``bgr`` (downscaled to ``max_width``) with verdict and ROI drawn."""
+    """
+    Return a copy of ``bgr`` with verdict and ROI drawn.
+
+    The frame is turned as ``mount`` says (as the model sees it) and downscaled to
+    ``max_width``.
+    """
+    if not mount.identity:
+        bgr = np.ascontiguousarray(orient(bgr, mount))
     height, width = bgr.shape[:2]
     if width > max_width:
         scale = max_width / width

@@ -176,6 +176,8 @@ def test_dynamic_set_is_what_the_node_may_change_at_run_time():
         'window',
         'max_frame_age',
         'max_future_skew',
+        'image_rotation',
+        'image_flip',
         'roi',
         'check_frames',
         'check_timeout',
