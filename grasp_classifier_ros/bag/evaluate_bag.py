@@ -39,6 +39,8 @@ from typing import Any
 from .io import BagError, BagReader
 from .labels import attach_labels, LabelPlan, plan_labels
 from .make_bag import BagSpec, FAILURE_DIRS, image_folder_episodes, SUCCESS_DIRS, write_bag
+from .preview import mount_preview
+from .recordings import choose_image_topic, read_frame
 from .replay import FrameRecord, replay_fast, replay_realtime, ReplayRun
 from .report import (
     build_metrics,
@@ -48,11 +50,11 @@ from .report import (
     write_report,
 )
 from .results import recorded_records, write_annotated_bag
+from .sheets import write_png
 from ..core.configure import build_pipeline, resolve_model_path
 from ..core.errors import GraspClassifierError
 from ..core.interfaces import (
     COMPRESSED,
-    IMAGE_TYPES,
     input_kind_of_type,
     LABEL,
     LABEL_INFO,
@@ -85,35 +87,6 @@ def load_params_file(path: Path) -> dict[str, Any]:
     return dict(raw)
 
 
-def choose_image_topic(reader: BagReader, requested: str | None, params_topic: str) -> str:
-    """Pick the image topic: as requested, else the node's ``image_topic``, else the only one."""
-    images = reader.topics_of_type(*IMAGE_TYPES)
-    if requested:
-        if requested not in reader.topics:
-            raise EvaluationError(
-                f"image topic '{requested}' is not in the bag; topics: {reader.topic_summary()}"
-            )
-        info = reader.topics[requested]
-        if info.msgtype not in IMAGE_TYPES:
-            raise EvaluationError(
-                f"topic '{requested}' is of type {info.msgtype}, expected "
-                f'{" or ".join(IMAGE_TYPES)}'
-            )
-        return requested
-    if params_topic in images:
-        return params_topic
-    if len(images) == 1:
-        return images[0]
-    if not images:
-        raise EvaluationError(
-            f'the bag has no sensor_msgs Image or CompressedImage topic; topics: '
-            f'{reader.topic_summary()}'
-        )
-    raise EvaluationError(
-        f'the bag has several image topics ({", ".join(images)}); choose one with --image-topic'
-    )
-
-
 # -- command line -------------------------------------------------------------------------------
 
 
@@ -124,6 +97,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ap.add_argument('bag', nargs='?', type=Path, help='rosbag2 directory (or .mcap / .db3 file)')
     ap.add_argument('--list', action='store_true', help='list topics with types and counts')
+    ap.add_argument(
+        '--preview',
+        type=Path,
+        metavar='PNG',
+        help='write one frame as the model sees it under each image_rotation/image_flip, '
+        'scored, to choose the camera mount; then stop',
+    )
+    ap.add_argument(
+        '--preview-frame',
+        type=int,
+        default=None,
+        metavar='N',
+        help='--preview: the frame index on the image topic (default: the middle one)',
+    )
     ap.add_argument('--out', type=Path, help='report folder (default out/<bag name>)')
     ap.add_argument('--model', default=None, help='model file (default: the shipped model)')
     ap.add_argument('--params', type=Path, help='node parameter YAML (same names as the node)')
@@ -259,6 +246,7 @@ _MODE_OPTIONS: tuple[tuple[str, str, Callable[[argparse.Namespace], bool]], ...]
     ('out_storage', '--out-bag', lambda a: a.out_bag is not None),
     ('labels_time', '--labels', lambda a: a.labels is not None),
     ('fps', '--from-images', lambda a: a.from_images is not None),
+    ('preview_frame', '--preview', lambda a: a.preview is not None),
     ('success_dirs', '--from-images', lambda a: a.from_images is not None),
     ('failure_dirs', '--from-images', lambda a: a.from_images is not None),
 )
@@ -284,6 +272,14 @@ def check_options(args: argparse.Namespace) -> None:
     if args.recorded and (args.realtime or args.out_bag):
         raise EvaluationError('--recorded scores recorded results: no --realtime or --out-bag')
     if args.list:
+        return
+    if args.preview is not None:
+        if args.from_images is not None or args.recorded:
+            raise EvaluationError(
+                '--preview shows a frame of a bag: no --from-images or --recorded'
+            )
+        if args.preview.suffix.lower() != '.png':
+            raise EvaluationError(f"--preview '{args.preview}' must name a .png file")
         return
     source = args.from_images if args.from_images is not None else args.bag
     check_output_dir('--out', args.out if args.out is not None else _default_out(source))
@@ -339,7 +335,33 @@ def _bag_from_images(folder: Path, out: Path, args: argparse.Namespace) -> Path:
     return out
 
 
+def _preview(args: argparse.Namespace) -> int:
+    """Write the mount preview of one frame; print each mount's score."""
+    params = _params(args)
+    rgb, at, count = read_frame(args.bag, args.preview_frame, args.image_topic)
+    pipeline = build_pipeline(params)
+    title = f'{args.bag.name}: frame {at} of {count}'
+    image, views = mount_preview(rgb, pipeline.model, params.roi, params.mount, title)
+    args.preview.parent.mkdir(parents=True, exist_ok=True)
+    write_png(str(args.preview), image)
+    print(f'frame {at} of {count} as the model {pipeline.model.model_id} sees it:')
+    for v in views:
+        mark = '  (--params)' if v.mount == params.mount else ''
+        print(
+            f'  image_rotation {v.mount.rotation:>3}  image_flip {str(v.mount.flip).lower():<5}  '
+            f'p(success) {v.p_success:.2f}{mark}'
+        )
+    print(
+        f'preview: {args.preview}. Choose the mount whose view looks like the training '
+        "camera's (fingers rising from the bottom corners) and set image_rotation / "
+        'image_flip in the params file.'
+    )
+    return 0
+
+
 def _evaluate(args: argparse.Namespace) -> int:
+    if args.preview is not None:
+        return _preview(args)
     with BagReader(args.bag) as reader:
         if args.list:
             print(
@@ -496,13 +518,16 @@ def _check_episodes(
 
 
 def _plan_labels(reader: BagReader, args: argparse.Namespace, recorded: bool = False) -> LabelPlan:
-    return plan_labels(
+    plan = plan_labels(
         reader,
         labels=args.labels,
         labels_time=args.labels_time,
         label_topic=args.label_topic,
         recorded=recorded,
     )
+    for note in plan.notes:
+        print(f'note: {note}', file=sys.stderr)
+    return plan
 
 
 def _labels_info(plan: LabelPlan) -> dict[str, str]:

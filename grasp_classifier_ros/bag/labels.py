@@ -37,16 +37,16 @@ bag's absolute time span are absolute, intervals within [0, duration] are
 relative, and a file that fits both or neither is rejected with the numbers.
 A frame belongs to an episode when ``start <= stamp <= end``.
 
-``plan_labels`` picks a bag's label source (``--labels``, the label topic or
-the bag's own episodes.yaml) and ``attach_labels`` gives every frame record
-its label and episode.
+``plan_labels`` picks a bag's label source (``--labels``, the label topic, a
+sidecar ``<bag>.labels.yaml`` beside the bag or the bag's own episodes.yaml) and
+``attach_labels`` gives every frame record its label and episode.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import math
 from pathlib import Path
 from typing import Any, TYPE_CHECKING
@@ -63,6 +63,7 @@ if TYPE_CHECKING:
     from .replay import FrameRecord
 
 EPISODES_FILE = 'episodes.yaml'  # the interval file make_bag writes inside a bag directory
+SIDECAR_SUFFIX = '.labels.yaml'  # <bag>.labels.yaml beside a bag or video (grasp-train label)
 TIME_BASES = ('auto', 'absolute', 'relative')
 SUCCESS_WORDS = frozenset({'success', 'succeeded', 'true', '1', 'yes', 'grasped', 'positive'})
 FAILURE_WORDS = frozenset(
@@ -363,6 +364,12 @@ def episodes_yaml(
 # -- label planning: which source labels a bag ------------------------------------------
 
 
+def sidecar_path(recording: Path) -> Path:
+    """``<bag>.labels.yaml`` beside a bag directory, ``<name>.labels.yaml`` beside a file."""
+    name = recording.name if recording.is_dir() else recording.stem
+    return recording.with_name(name + SIDECAR_SUFFIX)
+
+
 @dataclass
 class LabelPlan:
     """Where labels and episodes come from, resolved against the bag."""
@@ -373,6 +380,11 @@ class LabelPlan:
     episodes_source: str = 'none'
     time_base: str = ''
     by_log_time: bool = False  # match labels on log time instead of header stamps
+    notes: list[str] = field(default_factory=list)  # label files found but not used, and why
+
+    @property
+    def labelled(self) -> bool:
+        return self.track is not None or bool(self.episodes)
 
 
 def plan_labels(
@@ -386,19 +398,27 @@ def plan_labels(
     """
     Resolve where a bag's labels and episodes come from.
 
-    In order: the interval file ``labels``; the Bool label topic
-    (``label_topic``, default /grasp/label); the bag's own episodes.yaml.
-    ``recorded``: labels were re-published while a live node ran, so they are
-    matched on log time and episodes come from label runs.
+    In order: the interval file ``labels`` (given explicitly, it wins); the
+    Bool label topic (``label_topic``, default /grasp/label); the sidecar
+    ``<bag>.labels.yaml`` beside the bag (``grasp-train label`` writes it); the
+    bag's own episodes.yaml. A label file found but not used is named in
+    ``plan.notes``. ``recorded``: labels were re-published while a live node
+    ran, so they are matched on log time and episodes come from label runs.
     """
     plan = LabelPlan()
     topic = label_topic or LABEL.in_bag
     bag_episodes = reader.path / EPISODES_FILE if reader.path.is_dir() else None
     if bag_episodes is not None and not bag_episodes.is_file():
         bag_episodes = None
+    sidecar = sidecar_path(reader.path)
+    has_sidecar = sidecar.is_file() and (labels is None or sidecar.resolve() != labels.resolve())
     if labels is not None:
         _plan_episodes(plan, reader, labels, labels_time)
         plan.source = plan.episodes_source = f'{labels} ({plan.time_base} times)'
+        if topic in reader.topics:
+            plan.notes.append(f'--labels {labels} is used instead of the label topic {topic}')
+        if has_sidecar:
+            plan.notes.append(f'--labels {labels} is used instead of the sidecar {sidecar}')
         return plan
     if topic in reader.topics:
         info = reader.topics[topic]
@@ -416,11 +436,20 @@ def plan_labels(
         plan.by_log_time = recorded
         if bag_episodes is not None and not recorded:
             _plan_episodes(plan, reader, bag_episodes)
+        if has_sidecar:
+            plan.notes.append(
+                f'the sidecar {sidecar} is not used: the label topic {topic} labels this bag '
+                f'(pass --labels {sidecar} to use the file instead)'
+            )
         return plan
     if label_topic:
         raise LabelError(
             f"label topic '{label_topic}' is not in the bag; topics: {reader.topic_summary()}"
         )
+    if has_sidecar:
+        _plan_episodes(plan, reader, sidecar)
+        plan.source = f'{sidecar} ({plan.time_base} times)'
+        return plan
     if bag_episodes is not None:
         _plan_episodes(plan, reader, bag_episodes)
         plan.source = plan.episodes_source

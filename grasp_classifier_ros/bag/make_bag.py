@@ -109,7 +109,7 @@ class BagSpec:
     encoding: str = 'bgr8'
     frame_id: str = 'camera'
     image_topic: str = ''  # '' = the kind's default topic
-    label_topic: str = LABEL.in_bag
+    label_topic: str = LABEL.in_bag  # '': no label topic and no episodes.yaml (an unlabelled bag)
     start_ns: int = DEFAULT_START_S * NS
     gap_s: float = 1.0
 
@@ -265,7 +265,8 @@ def write_bag(
     t_ns = spec.start_ns
     with BagWriter(out, spec.storage) as writer:
         writer.add_topic(spec.topic, spec.kind.msg_type)
-        writer.add_topic(spec.label_topic, LABEL.msg_type)
+        if spec.label_topic:
+            writer.add_topic(spec.label_topic, LABEL.msg_type)
         for ep in episodes:
             stamps = []
             for j, frame in enumerate(ep.frames):
@@ -274,7 +275,8 @@ def write_bag(
                 else:
                     stamp = t_ns + round(j * period_ns)
                 writer.write(spec.topic, stamp, _encode(frame, spec, stamp))
-                writer.write(spec.label_topic, stamp, bool_msg(ep.success))
+                if spec.label_topic:
+                    writer.write(spec.label_topic, stamp, bool_msg(ep.success))
                 stamps.append(stamp)
                 count += 1
                 if progress is not None:
@@ -289,9 +291,10 @@ def write_bag(
         raise MakeBagError('no frames to write')
     first = min(e.start_ns for e in placed) + half
     note = comment or 'Labelled episodes of this bag, written by make_bag.'
-    (out / EPISODES_FILE).write_text(
-        episodes_yaml(placed, first, note, {'fps': spec.fps, 'image_topic': spec.topic})
-    )
+    if spec.label_topic:
+        (out / EPISODES_FILE).write_text(
+            episodes_yaml(placed, first, note, {'fps': spec.fps, 'image_topic': spec.topic})
+        )
     size = sum(p.stat().st_size for p in out.iterdir() if p.is_file())
     duration = (max(e.end_ns for e in placed) - half - first) / NS
     return MadeBag(out, count, placed, size, duration)
@@ -324,6 +327,11 @@ def build_parser() -> argparse.ArgumentParser:
         help=f'default {RAW.default_topic} (--compressed: {COMPRESSED.default_topic})',
     )
     ap.add_argument('--label-topic', default=LABEL.in_bag)
+    ap.add_argument(
+        '--no-labels',
+        action='store_true',
+        help='write no label topic and no episodes.yaml (a recording still to be labelled)',
+    )
     ap.add_argument('--gap', type=float, default=1.0, help='seconds between episodes')
     ap.add_argument(
         '--start-time', type=float, default=float(DEFAULT_START_S), help='first stamp, epoch s'
@@ -363,6 +371,8 @@ def make_from_args(args: argparse.Namespace) -> MadeBag:
             [s for s in args.failure_dirs.split(',') if s],
         )
         comment = f'Episodes of image folder {args.images.name}, written by make_bag.'
+    if args.no_labels and args.label_topic != LABEL.in_bag:
+        raise MakeBagError('--label-topic names the labels that --no-labels leaves out; drop one')
     if not 1 <= args.quality <= 100:
         raise MakeBagError(f'--quality must be in 1..100, got {args.quality}')
     spec = BagSpec(
@@ -374,7 +384,7 @@ def make_from_args(args: argparse.Namespace) -> MadeBag:
         encoding=args.encoding,
         frame_id=args.frame_id,
         image_topic=args.image_topic,
-        label_topic=args.label_topic,
+        label_topic='' if args.no_labels else args.label_topic,
         start_ns=round(args.start_time * NS),
         gap_s=args.gap,
     )

@@ -48,6 +48,24 @@ class BrightnessModel(nn.Module):
         return torch.stack(cols, dim=1)
 
 
+class BottomBrightModel(nn.Module):
+    """
+    Success when the lower half of the input is brighter than the upper half.
+
+    Orientation-sensitive, like a real grasp model (the fingers rise from the
+    bottom): the logit is ``gain * (mean(lower half) - mean(upper half))``.
+    """
+
+    def __init__(self, gain: float = 10.0) -> None:
+        super().__init__()
+        self.gain = gain
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x.shape[2] // 2
+        logit = self.gain * (x[:, :, h:].mean(dim=(1, 2, 3)) - x[:, :, :h].mean(dim=(1, 2, 3)))
+        return torch.stack([torch.zeros_like(logit), logit], dim=1)
+
+
 class ConstantModel(nn.Module):
     """Outputs the same row for every input (e.g. NaN to inject faults)."""
 

@@ -34,6 +34,7 @@ import sys
 from typing import Any
 
 import cv2
+from grasp_classifier_ros.bag.sheets import caption, sheet
 import numpy as np
 from tqdm import tqdm
 
@@ -100,36 +101,6 @@ def _thumb(path: Path, size: int = THUMB) -> np.ndarray:
     if img is None:
         return np.full((size, size, 3), 128, np.uint8)
     return cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
-
-
-def _caption(tile: np.ndarray, *lines: str) -> np.ndarray:
-    """Append one white text bar per line under ``tile``."""
-    chars = max(1, tile.shape[1] // 6)
-    bars = [tile]
-    for text in lines:
-        bar = np.full((13, tile.shape[1], 3), 255, np.uint8)
-        text = text if len(text) <= chars else '~' + text[-chars + 1 :]
-        cv2.putText(bar, text, (1, 10), cv2.FONT_HERSHEY_SIMPLEX, 0.3, (0, 0, 0), 1, cv2.LINE_AA)
-        bars.append(bar)
-    return np.vstack(bars)
-
-
-def _sheet(tiles: list[np.ndarray], cols: int, title: str) -> np.ndarray:
-    """Tile equally sized BGR images into a grid under a title bar."""
-    if not tiles:
-        img = np.full((40, 320, 3), 255, np.uint8)
-        cv2.putText(img, f'{title}: none', (6, 26), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1)
-        return img
-    h, w = tiles[0].shape[:2]
-    cols = min(cols, len(tiles))
-    rows = -(-len(tiles) // cols)
-    grid = np.full((rows * (h + 2) + 24, cols * (w + 2), 3), 255, np.uint8)
-    cv2.putText(grid, title, (4, 17), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
-    for k, t in enumerate(tiles):
-        r, c = divmod(k, cols)
-        y, x = 24 + r * (h + 2), c * (w + 2)
-        grid[y : y + h, x : x + w] = t
-    return grid
 
 
 def _safe_name(name: str) -> str:
@@ -327,18 +298,18 @@ def _write_sheets(
         if len(members) > SHEET_PER_CLASS:
             keep = np.sort(rng.choice(len(members), SHEET_PER_CLASS, replace=False))
             members = [members[k] for k in keep]
-        tiles = [_caption(_thumb(s.path), s.path.stem) for s in members]
+        tiles = [caption(_thumb(s.path), s.path.stem) for s in members]
         path = out_dir / f'sheet_{_safe_name(cls)}.png'
-        cv2.imwrite(str(path), _sheet(tiles, 8, f'{cls}: {len(members)} shown'))
+        cv2.imwrite(str(path), sheet(tiles, 8, f'{cls}: {len(members)} shown'))
         files[f'sheet_{cls}'] = str(path)
 
     flagged = [(d['path'], f'dark {d["brightness"]:.1f}') for d in dark]
     flagged += [(b['path'], f'blur {b["fraction_of_median"]:.2f} x med') for b in blurred]
     tiles = [
-        _caption(_thumb(ds.root / p), why, Path(p).stem) for p, why in flagged[:SHEET_MAX_OUTLIERS]
+        caption(_thumb(ds.root / p), why, Path(p).stem) for p, why in flagged[:SHEET_MAX_OUTLIERS]
     ]
     path = out_dir / 'sheet_outliers.png'
-    cv2.imwrite(str(path), _sheet(tiles, 8, f'outliers: {len(flagged)} (dark, blurred)'))
+    cv2.imwrite(str(path), sheet(tiles, 8, f'outliers: {len(flagged)} (dark, blurred)'))
     files['sheet_outliers'] = str(path)
 
     # Cross-split pairs matter most (leakage), then cross-group ones (regex), then the rest.
@@ -351,7 +322,7 @@ def _write_sheets(
         both = np.hstack([_thumb(ds.root / p['a']), _thumb(ds.root / p['b'])])
         tag = 'exact' if p['exact'] else f'distance {p["distance"]}'
         tiles.append(
-            _caption(
+            caption(
                 both,
                 f'{tag}, {p["split_a"]} / {p["split_b"]}',
                 Path(p['a']).stem,
@@ -360,7 +331,7 @@ def _write_sheets(
         )
     path = out_dir / 'sheet_near_duplicates.png'
     title = f'duplicate pairs: {len(pairs)} ({len(cross_split)} across splits)'
-    cv2.imwrite(str(path), _sheet(tiles, 4, title))
+    cv2.imwrite(str(path), sheet(tiles, 4, title))
     files['sheet_near_duplicates'] = str(path)
     return files
 
