@@ -38,7 +38,7 @@ import re
 from typing import Any
 
 from .errors import ParameterError
-from .mount import Mount, rotation_reason
+from .mount import Mount
 from .roi import FULL_FRAME, Roi, validate_roi
 
 PARAM_TYPES = ('bool', 'int', 'double', 'string', 'double_array')
@@ -69,12 +69,17 @@ def _fmt(v: Any) -> str:
 
 @dataclass(frozen=True)
 class Bounds:
-    """A number in ``lo .. hi``, or exactly ``also`` (a special value meaning ``meaning``)."""
+    """
+    A number in ``lo .. hi``, or exactly ``also`` (a special value meaning ``meaning``).
+
+    ``step`` > 0: only ``lo + k * step`` (as a ROS ``IntegerRange`` step).
+    """
 
     lo: float
     hi: float
     also: float | None = None
     meaning: str = ''
+    step: int = 0
 
     @property
     def hull(self) -> tuple[float, float]:
@@ -86,6 +91,8 @@ class Bounds:
     @property
     def text(self) -> str:
         span = f'{_fmt(self.lo)} .. {_fmt(self.hi)}'
+        if self.step:
+            span += f' step {self.step}'
         return span if self.also is None else f'{_fmt(self.also)} or {span}'
 
     def reason(self, v: float) -> str | None:
@@ -94,6 +101,8 @@ class Bounds:
             return f'must be >= {_fmt(lo)}'
         if v > hi:
             return f'must be <= {_fmt(hi)}'
+        if self.step and (v - self.lo) % self.step:
+            return f'must be {_fmt(self.lo)} plus a multiple of {self.step}'
         if (v < self.lo or v > self.hi) and v != self.also:
             return f'must be {self.also:g} ({self.meaning}) or in {self.lo:g}..{self.hi:g}'
         return None
@@ -271,7 +280,7 @@ class Params:
         '`roi`, so the model sees the view it was trained on (choose with `evaluate_bag '
         '--preview`).',
         dynamic=True,
-        rules=(Satisfies(rotation_reason, '0 \\| 90 \\| 180 \\| 270'),),
+        rules=(Bounds(0, 270, step=90),),
     )
     image_flip: bool = _param(
         False,
@@ -349,6 +358,12 @@ class ParamSpec:
         """Return the numeric range a ROS descriptor states (the rules' hull), or None."""
         b = next((r for r in self.rules if isinstance(r, Bounds)), None)
         return None if b is None else b.hull
+
+    @property
+    def step(self) -> int:
+        """Return the step of an integer range (0: any value), as a ROS IntegerRange states it."""
+        b = next((r for r in self.rules if isinstance(r, Bounds)), None)
+        return 0 if b is None else b.step
 
     @property
     def minimum(self) -> float | None:

@@ -97,7 +97,7 @@ def make_descriptor(
     Build an ``rcl_interfaces/ParameterDescriptor`` for ``spec``.
 
     Bounded doubles get a ``FloatingPointRange`` and bounded ints an
-    ``IntegerRange`` (step 0 = any value), so ``ros2 param describe`` and rqt
+    ``IntegerRange`` (step 0 = any value, else ``Bounds.step``), so ``ros2 param describe`` and rqt
     show them and rclpy enforces them before our own validation runs.
     """
     float_ranges = []
@@ -111,7 +111,9 @@ def make_descriptor(
             )
         elif spec.ros_type == 'int':
             int_ranges.append(
-                int_range_cls(from_value=int(spec.minimum), to_value=int(spec.maximum), step=0)
+                int_range_cls(
+                    from_value=int(spec.minimum), to_value=int(spec.maximum), step=spec.step
+                )
             )
     return descriptor_cls(
         name=spec.name,

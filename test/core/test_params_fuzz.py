@@ -82,6 +82,7 @@ def assert_valid(spec: params.ParamSpec, v: Any) -> None:
         assert type(v) is bool
     elif spec.ros_type == 'int':
         assert type(v) is int and spec.minimum <= v <= spec.maximum
+        assert not spec.step or (v - spec.minimum) % spec.step == 0
     elif spec.ros_type == 'double':
         assert isinstance(v, float) and math.isfinite(v) and spec.minimum <= v <= spec.maximum
     elif spec.ros_type == 'string':
@@ -128,8 +129,16 @@ def _invalid(spec: params.ParamSpec) -> st.SearchStrategy[Any]:
     if spec.ros_type == 'bool':
         return common | st.integers() | st.floats() | st.sampled_from(['true', 'false', ''])
     if spec.ros_type == 'int':
+        off_step = (
+            st.integers(int(spec.minimum), int(spec.maximum)).filter(
+                lambda v: (v - int(spec.minimum)) % spec.step
+            )
+            if spec.step
+            else st.nothing()
+        )
         return (
             common
+            | off_step
             | st.booleans()
             | st.floats(allow_nan=True)
             | st.text(max_size=5)
@@ -196,7 +205,9 @@ def _valid(spec: params.ParamSpec) -> st.SearchStrategy[Any]:
     if spec.ros_type == 'bool':
         return st.booleans()
     if spec.ros_type == 'int':
-        return st.integers(int(spec.minimum), int(spec.maximum))
+        step = spec.step or 1
+        n = (int(spec.maximum) - int(spec.minimum)) // step
+        return st.integers(0, n).map(lambda k: int(spec.minimum) + k * step)
     if spec.ros_type == 'double':
         if spec.name == 'threshold':
             return st.just(-1.0) | st.just(-1) | st.floats(0.0, 1.0) | st.integers(0, 1)

@@ -123,7 +123,8 @@ def test_descriptor_for_every_parameter(ts, spec: ParamSpec) -> None:
         assert len(out.integer_range) == 0
     elif bounded and spec.ros_type == 'int':
         (rng,) = out.integer_range
-        assert (rng.from_value, rng.to_value, rng.step) == (spec.minimum, spec.maximum, 0)
+        assert (rng.from_value, rng.to_value, rng.step) == (spec.minimum, spec.maximum, spec.step)
+        assert rng.step == (90 if spec.name == 'image_rotation' else 0)
         assert len(out.floating_point_range) == 0
     else:
         assert len(out.floating_point_range) == len(out.integer_range) == 0
