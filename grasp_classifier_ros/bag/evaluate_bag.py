@@ -61,10 +61,9 @@ from ..core.interfaces import (
     RESULT,
 )
 from ..core.model import read_metadata
-from ..core.params import Params, validate_all
+from ..core.params import load_params_file, Params, validate_all
 from ..core.pipeline import Pipeline
 from ..core.stamps import NS
-from ..core.yaml_file import read_mapping
 
 # --from-images: just over the default max_frame_age, so smoothing restarts per episode
 REAL_GAP_S = 0.6
@@ -75,16 +74,6 @@ class EvaluationError(GraspClassifierError):
 
 
 # -- inputs -------------------------------------------------------------------------------------
-
-
-def load_params_file(path: Path) -> dict[str, Any]:
-    """Read node parameters from a ROS 2 params YAML (``node: ros__parameters: {...}``) or flat."""
-    raw = read_mapping(path, 'params file', EvaluationError)
-    for value in raw.values():
-        if isinstance(value, dict) and 'ros__parameters' in value:
-            params = value['ros__parameters']
-            return dict(params) if isinstance(params, dict) else {}
-    return dict(raw)
 
 
 # -- command line -------------------------------------------------------------------------------
@@ -449,7 +438,7 @@ def _replay_and_score(reader: BagReader, args: argparse.Namespace, out_dir: Path
 
 def _params(args: argparse.Namespace) -> Params:
     """Return the node parameters of this evaluation: --params, then --model, --threshold."""
-    values = load_params_file(args.params) if args.params is not None else {}
+    values = load_params_file(args.params, EvaluationError) if args.params is not None else {}
     overrides: dict[str, Any] = {} if args.model is None else {'model_path': args.model}
     if args.threshold is not None:
         overrides['threshold'] = args.threshold

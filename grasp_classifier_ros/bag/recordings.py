@@ -163,6 +163,7 @@ class ReadOptions:
     """How to read recordings: the choices ``grasp-train`` and ``evaluate_bag`` share."""
 
     image_topic: str | None = None
+    preferred_topic: str = ''  # used when present (the node's image_topic), else the only one
     label_topic: str | None = None
     labels: Path | None = None  # an interval file for a single recording
     labels_time: str = 'auto'
@@ -247,7 +248,7 @@ class Recording:
     def _scan_bag(self) -> None:
         o = self.options
         with _open_bag(self.path) as reader:
-            topic = choose_image_topic(reader, o.image_topic, '')
+            topic = choose_image_topic(reader, o.image_topic, o.preferred_topic)
             self._topic = topic
             msgtype = reader.topics[topic].msgtype
             self.info.source = f'{topic}, {msgtype.rsplit("/", 1)[-1]}'

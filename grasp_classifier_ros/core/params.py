@@ -34,10 +34,11 @@ from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 import math
+from pathlib import Path
 import re
 from typing import Any
 
-from .errors import ParameterError
+from .errors import GraspClassifierError, ParameterError
 from .mount import Mount
 from .roi import FULL_FRAME, Roi, validate_roi
 
@@ -498,6 +499,20 @@ def validate_changes(current: Params, changes: Mapping[str, Any]) -> dict[str, A
             )
         out[name] = v
     return out
+
+
+def load_params_file(
+    path: Path, error: Callable[[str], Exception] = GraspClassifierError
+) -> dict[str, Any]:
+    """Read node parameters from a ROS 2 params YAML (``node: ros__parameters: {...}``) or flat."""
+    from .yaml_file import read_mapping
+
+    raw = read_mapping(path, 'params file', error)
+    for value in raw.values():
+        if isinstance(value, dict) and 'ros__parameters' in value:
+            params = value['ros__parameters']
+            return dict(params) if isinstance(params, dict) else {}
+    return dict(raw)
 
 
 def to_yaml(node_name: str = '/**') -> str:

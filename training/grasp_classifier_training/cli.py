@@ -40,6 +40,7 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     from .data import DatasetError
     from .efficientnet import WeightsError
     from .export import ExportError
+    from .shifts import ShiftError
 
     return (
         DatasetError,
@@ -47,6 +48,7 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
         CheckpointError,
         ExportError,
         WeightsError,
+        ShiftError,
         GraspClassifierError,
         FileNotFoundError,
         NotADirectoryError,

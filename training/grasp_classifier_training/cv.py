@@ -261,11 +261,19 @@ def run_cv(
     folds_file: Path | None = None,
     extra_data: list[Path] | None = None,
     refit: bool = False,
+    shifts: list[str] | None = None,
+    sources: Any = None,
     command: str | None = None,
     progress: bool = True,
     log: Any = print,
 ) -> dict[str, Any]:
-    """Cross-validate the config's recipe; write the report folder; return ``cv.json``'s data."""
+    """
+    Cross-validate the config's recipe; write the report folder; return ``cv.json``'s data.
+
+    ``shifts`` (names in ``shifts.SHIFTS``): each held-out fold is also scored as another
+    camera would see it, at the calibration chosen on the unshifted predictions.
+    ``sources`` (``data.SourceOptions``): how recordings are read and the camera view.
+    """
     import torch
 
     from .checkpoint import save_checkpoint
@@ -273,20 +281,21 @@ def run_cv(
     from .models import build_model, ModelConfig
     from .plots import plot_reliability
     from .provenance import utc_now
+    from .shifts import get_shift
     from .train import folder_info, model_metadata, predict_logits, run_header, train_cache_size
 
     t_start = time.perf_counter()
     extra = [Path(d) for d in extra_data or []]
-    for d in [*data_dirs, *extra]:
-        if not Path(d).is_dir():
-            raise data_mod.DatasetError(f"data folder '{d}' does not exist")
     try:
         model_cfg = ModelConfig.from_dict(cfg['model'])
         build_model(model_cfg)  # validate (and find the weights) before the slow work
     except (TypeError, ValueError) as exc:
         raise ConfigError(f'model config {cfg["model"]}: {exc}') from exc
     regex = cfg['data']['group_regex'] or data_mod.DEFAULT_GROUP_REGEX
-    datasets = [data_mod.scan_dataset(d, group_regex=regex) for d in [*data_dirs, *extra]]
+    view = sources or data_mod.SourceOptions()
+    datasets = data_mod.scan_sources(
+        [*data_dirs, *extra], group_regex=regex, options=view, log=log
+    )
     class_names = tuple(datasets[0].class_names)
     for d, ds in zip([*data_dirs, *extra][1:], datasets[1:]):
         if tuple(ds.class_names) != class_names:
@@ -295,7 +304,7 @@ def run_cv(
                 f'{list(class_names)}; every data folder needs the same class folders'
             )
     real = [s for ds in datasets[: len(data_dirs)] for s in ds.samples]
-    keys = [data_mod.sample_key(s.path) for s in real]
+    keys = [data_mod.sample_key(s) for s in real]
     if len(set(keys)) != len(keys):
         raise data_mod.DatasetError('two images share a class/file name across the data folders')
     seed = int(cfg['seed'])
@@ -332,12 +341,21 @@ def run_cv(
     (out / 'run.json').write_text(json.dumps(run_info, indent=2))
 
     train_size = train_cache_size(cfg, meta)
-    recs = [data_mod.load_image(s.path) for s in real]
-    train_imgs = cache_images_from(recs, train_size, meta)
-    eval_imgs = cache_images_from(recs, meta.input_size, meta)
+    recs = [data_mod.sample_image(s) for s in real]
+    train_imgs = cache_images_from(recs, train_size, meta, view)
+    eval_imgs = cache_images_from(recs, meta.input_size, meta, view)
+    shifted_imgs = {
+        name: cache_images_from(
+            [get_shift(name).apply(im, seed=j) for j, im in enumerate(recs)],
+            meta.input_size,
+            meta,
+            view,
+        )
+        for name in shifts or []
+    }
     extra_samples = [s for ds in datasets[len(data_dirs) :] for s in ds.samples]
     extra_imgs = cache_images_from(
-        [data_mod.load_image(s.path) for s in extra_samples], train_size, meta
+        [data_mod.sample_image(s) for s in extra_samples], train_size, meta, view
     )
     extra_sources = [
         len(data_dirs) + j for j, ds in enumerate(datasets[len(data_dirs) :]) for _ in ds.samples
@@ -391,12 +409,15 @@ def run_cv(
         return fit(cfg, model_cfg, meta, imgs, y, src, shares, progress)
 
     oof = np.zeros((len(real), meta.num_classes))
+    oof_shifted = {name: np.zeros_like(oof) for name in shifted_imgs}
     fold_times = []
     for i in range(k):
         t0 = time.perf_counter()
         model = train_on(np.flatnonzero(fold != i))
         held = np.flatnonzero(fold == i)
         oof[held] = predict_logits(model, [eval_imgs[j] for j in held], meta).numpy()
+        for name, imgs in shifted_imgs.items():
+            oof_shifted[name][held] = predict_logits(model, [imgs[j] for j in held], meta).numpy()
         fold_times.append(round(time.perf_counter() - t0, 1))
         acc = float((oof[held].argmax(1) == labels[held]).mean())
         log(f'fold {i}: {len(held)} images, argmax accuracy {acc:.3f}, {fold_times[-1]} s')
@@ -418,6 +439,8 @@ def run_cv(
     )
     write_oof(out / 'oof.csv', keys, [folds.group_of[key] for key in keys], fold, labels, oof)
     cal = report['calibration']
+    if oof_shifted:
+        report['shifts'] = shift_table(oof_shifted, labels, fold, meta, cal)
     probs = torch.softmax(torch.as_tensor(oof) / cal['temperature'], 1).numpy()
     plot_reliability(
         probs.max(1),
@@ -463,14 +486,46 @@ def run_cv(
     return report
 
 
+def shift_table(
+    oof_shifted: dict[str, np.ndarray],
+    labels: np.ndarray,
+    folds: np.ndarray,
+    meta: Any,
+    cal: dict[str, Any],
+) -> dict[str, Any]:
+    """Score shifted held-out images per shift (pooled, fold mean) at the unshifted calibration."""
+    from .shifts import get_shift
+
+    k = int(folds.max()) + 1
+    t, thr = cal['temperature'], cal['threshold']
+    out = {}
+    for name, logits in oof_shifted.items():
+        per_fold = [
+            fold_metrics(logits[folds == i], labels[folds == i], t, thr, meta) for i in range(k)
+        ]
+        pooled = fold_metrics(logits, labels, t, thr, meta)
+        out[name] = {
+            'description': get_shift(name).description,
+            'mount': get_shift(name).mount,
+            'pooled': {key: pooled.get(key) for key in SUMMARY_KEYS},
+            'summary': summarise(per_fold),
+        }
+    return out
+
+
 def cache_images_from(
-    images: list[np.ndarray], size: tuple[int, int], meta: Any
+    images: list[np.ndarray], size: tuple[int, int], meta: Any, view: Any = None
 ) -> list[np.ndarray]:
-    """Resize decoded RGB images with the runtime's ``crop_resize`` (as ``train.cache_images``)."""
+    """
+    Orient, crop and resize decoded RGB camera images with the runtime's ``crop_resize``.
+
+    ``view`` (``data.SourceOptions``): the node's roi and camera mount (default: none).
+    """
     from grasp_classifier_ros.core.preprocess import crop_resize
 
+    view = view or data_mod.SourceOptions()
     rgb = meta.with_updates(input_height=size[0], input_width=size[1], color_order='rgb')
-    return [crop_resize(im, 'rgb', rgb) for im in images]
+    return [crop_resize(im, 'rgb', rgb, view.roi, view.mount) for im in images]
 
 
 def write_oof(
@@ -526,6 +581,16 @@ def format_report(report: dict[str, Any]) -> str:
         'cross-fitted calibration (each fold calibrated on the others): '
         + ', '.join(f'{key} {fmt(c[key]["mean"])}±{fmt(c[key]["sd"])}' for key in SUMMARY_KEYS)
     )
+    if report.get('shifts'):
+        lines.append('held-out sessions through another camera (same calibration):')
+        lines.append('shift           accuracy (folds)  pooled  failure-acc  AUC')
+        for name, row in report['shifts'].items():
+            m, pooled = row['summary'], row['pooled']
+            lines.append(
+                f'{name:<15} {fmt(m["accuracy"]["mean"])}±{fmt(m["accuracy"]["sd"])}      '
+                f'{fmt(pooled["accuracy"])}   {fmt(pooled["failure_accuracy"])}        '
+                f'{fmt(pooled["roc_auc"])}'
+            )
     return '\n'.join(lines)
 
 
@@ -537,7 +602,12 @@ def register(subparsers: Any) -> None:
         'choose temperature and threshold on the out-of-fold predictions, and (--refit) '
         'train the shipped model on all images with that calibration.',
     )
-    p.add_argument('data', nargs='+', type=Path, help='data folder(s), one folder per class')
+    p.add_argument(
+        'data',
+        nargs='+',
+        type=Path,
+        help='class folder(s), rosbag2 bag(s) or video(s); each recording is one group',
+    )
     p.add_argument(
         '--folds', type=int, help='number of folds K (default 5, or that of --folds-file)'
     )
@@ -546,12 +616,31 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument('--out', type=Path, required=True, help='report folder to create')
     add_recipe_args(p, 'a folder used for training only in every fold (e.g. synthetic frames)')
+    data_mod.add_source_args(p)
     p.add_argument(
         '--refit',
         action='store_true',
         help='then train on all images: OUT/refit/checkpoints/best.pt',
     )
+    p.add_argument(
+        '--shifts',
+        default='',
+        help="comma-separated camera shifts to score held-out folds under too ('all': "
+        'every one in shifts.py: rotations, field of view, tilt, noise, exposure, ...)',
+    )
     p.set_defaults(func=run)
+
+
+def parse_shifts(text: str) -> list[str]:
+    """``--shifts`` names (or 'all'), checked before any work."""
+    from .shifts import get_shift, SHIFTS
+
+    if text.strip() == 'all':
+        return list(SHIFTS)
+    names = [n.strip() for n in text.split(',') if n.strip()]
+    for n in names:
+        get_shift(n)
+    return names
 
 
 def run(args: argparse.Namespace) -> int:
@@ -573,6 +662,8 @@ def run(args: argparse.Namespace) -> int:
         folds_file=args.folds_file,
         extra_data=list(args.extra_data),
         refit=args.refit,
+        shifts=parse_shifts(args.shifts),
+        sources=data_mod.source_options(args, print),
         progress=not args.no_progress,
     )
     print(format_report(report))

@@ -1,13 +1,15 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
 """
-Labelled image folders and group-aware splits.
+Labelled data (image folders and recordings) and group-aware splits.
 
-Layout: ImageFolder (one sub-folder per class). Frames come from videos, so
-neighbouring frames are near-duplicates: a random split would put copies of a
-test frame into training. ``group_split`` therefore splits by *group* (the
-video/session, from a regex on the file name) and never lets one group span two
-splits.
+Layout: ImageFolder (one sub-folder per class), or recordings (rosbag2 bags and
+videos, read by the runtime's one reader, ``grasp_classifier_ros.bag.recordings``;
+``scan_sources`` takes any mix). Frames come from videos, so neighbouring frames
+are near-duplicates: a random split would put copies of a test frame into
+training. ``group_split`` and ``group_folds`` therefore split by *group* (the
+video/session, from a regex on the file name; a whole bag or video for a
+recording) and never let one group span two splits.
 """
 
 from __future__ import annotations
@@ -21,6 +23,15 @@ from typing import Any
 import cv2
 from grasp_classifier_ros.bag import image_folder
 from grasp_classifier_ros.bag.image_folder import GROUP_REGEX, IMAGE_SUFFIXES
+from grasp_classifier_ros.bag.labels import LabelError, parse_label
+from grasp_classifier_ros.bag.recordings import (
+    collect,
+    ReadOptions,
+    recording_kind,
+    RecordingError,
+)
+from grasp_classifier_ros.core.mount import Mount, UPRIGHT
+from grasp_classifier_ros.core.roi import FULL_FRAME, Roi
 import numpy as np
 
 # Prefix before the last ``_NN`` of the file stem: image_6_454 -> image_6 (one copy, shared
@@ -35,10 +46,14 @@ class DatasetError(ValueError):
 
 @dataclass(frozen=True)
 class Sample:
-    path: Path
+    """One labelled image: a file, or a frame of a recording (held in memory)."""
+
+    path: Path  # the image file, or the recording it came from
     label: int  # index into Dataset.class_names
     class_name: str
     group: str
+    key: str = ''  # unique name ('' = class folder/file name, see sample_key)
+    image: np.ndarray | None = field(default=None, compare=False, hash=False, repr=False)
 
 
 @dataclass
@@ -143,7 +158,7 @@ class Split:
             **{
                 name: [
                     {
-                        'file': sample_key(s.path),
+                        'file': sample_key(s),
                         'path': str(s.path.resolve()),
                         'label': s.label,
                         'class_name': s.class_name,
@@ -177,10 +192,23 @@ class Split:
         )
 
 
-def sample_key(path: str | Path) -> str:
-    """``class_folder/file_name``: how split and folds files name an image, machine-independent."""
-    p = Path(path)
+def sample_key(sample: Sample | str | Path) -> str:
+    """
+    How split and folds files name an image, machine-independent.
+
+    ``class_folder/file_name`` for a file; ``<recording>/<frame index>`` for a frame.
+    """
+    if isinstance(sample, Sample):
+        if sample.key:
+            return sample.key
+        sample = sample.path
+    p = Path(sample)
     return f'{p.parent.name}/{p.name}'
+
+
+def sample_image(sample: Sample) -> np.ndarray:
+    """Return the sample's RGB uint8 pixels: the frame it holds, else its file read from disk."""
+    return sample.image if sample.image is not None else load_image(sample.path)
 
 
 def load_split_paths(path: str | Path, subset: str) -> set[str]:
@@ -293,7 +321,7 @@ def group_folds(
         raise DatasetError(f'--folds {k}: cross-validation needs at least 2 folds')
     groups: dict[str, list[Sample]] = {}
     for s in samples:
-        groups.setdefault(group_of(s.path, group_regex), []).append(s)
+        groups.setdefault(s.group, []).append(s)
     if len(groups) < k:
         raise DatasetError(f'{len(groups)} groups (videos/sessions) cannot fill {k} folds')
     n_classes = max(s.label for s in samples) + 1
@@ -313,8 +341,8 @@ def group_folds(
         f = int(np.argmin(cost))
         have[f] += counts
         for s in groups[name]:
-            fold_of[sample_key(s.path)] = f
-            group_by_key[sample_key(s.path)] = name
+            fold_of[sample_key(s)] = f
+            group_by_key[sample_key(s)] = name
     return Folds(k, fold_of, group_by_key, seed, group_regex)
 
 
@@ -348,8 +376,7 @@ def group_split(
     groups: dict[tuple[int, str], list[Sample]] = {}
     for i, ds in enumerate(dsets):
         for s in ds.samples:
-            g = group_of(s.path, group_regex)
-            groups.setdefault((i, g), []).append(Sample(s.path, s.label, s.class_name, g))
+            groups.setdefault((i, s.group), []).append(s)
     n_classes = max(len(ds.class_names) for ds in dsets)
     fractions = np.array([1.0 - val_fraction - test_fraction, val_fraction, test_fraction])
     totals = np.zeros(n_classes)
@@ -399,10 +426,187 @@ def group_split(
 
 
 def manifest_hash(dataset: Dataset) -> str:
-    """SHA-256 over (relative path, content hash) of every sample: identifies the data exactly."""
+    """
+    SHA-256 over (name, content hash) of every sample: identifies the data exactly.
+
+    A file: its path relative to the folder and its bytes; a recording's frame: its key
+    and decoded pixels (what training saw: the same for the same bag and sampling).
+    """
     h = hashlib.sha256()
-    for s in sorted(dataset.samples, key=lambda s: str(s.path)):
-        rel = s.path.relative_to(dataset.root).as_posix()
-        h.update(rel.encode())
+    for s in sorted(dataset.samples, key=sample_key):
+        if s.image is not None:
+            h.update(sample_key(s).encode())
+            h.update(hashlib.sha256(np.ascontiguousarray(s.image).tobytes()).digest())
+            continue
+        h.update(s.path.relative_to(dataset.root).as_posix().encode())
         h.update(hashlib.sha256(s.path.read_bytes()).digest())
     return h.hexdigest()
+
+
+# -- recordings: bags and videos through the runtime's one reader --------------------------
+
+RECORDING_CLASSES = ('grasped', 'notgrasped')  # the shipped models' class names
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """How to read data sources: recordings' read options and the camera view (roi, mount)."""
+
+    read: ReadOptions = ReadOptions()
+    roi: Roi = FULL_FRAME
+    mount: Mount = UPRIGHT
+
+
+def is_recording(path: Path) -> bool:
+    """Return True for a bag or video (a recording), False for a class folder."""
+    try:
+        return recording_kind(Path(path)) != 'folder'
+    except RecordingError:
+        return False
+
+
+def recording_classes(datasets: list[Dataset]) -> tuple[str, ...]:
+    """Return recordings' class names: a binary folder's success/failure names, else ours."""
+    for ds in datasets:
+        if len(ds.class_names) != 2:
+            continue
+        try:
+            meaning = [parse_label(c) for c in ds.class_names]
+        except LabelError:
+            continue
+        if meaning[0] != meaning[1]:
+            return tuple(ds.class_names)
+    return RECORDING_CLASSES
+
+
+def success_index_of(names: tuple[str, ...]) -> int:
+    """Index of the success class of a binary class list; DatasetError otherwise."""
+    meaning = []
+    for n in names:
+        try:
+            meaning.append(parse_label(n))
+        except LabelError:
+            meaning.append(None)
+    if len(names) != 2 or meaning.count(True) != 1:
+        raise DatasetError(
+            f'recordings are labelled success/failure, but the classes are {list(names)}: '
+            'a binary class list with one success name (grasped, success) is needed'
+        )
+    return meaning.index(True)
+
+
+def scan_sources(
+    sources: list[Path],
+    *,
+    group_regex: str = DEFAULT_GROUP_REGEX,
+    options: SourceOptions = SourceOptions(),
+    log: Any = None,
+    class_names: tuple[str, ...] | None = None,
+) -> list[Dataset]:
+    """
+    One ``Dataset`` per source, in order: class folders scanned, recordings read.
+
+    Recordings (bags, videos) are read through ``recordings.collect`` (labels, groups,
+    sampling); their frames are held in memory, labelled with ``class_names`` (e.g. a
+    model's; binary, one name meaning success), else those of a binary class folder
+    among the sources, else ``RECORDING_CLASSES``.
+    """
+    for src in sources:
+        if not Path(src).exists():
+            raise DatasetError(
+                f"data '{src}' does not exist (give a class folder, a rosbag2 bag or a video)"
+            )
+    kinds = [is_recording(Path(s)) for s in sources]
+    folders = {
+        i: scan_dataset(s, group_regex=group_regex) for i, s in enumerate(sources) if not kinds[i]
+    }
+    recs = [Path(s) for s, rec in zip(sources, kinds) if rec]
+    if not recs:
+        return [folders[i] for i in range(len(sources))]
+    names = class_names or recording_classes(list(folders.values()))
+    success = success_index_of(names)
+    got = collect(recs, options.read, log=log)
+    samples: dict[str, list[Sample]] = {info.group: [] for info in got.recordings}
+    path_of = {info.group: info.path for info in got.recordings}
+    for image, ok, group, key in zip(got.images, got.labels, got.groups, got.keys):
+        idx = success if ok else 1 - success
+        samples[group].append(Sample(path_of[group], idx, names[idx], group, key, image))
+    read = iter(got.recordings)
+    return [
+        folders[i] if i in folders else Dataset(Path(sources[i]), names, samples[next(read).group])
+        for i in range(len(sources))
+    ]
+
+
+def add_source_args(p: Any, *, params: bool = True) -> None:
+    """Add the options that say how to read recordings (and, with ``params``, the camera view)."""
+    g = p.add_argument_group('recordings (rosbag2 bags and videos given as data)')
+    g.add_argument('--every', type=int, default=1, help='keep every N-th frame (default 1)')
+    g.add_argument(
+        '--max-per-episode',
+        type=int,
+        default=0,
+        help='at most N evenly spaced frames per labelled episode (default 0: all)',
+    )
+    g.add_argument(
+        '--labels',
+        type=Path,
+        help='interval file (start, end, label) of a single recording (else: its /grasp/label '
+        'topic or a sidecar <recording>.labels.yaml)',
+    )
+    g.add_argument(
+        '--labels-time',
+        choices=('auto', 'absolute', 'relative'),
+        default='auto',
+        help='--labels: times since the epoch or since the first frame (default auto)',
+    )
+    g.add_argument('--image-topic', help='bag image topic (default: the only one)')
+    g.add_argument('--label-topic', help='std_msgs/Bool label topic (default /grasp/label)')
+    g.add_argument(
+        '--episode-gap',
+        type=float,
+        default=0.5,
+        help='s; a gap this long between frames splits label-topic episodes (default 0.5)',
+    )
+    if params:
+        g.add_argument(
+            '--params',
+            type=Path,
+            help="the node's parameter YAML: image_rotation, image_flip and roi are applied to "
+            'every image exactly as the node does (and image_topic picks the bag topic)',
+        )
+
+
+VIEW_PARAMS = ('image_rotation', 'image_flip', 'roi', 'image_topic')
+
+
+def source_options(args: Any, log: Any = None) -> SourceOptions:
+    """Build ``SourceOptions`` from ``add_source_args`` options (checked before any work)."""
+    from grasp_classifier_ros.bag.recordings import Sampling
+    from grasp_classifier_ros.core.params import load_params_file, validate_all
+
+    if args.labels_time != 'auto' and args.labels is None:
+        raise DatasetError('--labels-time only applies with --labels; drop it')
+    values: dict[str, Any] = {}
+    if getattr(args, 'params', None) is not None:
+        values = load_params_file(args.params, DatasetError)
+        params = validate_all(values)
+        used = [f'{k} {values[k]}' for k in VIEW_PARAMS if k in values]
+        if log is not None:
+            log(
+                f'--params {args.params}: '
+                + (', '.join(used) or 'no view parameter set')
+                + " (the node's other parameters do not change the images)"
+            )
+    else:
+        params = validate_all({})
+    read = ReadOptions(
+        image_topic=args.image_topic,
+        preferred_topic=params.image_topic if 'image_topic' in values else '',
+        label_topic=args.label_topic,
+        labels=args.labels,
+        labels_time=args.labels_time,
+        episode_gap_s=float(args.episode_gap),
+        sampling=Sampling(every=args.every, max_per_episode=args.max_per_episode),
+    )
+    return SourceOptions(read, params.roi, params.mount)

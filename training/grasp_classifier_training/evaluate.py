@@ -15,6 +15,7 @@ import argparse
 import csv
 import json
 from pathlib import Path
+import sys
 import time
 from typing import Any
 
@@ -101,21 +102,38 @@ def compute_metrics(probs: np.ndarray, labels: np.ndarray, meta: ModelMetadata) 
     return out
 
 
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
 def list_images(
-    folders: list[Path], split: Path | None, subset: str | None
-) -> tuple[list[tuple[Path, int]], tuple[str, ...]]:
-    """Return ``(path, label)`` pairs of the folders, optionally only one subset of a split."""
-    datasets = [data_mod.scan_dataset(f) for f in folders]
+    folders: list[Path],
+    split: Path | None,
+    subset: str | None,
+    sources: data_mod.SourceOptions | None = None,
+    recording_classes: tuple[str, ...] | None = None,
+) -> tuple[list[data_mod.Sample], tuple[str, ...]]:
+    """
+    Return the samples of the folders or recordings, optionally one subset of a split.
+
+    Recordings' frames are labelled with ``recording_classes`` (the model's names).
+    """
+    datasets = data_mod.scan_sources(
+        folders,
+        options=sources or data_mod.SourceOptions(),
+        log=_stderr,
+        class_names=recording_classes,
+    )
     class_names = tuple(datasets[0].class_names)
     for f, ds in zip(folders[1:], datasets[1:]):
         if tuple(ds.class_names) != class_names:
             raise data_mod.DatasetError(
                 f"'{f}' has classes {list(ds.class_names)}, expected {list(class_names)}"
             )
-    items = [(Path(s.path), int(s.label)) for ds in datasets for s in ds.samples]
+    items = [s for ds in datasets for s in ds.samples]
     if split is not None:
         wanted = data_mod.load_split_paths(split, subset or 'test')
-        items = [it for it in items if data_mod.sample_key(it[0]) in wanted]
+        items = [s for s in items if data_mod.sample_key(s) in wanted]
         if not items:
             raise data_mod.DatasetError(
                 f"no image of {[str(f) for f in folders]} is in the '{subset}' subset of {split}"
@@ -134,14 +152,18 @@ def evaluate(
     threads: int = 2,
     gallery: int = 24,
     progress: bool = True,
+    sources: data_mod.SourceOptions | None = None,
 ) -> dict[str, Any]:
-    """Evaluate the exported model on the images; write metrics.json and plots to ``out``."""
-    for f in folders:
-        if not f.is_dir():
-            raise data_mod.DatasetError(f"data folder '{f}' does not exist")
-    items, class_names = list_images(folders, split, subset)
+    """
+    Evaluate the exported model on the images; write metrics.json and plots to ``out``.
+
+    ``sources``: how recordings are read, and the camera view (roi, mount) every image
+    gets through the runtime ``Preprocessor``, exactly as the node applies it.
+    """
+    view = sources or data_mod.SourceOptions()
     loaded = load_model(model_path, device=device, fp16=False)
     meta = loaded.metadata
+    items, class_names = list_images(folders, split, subset, view, meta.class_names)
     names = {name: i for i, name in enumerate(meta.class_names)}
     missing = [c for c in class_names if c not in names]
     if missing:
@@ -152,15 +174,16 @@ def evaluate(
     previous_threads = torch.get_num_threads()
     if threads > 0:
         torch.set_num_threads(threads)
-    pre = Preprocessor(meta, loaded.device, loaded.dtype)
+    pre = Preprocessor(meta, loaded.device, loaded.dtype, view.roi, view.mount)
     probs = np.zeros((len(items), meta.num_classes))
     labels = np.zeros(len(items), dtype=np.int64)
     latency_ms = np.zeros(len(items))
     try:
-        for i, (path, label) in enumerate(
+        for i, sample in enumerate(
             tqdm(items, desc='evaluating', unit='img', disable=not progress)
         ):
-            img = DecodedImage(data_mod.load_image(path), 'rgb')
+            label = sample.label
+            img = DecodedImage(data_mod.sample_image(sample), 'rgb')
             t0 = time.perf_counter()
             p = loaded.predict(pre(img))
             latency_ms[i] = (time.perf_counter() - t0) * 1e3
@@ -175,6 +198,11 @@ def evaluate(
             'model_id': loaded.model_id,
             'data': [str(f) for f in folders],
             'split': str(split) if split else None,
+            'view': {
+                'roi': list(view.roi),
+                'image_rotation': view.mount.rotation,
+                'image_flip': view.mount.flip,
+            },
             'subset': subset if split else None,
             'device': str(loaded.device),
             'threads': threads if threads > 0 else previous_threads,
@@ -192,20 +220,21 @@ def evaluate(
 
 def write_predictions(
     path: Path,
-    items: list[tuple[Path, int]],
+    items: list[data_mod.Sample],
     labels: np.ndarray,
     probs: np.ndarray,
     meta: ModelMetadata,
 ) -> None:
-    """Write one row per image: path, true class, calibrated p(success), decision."""
+    """Write one row per image: path (a recording's frame: its key), true class, p, decision."""
     s = meta.success_index
     with open(path, 'w', newline='') as f:
         w = csv.writer(f)
         w.writerow(['path', 'true_class', 'p_success', 'called_success', 'correct'])
-        for (p, _), y, pr in zip(items, labels, probs):
+        for item, y, pr in zip(items, labels, probs):
             called = bool(pr[s] >= meta.threshold)
+            name = str(item.path) if item.image is None else data_mod.sample_key(item)
             w.writerow(
-                [str(p), meta.class_names[int(y)], f'{pr[s]:.6f}', called, called == (y == s)]
+                [name, meta.class_names[int(y)], f'{pr[s]:.6f}', called, called == (y == s)]
             )
 
 
@@ -215,7 +244,7 @@ def write_plots(
     labels: np.ndarray,
     meta: ModelMetadata,
     metrics: dict[str, Any],
-    items: list[tuple[Path, int]],
+    items: list[data_mod.Sample],
     gallery: int,
 ) -> None:
     """Confusion matrix, ROC, reliability diagram and misclassified gallery PNGs."""
@@ -237,9 +266,10 @@ def write_plots(
     wrong.sort(key=lambda i: -abs(p_success[i] - meta.threshold))
     shown = wrong[:gallery]
     plot_gallery(
-        [data_mod.load_image(items[i][0]) for i in shown],
+        [data_mod.sample_image(items[i]) for i in shown],
         [
-            f'{items[i][0].name[:26]}\ntrue {meta.class_names[labels[i]]} p={p_success[i]:.2f}'
+            f'{data_mod.sample_key(items[i])[-26:]}\ntrue {meta.class_names[labels[i]]} '
+            f'p={p_success[i]:.2f}'
             for i in shown
         ],
         out / 'misclassified.png',
@@ -254,7 +284,9 @@ def register(subparsers: Any) -> None:
         "runtime's Preprocessor on class-per-folder images; write metrics.json and plots.",
     )
     p.add_argument('model', type=Path, help='exported .pt file')
-    p.add_argument('data', nargs='+', type=Path, help='data folder(s), one folder per class')
+    p.add_argument(
+        'data', nargs='+', type=Path, help='class folder(s), rosbag2 bag(s) or video(s)'
+    )
     p.add_argument('--out', type=Path, required=True, help='report folder')
     p.add_argument(
         '--split',
@@ -270,6 +302,7 @@ def register(subparsers: Any) -> None:
     p.add_argument('--threads', type=int, default=2, help='torch CPU threads (0: leave as is)')
     p.add_argument('--gallery', type=int, default=24, help='misclassified images to show')
     p.add_argument('--no-progress', action='store_true')
+    data_mod.add_source_args(p)
     p.set_defaults(func=run)
 
 
@@ -284,6 +317,7 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         gallery=args.gallery,
         progress=not args.no_progress,
+        sources=data_mod.source_options(args, _stderr),
     )
     pcs = ', '.join(
         f'{k} {v:.3f}' for k, v in m.get('per_class_accuracy', {}).items() if v is not None

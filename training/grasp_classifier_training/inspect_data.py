@@ -34,17 +34,23 @@ import sys
 from typing import Any
 
 import cv2
-from grasp_classifier_ros.bag.sheets import caption, sheet
+from grasp_classifier_ros.bag.sheets import caption, sheet, thumbnail
+from grasp_classifier_ros.core.errors import GraspClassifierError
 import numpy as np
 from tqdm import tqdm
 
 from .data import (
+    add_source_args,
     check_out_outside,
     Dataset,
     DatasetError,
     DEFAULT_GROUP_REGEX,
     group_split,
-    scan_dataset,
+    Sample,
+    sample_key,
+    scan_sources,
+    source_options,
+    SourceOptions,
 )
 
 METRIC_SIZE = 128  # brightness and sharpness are measured at one resolution
@@ -95,9 +101,11 @@ def _hamming_pairs(bits: np.ndarray, threshold: int) -> list[tuple[int, int, int
     return out
 
 
-def _thumb(path: Path, size: int = THUMB) -> np.ndarray:
+def _thumb(sample: Sample, size: int = THUMB) -> np.ndarray:
     """Return a BGR square thumbnail, grey if the file cannot be read."""
-    img = cv2.imdecode(np.fromfile(str(path), np.uint8), cv2.IMREAD_COLOR)
+    if sample.image is not None:
+        return thumbnail(sample.image[..., ::-1], size)
+    img = cv2.imdecode(np.fromfile(str(sample.path), np.uint8), cv2.IMREAD_COLOR)
     if img is None:
         return np.full((size, size, 3), 128, np.uint8)
     return cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
@@ -117,9 +125,12 @@ def inspect(
     strategy: str = 'images',
     val_fraction: float = 0.15,
     test_fraction: float = 0.2,
+    sources: SourceOptions | None = None,
 ) -> dict[str, Any]:
     """
     Inspect ``data_dir``, write the report and contact sheets to ``out_dir``, return the report.
+
+    ``data_dir``: a class folder, or a bag or video (read with ``sources``; one group).
 
     The split (``strategy``, fractions, ``seed``) is the one ``data.group_split``
     makes; cross-split duplicates are judged against it.
@@ -130,8 +141,10 @@ def inspect(
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     if near_threshold < 0:
         raise DatasetError(f'near threshold {near_threshold} must be >= 0')
-    ds: Dataset = scan_dataset(data_dir, group_regex=group_regex)
     check_out_outside(data_dir, out_dir)
+    ds: Dataset = scan_sources(
+        [data_dir], group_regex=group_regex, options=sources or SourceOptions(), log=print
+    )[0]
     split = group_split(
         ds,
         seed=seed,
@@ -140,9 +153,9 @@ def inspect(
         val_fraction=val_fraction,
         test_fraction=test_fraction,
     )
-    split_of = {s.path: name for name, subset in split.subsets().items() for s in subset}
+    split_of = {sample_key(s): name for name, subset in split.subsets().items() for s in subset}
     samples = ds.samples
-    rel = [s.path.relative_to(ds.root).as_posix() for s in samples]
+    rel = [sample_key(s) for s in samples]  # class/file, or recording/frame
 
     n = len(samples)
     sha: list[str] = []
@@ -152,10 +165,14 @@ def inspect(
     lap_var = np.zeros(n)
     sharpness = np.zeros(n)
     for i, s in enumerate(tqdm(samples, desc='inspect', unit='img', disable=None)):
-        raw = s.path.read_bytes()
-        sha.append(hashlib.sha256(raw).hexdigest())
-        bgr = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR)
-        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        if s.image is not None:  # a recording's frame: its decoded pixels
+            rgb = s.image
+            sha.append(hashlib.sha256(np.ascontiguousarray(rgb).tobytes()).hexdigest())
+        else:
+            raw = s.path.read_bytes()
+            sha.append(hashlib.sha256(raw).hexdigest())
+            bgr = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR)
+            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         sizes.append((rgb.shape[1], rgb.shape[0]))
         brightness[i], lap_var[i], sharpness[i] = _measure(rgb)
         bits[i] = np.asarray(imagehash.phash(Image.fromarray(rgb)).hash).reshape(-1)
@@ -171,8 +188,8 @@ def inspect(
             'class_b': b.class_name,
             'group_a': a.group,
             'group_b': b.group,
-            'split_a': split_of[a.path],
-            'split_b': split_of[b.path],
+            'split_a': split_of[rel[i]],
+            'split_b': split_of[rel[j]],
         }
 
     by_sha: dict[str, list[int]] = {}
@@ -262,7 +279,7 @@ def inspect(
                 'path': rel[i],
                 'class': s.class_name,
                 'group': s.group,
-                'split': split_of[s.path],
+                'split': split_of[rel[i]],
                 'width': sizes[i][0],
                 'height': sizes[i][1],
                 'sha256': sha[i],
@@ -292,13 +309,14 @@ def _write_sheets(
     pairs: list[dict[str, Any]],
 ) -> dict[str, str]:
     files: dict[str, str] = {}
+    by_name = dict(zip(rel, ds.samples))
     rng = np.random.default_rng(seed)
     for cls in ds.class_names:
         members = [s for s in ds.samples if s.class_name == cls]
         if len(members) > SHEET_PER_CLASS:
             keep = np.sort(rng.choice(len(members), SHEET_PER_CLASS, replace=False))
             members = [members[k] for k in keep]
-        tiles = [caption(_thumb(s.path), s.path.stem) for s in members]
+        tiles = [caption(_thumb(s), Path(sample_key(s)).stem) for s in members]
         path = out_dir / f'sheet_{_safe_name(cls)}.png'
         cv2.imwrite(str(path), sheet(tiles, 8, f'{cls}: {len(members)} shown'))
         files[f'sheet_{cls}'] = str(path)
@@ -306,7 +324,7 @@ def _write_sheets(
     flagged = [(d['path'], f'dark {d["brightness"]:.1f}') for d in dark]
     flagged += [(b['path'], f'blur {b["fraction_of_median"]:.2f} x med') for b in blurred]
     tiles = [
-        caption(_thumb(ds.root / p), why, Path(p).stem) for p, why in flagged[:SHEET_MAX_OUTLIERS]
+        caption(_thumb(by_name[p]), why, Path(p).stem) for p, why in flagged[:SHEET_MAX_OUTLIERS]
     ]
     path = out_dir / 'sheet_outliers.png'
     cv2.imwrite(str(path), sheet(tiles, 8, f'outliers: {len(flagged)} (dark, blurred)'))
@@ -319,7 +337,7 @@ def _write_sheets(
     )
     tiles = []
     for p in ordered[:SHEET_MAX_PAIRS]:
-        both = np.hstack([_thumb(ds.root / p['a']), _thumb(ds.root / p['b'])])
+        both = np.hstack([_thumb(by_name[p['a']]), _thumb(by_name[p['b']])])
         tag = 'exact' if p['exact'] else f'distance {p["distance"]}'
         tiles.append(
             caption(
@@ -390,7 +408,9 @@ def register(subparsers: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument('data', type=Path, help='ImageFolder: one sub-folder of images per class')
+    p.add_argument(
+        'data', type=Path, help='ImageFolder (one sub-folder per class), a rosbag2 bag or a video'
+    )
     p.add_argument('--out', type=Path, required=True, help='folder for the report and sheets')
     p.add_argument(
         '--group-regex',
@@ -422,11 +442,13 @@ def register(subparsers: Any) -> None:
         default=float(dcfg['test_fraction']),
         help='test fraction (default: %(default)s)',
     )
+    add_source_args(p, params=False)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     try:
+        sources = source_options(args)
         report = inspect(
             args.data,
             args.out,
@@ -436,8 +458,9 @@ def run(args: argparse.Namespace) -> int:
             strategy=args.split_strategy,
             val_fraction=args.val_fraction,
             test_fraction=args.test_fraction,
+            sources=sources,
         )
-    except DatasetError as exc:
+    except (DatasetError, GraspClassifierError) as exc:
         print(f'grasp-train inspect: error: {exc}', file=sys.stderr)
         return 2
     s = report['summary']

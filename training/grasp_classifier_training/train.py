@@ -60,6 +60,7 @@ class Record:
     path: Path
     label: int
     source: int  # index of the data folder it came from
+    image: np.ndarray | None = None  # a recording's frame (files are read when cached)
 
 
 @dataclass
@@ -80,10 +81,14 @@ def success_index_of(class_names: tuple[str, ...]) -> int:
 
 
 def prepare_data(
-    dirs: list[Path], cfg: dict[str, Any], seed: int, extra: list[Path] | None = None
+    dirs: list[Path],
+    cfg: dict[str, Any],
+    seed: int,
+    extra: list[Path] | None = None,
+    sources: data_mod.SourceOptions | None = None,
 ) -> PreparedData:
     """
-    Scan every data folder, check classes agree, split ``dirs`` by group.
+    Scan every data folder or recording, check classes agree, split ``dirs`` by group.
 
     ``extra`` folders (e.g. synthetic frames) join the training split whole, so
     validation (early stopping, calibration) and test stay on ``dirs`` alone.
@@ -92,7 +97,9 @@ def prepare_data(
     regex = dcfg['group_regex'] or data_mod.DEFAULT_GROUP_REGEX
     extra = list(extra or [])
     all_dirs = list(dirs) + extra
-    datasets = [data_mod.scan_dataset(d, group_regex=regex) for d in all_dirs]
+    datasets = data_mod.scan_sources(
+        all_dirs, group_regex=regex, options=sources or data_mod.SourceOptions(), log=print
+    )
     class_names = tuple(datasets[0].class_names)
     for d, ds in zip(all_dirs[1:], datasets[1:]):
         if tuple(ds.class_names) != class_names:
@@ -114,9 +121,9 @@ def prepare_data(
     source_of = {}
     for i, ds in enumerate(datasets):
         for s in ds.samples:
-            source_of[str(s.path)] = i
+            source_of[id(s)] = i
     records = {
-        name: [Record(Path(s.path), int(s.label), source_of[str(s.path)]) for s in subset]
+        name: [Record(Path(s.path), int(s.label), source_of[id(s)], s.image) for s in subset]
         for name, subset in (('train', split.train), ('val', split.val), ('test', split.test))
     }
     folders = [
@@ -159,13 +166,19 @@ def train_cache_size(cfg: dict[str, Any], meta: ModelMetadata) -> tuple[int, int
 
 
 def cache_images(
-    records: list[Record], size: tuple[int, int], meta: ModelMetadata, desc: str
+    records: list[Record],
+    size: tuple[int, int],
+    meta: ModelMetadata,
+    desc: str,
+    view: data_mod.SourceOptions | None = None,
 ) -> list[np.ndarray]:
-    """Decode each image once and resize it with the runtime's ``crop_resize`` (RGB kept)."""
+    """Decode each image once; orient, crop and resize it with the runtime's ``crop_resize``."""
+    view = view or data_mod.SourceOptions()
     rgb = meta.with_updates(input_height=size[0], input_width=size[1], color_order='rgb')
     out = []
     for r in tqdm(records, desc=f'caching {desc}', unit='img', leave=False, disable=None):
-        out.append(crop_resize(data_mod.load_image(r.path), 'rgb', rgb))
+        image = r.image if r.image is not None else data_mod.load_image(r.path)
+        out.append(crop_resize(image, 'rgb', rgb, view.roi, view.mount))
     return out
 
 
@@ -345,12 +358,10 @@ def train(
     command: str | None = None,
     progress: bool = True,
     extra_callbacks: list[L.Callback] | None = None,
+    sources: data_mod.SourceOptions | None = None,
 ) -> dict[str, Any]:
     """Run one training; return the final metrics (also in ``out/metrics.json``)."""
     t_start = time.perf_counter()
-    for d in [*data_dirs, *(extra_data or [])]:
-        if not Path(d).is_dir():
-            raise data_mod.DatasetError(f"data folder '{d}' does not exist")
     seed = int(cfg['seed'])
     L.seed_everything(seed, workers=True, verbose=False)
     out.mkdir(parents=True, exist_ok=True)
@@ -368,7 +379,7 @@ def train(
         raise ConfigError(f'model config {mcfg}: {exc}') from exc
 
     prep = prepare_data(
-        [Path(d) for d in data_dirs], cfg, seed, [Path(d) for d in extra_data or []]
+        [Path(d) for d in data_dirs], cfg, seed, [Path(d) for d in extra_data or []], sources
     )
     for name in ('train', 'val'):
         if not prep.records[name]:
@@ -387,9 +398,10 @@ def train(
     }
     (out / 'run.json').write_text(json.dumps(run_info, indent=2))
 
-    train_imgs = cache_images(prep.records['train'], train_cache_size(cfg, meta), meta, 'train')
-    val_imgs = cache_images(prep.records['val'], meta.input_size, meta, 'val')
-    test_imgs = cache_images(prep.records['test'], meta.input_size, meta, 'test')
+    size = train_cache_size(cfg, meta)
+    train_imgs = cache_images(prep.records['train'], size, meta, 'train', sources)
+    val_imgs = cache_images(prep.records['val'], meta.input_size, meta, 'val', sources)
+    test_imgs = cache_images(prep.records['test'], meta.input_size, meta, 'test', sources)
     labels = {k: [r.label for r in v] for k, v in prep.records.items()}
 
     aug = build_augment(cfg['augment']['strength'], bool(cfg['augment']['hflip']))
@@ -595,11 +607,13 @@ def register(subparsers: Any) -> None:
         'data',
         nargs='+',
         type=Path,
-        help='data folder(s) with one folder per class, split together by group',
+        help='class folder(s), rosbag2 bag(s) or video(s), split together by group (a '
+        'recording is one group)',
     )
     p.add_argument('--out', type=Path, required=True, help='run folder to create')
     add_recipe_args(p, 'a folder used for training only (e.g. synthetic frames); repeatable')
     add_trainer_flags(p)
+    data_mod.add_source_args(p)
     p.set_defaults(func=run)
 
 
@@ -612,6 +626,7 @@ def run(args: argparse.Namespace) -> int:
         extra_data=list(args.extra_data),
         trainer_overrides=trainer_overrides_from(args),
         progress=not args.no_progress,
+        sources=data_mod.source_options(args, print),
     )
     if final:
         test = final.get('test', {})

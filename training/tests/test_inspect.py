@@ -134,7 +134,10 @@ def test_missing_folder_is_one_error_line(
     assert run(ns) == 2
     captured = capsys.readouterr()
     lines = [ln for ln in captured.err.splitlines() if ln.strip()]
-    assert lines == [f"grasp-train inspect: error: data folder '{missing}' does not exist"]
+    assert lines == [
+        f"grasp-train inspect: error: data '{missing}' does not exist (give a class folder, "
+        'a rosbag2 bag or a video)'
+    ]
     assert captured.out == ''
 
 

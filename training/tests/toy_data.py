@@ -61,3 +61,35 @@ def tiny_config(**train_overrides: Any) -> dict[str, Any]:
             },
         },
     )
+
+
+def toy_frame(held: bool, rng: np.random.Generator, size: int = 40) -> np.ndarray:
+    """One RGB toy frame: a bright block in the middle when the grasp held."""
+    base = rng.integers(20, 90, size=3)
+    img = np.clip(base + rng.normal(0, 12, (size, size, 3)), 0, 255).astype(np.uint8)
+    if held:
+        lo, hi = size // 4, 3 * size // 4
+        img[lo:hi, lo:hi] = (60, 200, 230)
+    return img
+
+
+def make_bags(
+    root: Path, bags: int = 4, episodes: int = 2, frames: int = 3, seed: int = 0, **spec: Any
+) -> list[Path]:
+    """Write ``bags`` labelled toy recordings (alternating held/failed episodes) under ``root``."""
+    from grasp_classifier_ros.bag.make_bag import BagSpec, SourceEpisode, SourceFrame, write_bag
+
+    rng = np.random.default_rng(seed)
+    paths = []
+    for b in range(bags):
+        eps = [
+            SourceEpisode(
+                f'ep{e}',
+                held,
+                [SourceFrame(rgb=toy_frame(held, rng)) for _ in range(frames)],
+            )
+            for e in range(episodes)
+            for held in [(e + b) % 2 == 0]
+        ]
+        paths.append(write_bag(root / f'robot_b_{b}', eps, BagSpec(fps=10.0, **spec)).path)
+    return paths
