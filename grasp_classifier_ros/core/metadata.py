@@ -19,7 +19,10 @@ The model-metadata schema: the one contract between training export and the node
 A shipped model is a TorchScript file whose extra file ``METADATA_FILE`` holds
 this JSON. Export writes it (``grasp_classifier_training`` imports this module),
 the runtime reads it; no other module hard-codes input size, colour order,
-normalisation, class names, threshold or calibration.
+normalisation, class names, threshold or calibration. A model exported by
+``grasp-train`` also carries ``CHECKPOINT_FILE``, its trainable weights (a
+weights-only checkpoint): the runtime never reads it; ``grasp-train adapt``
+starts from it.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from .errors import MetadataError
 
 SCHEMA_VERSION = 1
 METADATA_FILE = 'grasp_metadata.json'
+CHECKPOINT_FILE = 'grasp_checkpoint.pt'  # trainable weights for grasp-train adapt
 
 ColorOrder = Literal['rgb', 'bgr']
 OutputKind = Literal['logits', 'probabilities']

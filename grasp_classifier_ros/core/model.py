@@ -165,32 +165,42 @@ class LoadedModel:
 
 
 def save_model(
-    module: torch.jit.ScriptModule, metadata: ModelMetadata, path: str | os.PathLike[str]
+    module: torch.jit.ScriptModule,
+    metadata: ModelMetadata,
+    path: str | os.PathLike[str],
+    extra: dict[str, bytes] | None = None,
 ) -> Path:
-    """Write a TorchScript module with its metadata embedded; return the path."""
+    """Write a TorchScript module with its metadata (and ``extra`` files) embedded."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + '.tmp')
-    torch.jit.save(module, str(tmp), _extra_files=extra_files(metadata))
+    files: dict[str, str | bytes] = {**extra_files(metadata), **(extra or {})}
+    torch.jit.save(module, str(tmp), _extra_files=files)
     os.replace(tmp, out)  # atomic: a hot-reloading node never sees half a file
     return out
 
 
-def read_metadata(path: str | os.PathLike[str]) -> ModelMetadata:
-    """Read only the embedded metadata of a model file (no weights loaded)."""
+def read_extra(path: str | os.PathLike[str], name: str) -> bytes | None:
+    """Return the extra file ``name`` embedded in a model file, or None (no weights loaded)."""
     p = Path(path)
     if not p.is_file():
         raise ModelLoadError(p, 'file does not exist; set model_path to an exported .pt file')
     try:
         with zipfile.ZipFile(p) as zf:
-            names = [n for n in zf.namelist() if n.endswith('/extra/' + METADATA_FILE)]
-            if not names:
-                raise ModelLoadError(
-                    p, f"no embedded '{METADATA_FILE}'; export it with 'grasp-train export'"
-                )
-            text = zf.read(names[0])
+            names = [n for n in zf.namelist() if n.endswith('/extra/' + name)]
+            return zf.read(names[0]) if names else None
     except zipfile.BadZipFile as exc:
         raise ModelLoadError(p, f'not a TorchScript archive ({exc})') from exc
+
+
+def read_metadata(path: str | os.PathLike[str]) -> ModelMetadata:
+    """Read only the embedded metadata of a model file (no weights loaded)."""
+    p = Path(path)
+    text = read_extra(p, METADATA_FILE)
+    if text is None:
+        raise ModelLoadError(
+            p, f"no embedded '{METADATA_FILE}'; export it with 'grasp-train export'"
+        )
     try:
         return ModelMetadata.from_json(text)
     except MetadataError as exc:

@@ -9,12 +9,13 @@ strings, numbers, lists and dicts, so loading one never runs untrusted code.
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import Any
 import zipfile
 
-from grasp_classifier_ros.core.metadata import METADATA_FILE, ModelMetadata
+from grasp_classifier_ros.core.metadata import CHECKPOINT_FILE, METADATA_FILE, ModelMetadata
 import torch
 from torch import nn
 
@@ -82,6 +83,31 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         ) from exc
     if not isinstance(data, dict) or data.get('format') != FORMAT:
         raise CheckpointError(f"'{p}' is not a grasp-train checkpoint (format {FORMAT})")
+    return data
+
+
+def load_embedded(model_path: str | Path) -> dict[str, Any]:
+    """
+    Load the checkpoint an exported model carries (``CHECKPOINT_FILE``), weights only.
+
+    CheckpointError naming the fix when the file carries none (exported before
+    ``grasp-train adapt`` existed, or not by ``grasp-train``).
+    """
+    from grasp_classifier_ros.core.model import read_extra
+
+    p = Path(model_path)
+    raw = read_extra(p, CHECKPOINT_FILE)
+    if raw is None:
+        raise CheckpointError(
+            f"'{p}' carries no trainable weights ({CHECKPOINT_FILE}): re-export its checkpoint "
+            "with 'grasp-train export', or start from models/grasp_classifier.pt"
+        )
+    try:
+        data = torch.load(io.BytesIO(raw), map_location='cpu', weights_only=True)
+    except Exception as exc:  # a corrupt or foreign payload
+        raise CheckpointError(f"'{p}': its {CHECKPOINT_FILE} cannot be loaded safely") from exc
+    if not isinstance(data, dict) or data.get('format') != FORMAT:
+        raise CheckpointError(f"'{p}': its {CHECKPOINT_FILE} is not a grasp-train checkpoint")
     return data
 
 

@@ -54,6 +54,7 @@ class Sample:
     group: str
     key: str = ''  # unique name ('' = class folder/file name, see sample_key)
     image: np.ndarray | None = field(default=None, compare=False, hash=False, repr=False)
+    episode: str = ''  # a recording's labelled attempt ('<recording>#<k>'); '' for files
 
 
 @dataclass
@@ -528,9 +529,11 @@ def scan_sources(
     got = collect(recs, options.read, log=log)
     samples: dict[str, list[Sample]] = {info.group: [] for info in got.recordings}
     path_of = {info.group: info.path for info in got.recordings}
-    for image, ok, group, key in zip(got.images, got.labels, got.groups, got.keys):
+    for image, ok, group, key, ep in zip(
+        got.images, got.labels, got.groups, got.keys, got.episodes
+    ):
         idx = success if ok else 1 - success
-        samples[group].append(Sample(path_of[group], idx, names[idx], group, key, image))
+        samples[group].append(Sample(path_of[group], idx, names[idx], group, key, image, ep))
     read = iter(got.recordings)
     return [
         folders[i] if i in folders else Dataset(Path(sources[i]), names, samples[next(read).group])

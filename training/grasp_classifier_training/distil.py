@@ -50,6 +50,8 @@ class DistilSettings:
     alpha: float
     temperature: float
     extra_targets: str = 'labels'
+    camera: float = 0.0
+    targets: str = 'view'
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any]) -> DistilSettings:
@@ -61,6 +63,8 @@ class DistilSettings:
             float(d['alpha']),
             float(d['temperature']),
             str(d.get('extra_targets', 'labels')),
+            float(d.get('camera', 0.0)),
+            str(d.get('targets', 'view')),
         )
         if s.views < 1:
             raise ConfigError(f'distil.views={s.views} must be >= 1 (view 0 is the image)')
@@ -68,6 +72,10 @@ class DistilSettings:
             raise ConfigError(f'distil.alpha={s.alpha} must be in [0, 1]')
         if s.temperature <= 0:
             raise ConfigError(f'distil.temperature={s.temperature} must be positive')
+        if s.camera < 0:
+            raise ConfigError(f'distil.camera={s.camera} must be >= 0')
+        if s.targets not in ('view', 'clean'):
+            raise ConfigError(f"distil.targets='{s.targets}' must be 'view' or 'clean'")
         if s.extra_targets not in ('labels', 'teacher'):
             raise ConfigError(
                 f"distil.extra_targets='{s.extra_targets}' must be 'labels' or 'teacher'"
@@ -92,12 +100,12 @@ def kd_loss(
 
 
 def make_views(
-    images: Sequence[np.ndarray], n_views: int, strength: float, seed: int
+    images: Sequence[np.ndarray], n_views: int, strength: float, seed: int, camera: float = 0.0
 ) -> Iterator[list[np.ndarray]]:
     """Yield ``n_views`` lists of views of ``images``: as is, mirrored, then augmented."""
     from .lit_module import build_augment
 
-    aug = build_augment(strength, hflip=True)
+    aug = build_augment(strength, hflip=True, camera=camera)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         for v in range(n_views):
@@ -177,11 +185,19 @@ class Distiller:
         stem = frozen_stem(probe).eval()
         teacher.eval()
         feats, acts = [], []
+        views = make_views(
+            [*images, *extra], settings.views, settings.strength, seed, settings.camera
+        )
         with torch.inference_mode():
-            for view in make_views([*images, *extra], settings.views, settings.strength, seed):
-                feats.append(
-                    torch.cat([teacher.features(x).double() for x in _batches(view, teacher_meta)])
-                )
+            for v, view in enumerate(views):
+                # 'clean' targets: every augmented view learns the teacher's answer on the
+                # image as recorded (views 0 and 1), not on a view it may misjudge.
+                if settings.targets == 'view' or v < 2:
+                    feats.append(
+                        torch.cat(
+                            [teacher.features(x).double() for x in _batches(view, teacher_meta)]
+                        )
+                    )
                 acts.append(torch.cat([stem(x) for x in _batches(view, student_meta)]))
         n = len(images)
         self.teacher_features = torch.stack(feats)  # views x images(+extra) x C
@@ -216,6 +232,10 @@ class Distiller:
         teach = self.fit_teacher(index)
         with torch.no_grad():
             targets = torch.softmax(teach(self.teacher_features[:, rows]) / s.temperature, -1)
+            if s.targets == 'clean':
+                # views 2.. share the mean of the image's and its mirror's targets
+                clean = targets[: min(2, s.views)].mean(0, keepdim=True)
+                targets = torch.cat([targets, clean.expand(s.views - len(targets), -1, -1)])
         targets = targets.float()
         n_extra = len(rows) - len(idx)
         if s.extra_targets == 'labels' and n_extra:

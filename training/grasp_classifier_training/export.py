@@ -22,7 +22,7 @@ import time
 from typing import Any
 import warnings
 
-from grasp_classifier_ros.core.metadata import ModelMetadata
+from grasp_classifier_ros.core.metadata import CHECKPOINT_FILE, ModelMetadata
 from grasp_classifier_ros.core.model import load_model, save_model
 from grasp_classifier_ros.core.preprocess import normalize_batch
 import numpy as np
@@ -172,7 +172,8 @@ def export_checkpoint(
 
     target = Path(out)
     staging = target.with_name(f'.{target.name}.staging')
-    save_model(module, meta, staging)
+    # The checkpoint rides along (CHECKPOINT_FILE): grasp-train adapt starts from its weights.
+    save_model(module, meta, staging, {CHECKPOINT_FILE: Path(ckpt).read_bytes()})
     try:
         loaded = load_model(staging, device='cpu', fp16=False)
         expected = torch.softmax(eager.double() / meta.temperature, dim=1).numpy()

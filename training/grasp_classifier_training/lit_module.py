@@ -32,16 +32,74 @@ from .models import build_model, ModelConfig
 Augment = Callable[[torch.Tensor], torch.Tensor]
 
 
-def build_augment(strength: float, hflip: bool = True) -> Augment | None:
+class CameraWarp:
+    """
+    Another camera's lens and mount: random field of view and pitch, borders reflected.
+
+    Zoom ``scale`` (log-uniform in ``zoom``; < 1 sees more, the scene continuing by
+    reflection), the top edge narrowed or widened by up to ``pitch`` of the width
+    (perspective) and the scene moved by up to ``drop`` of the height, with probability
+    ``p``. Random numbers come from torch, so ``torch.manual_seed`` fixes the views.
+    """
+
+    def __init__(
+        self, zoom: tuple[float, float], pitch: float, drop: float, p: float = 0.8
+    ) -> None:
+        self.zoom, self.pitch, self.drop, self.p = zoom, pitch, drop, p
+
+    def __call__(self, img: torch.Tensor) -> torch.Tensor:
+        import cv2
+
+        u = torch.rand(5).tolist()
+        if u[0] >= self.p:
+            return img
+        h, w = int(img.shape[-2]), int(img.shape[-1])
+        lo, hi = np.log(self.zoom[0]), np.log(self.zoom[1])
+        scale = float(np.exp(lo + (hi - lo) * u[1]))
+        d = (2 * u[2] - 1) * self.pitch * w / 2
+        dy = (2 * u[3] - 1) * self.drop * h
+        cx, cy = (w - 1) / 2, (h - 1) / 2
+        src = np.float32([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]])
+        dst = np.float32([[d, dy], [w - 1 - d, dy], [w - 1, h - 1 + dy], [0, h - 1 + dy]])
+        dst = (dst - [cx, cy]) * scale + [cx, cy]
+        m = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
+        hwc = np.ascontiguousarray(img.permute(1, 2, 0).numpy())
+        out = cv2.warpPerspective(
+            hwc, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
+        )
+        return torch.from_numpy(out).permute(2, 0, 1)
+
+
+class SensorColour:
+    """A different sensor: per-channel gains (white balance), gamma, then Gaussian noise."""
+
+    def __init__(self, gain: float, gamma: float, noise_sd: float, p: float = 0.8) -> None:
+        self.gain, self.gamma, self.noise_sd, self.p = gain, gamma, noise_sd, p
+
+    def __call__(self, img: torch.Tensor) -> torch.Tensor:
+        if float(torch.rand(())) >= self.p:
+            return img
+        u = torch.rand(5)
+        gains = 1.0 + self.gain * (2 * u[:3] - 1)
+        gamma = float(np.exp(self.gamma * (2 * float(u[3]) - 1)))
+        x = (img.float() / 255.0) ** gamma * gains.view(3, 1, 1)
+        x = x + torch.randn(x.shape) * (self.noise_sd * float(u[4]) / 255.0)
+        return (x.clamp(0, 1) * 255.0 + 0.5).to(torch.uint8)
+
+
+def build_augment(strength: float, hflip: bool = True, camera: float = 0.0) -> Augment | None:
     """
     Return a torchvision v2 pipeline on uint8 ``(3, H, W)`` tensors, or None for strength 0.
 
     Keeps the size: a random resized crop re-fills the cached resolution, and
-    the runtime resize to the model input happens afterwards.
+    the runtime resize to the model input happens afterwards. ``camera`` > 0 adds
+    what another robot's camera changes (``CameraWarp``: field of view and pitch;
+    ``SensorColour``: white balance, gamma, noise; blur; JPEG), scaled by ``camera``.
     """
     s = float(strength)
     if s <= 0:
         return None
+    c = float(camera)
     ops: list[Any] = [
         v2.RandomResizedCrop(
             size=(1, 1),  # replaced per call by _SameSize
@@ -59,6 +117,13 @@ def build_augment(strength: float, hflip: bool = True) -> Augment | None:
         v2.RandomApply([v2.GaussianBlur(kernel_size=5, sigma=(0.1, 1.5))], p=min(1.0, 0.3 * s)),
         v2.RandomGrayscale(p=min(1.0, 0.05 * s)),
     ]
+    if c > 0:
+        ops.insert(1, CameraWarp((1.0 - 0.45 * c, 1.0 + 0.4 * c), pitch=0.35 * c, drop=0.15 * c))
+        ops += [
+            SensorColour(gain=0.3 * c, gamma=0.35 * c, noise_sd=16.0 * c),
+            v2.RandomApply([v2.GaussianBlur(kernel_size=7, sigma=(0.5, 2.5))], p=0.3 * c),
+            v2.RandomApply([v2.JPEG((max(5, round(60 - 45 * c)), 95))], p=0.5 * c),
+        ]
     return _SameSize(v2.Compose(ops))
 
 

@@ -56,12 +56,12 @@ def _zoom(rgb: np.ndarray, scale: float) -> np.ndarray:
     )
 
 
-def _tilt(rgb: np.ndarray, amount: float) -> np.ndarray:
-    """Camera pitched: the top of the view narrows by ``amount`` of the width (perspective)."""
+def _tilt(rgb: np.ndarray, amount: float, drop: float) -> np.ndarray:
+    """Pitch the camera up: the top narrows by ``amount`` of the width, the scene drops."""
     h, w = rgb.shape[:2]
-    d = amount * w / 2
+    d, dy = amount * w / 2, drop * h
     src = np.float32([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]])
-    dst = np.float32([[d, 0], [w - 1 - d, 0], [w - 1, h - 1], [0, h - 1]])
+    dst = np.float32([[d, dy], [w - 1 - d, dy], [w - 1, h - 1 + dy], [0, h - 1 + dy]])
     m = cv2.getPerspectiveTransform(dst, src)  # sample the source where the tilted view looks
     return cv2.warpPerspective(
         rgb, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
@@ -89,9 +89,13 @@ SHIFTS: dict[str, Shift] = {
     for s in (
         Shift('rotate90', 'mount turned 90 deg', lambda x, r: np.rot90(x, -1), mount=True),
         Shift('rotate180', 'mount turned 180 deg', lambda x, r: np.rot90(x, 2), mount=True),
-        Shift('wide_fov', 'wider field of view (x0.7)', lambda x, r: _zoom(x, 0.7)),
-        Shift('narrow_fov', 'narrower field of view (x1.3)', lambda x, r: _zoom(x, 1.3)),
-        Shift('tilt', 'camera pitched (top 25 % narrower)', lambda x, r: _tilt(x, 0.25)),
+        Shift('wide_fov', 'wider field of view (scene x0.6)', lambda x, r: _zoom(x, 0.6)),
+        Shift('narrow_fov', 'narrower field of view (scene x1.4)', lambda x, r: _zoom(x, 1.4)),
+        Shift(
+            'tilt',
+            'camera pitched (top 30 % narrower, scene 12 % lower)',
+            lambda x, r: _tilt(x, 0.3, 0.12),
+        ),
         Shift(
             'noise_jpeg',
             'noisy sensor (sd 12) + JPEG q25',
