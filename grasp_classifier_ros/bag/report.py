@@ -20,7 +20,7 @@ Frame metrics threshold each fresh frame's calibrated success probability at
 the pipeline threshold (the per-frame decision a controller would see without
 smoothing); verdict metrics score the Decider's smoothed verdict (UNCERTAIN
 counts as wrong). Episode verdicts replay the node's ``~/check`` logic
-(``decision.CheckCollector``) over the last ``check_frames`` fresh frames of
+(``check.CheckCollector``) over the last ``check_frames`` fresh frames of
 each episode.
 """
 
@@ -39,7 +39,7 @@ import numpy as np
 from .labels import Episode, label_name
 from .replay import DROPPED, FrameRecord, ReplayRun
 from ..core import metrics
-from ..core.decision import CheckCollector
+from ..core.check import CheckCollector
 from ..core.stamps import NS
 
 STAGES = ('decode', 'preprocess', 'inference', 'decision', 'total')

@@ -34,7 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from .decision import CheckCollector, CheckOutcome, Decider, Decision, DecisionConfig
+from .check import CheckCollector, CheckOutcome
+from .decision import Decider, Decision, DecisionConfig
 from .errors import ImageConversionError
 from .image_codec import DecodedImage, DEFAULT_MAX_PIXELS, to_color_order
 from .interfaces import InputKind, RAW
