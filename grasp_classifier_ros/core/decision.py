@@ -22,8 +22,15 @@ Rules (documented in the README, tested exactly):
   (relative to ``now``), zero (unstamped), more than ``max_future_skew`` seconds
   in the future, or not newer than the last accepted frame never yields a
   verdict. ``max_frame_age = 0`` disables the age, zero-stamp and future checks.
-* A gap longer than ``max_frame_age`` between accepted frames resets smoothing,
-  so evidence from before the gap never carries over.
+* A new stream: a stamp more than ``DecisionConfig.jump_back_s`` before the last
+  accepted one (``max_frame_age + max_future_skew``, which a node clock that never
+  goes back cannot produce; ``camera_timeout`` when ``max_frame_age`` is 0) is not
+  out of order but the first frame of a new stream (a camera restart, a bag loop
+  without /clock): all state is forgotten, as ``restart`` does on a clock jump.
+* A gap longer than ``DecisionConfig.gap_s`` between accepted frames
+  (``max_frame_age``, or ``camera_timeout`` when that is 0; between their stamps,
+  or between their ``now`` when a frame is unstamped) resets smoothing and the
+  hysteresis state, so evidence from before the gap never carries over.
 * Smoothing over the last ``window`` frames: ``none`` (the frame itself),
   ``ema`` (alpha = 2 / (window + 1)) or ``vote`` (each frame votes success if
   p >= on-level, failure if p <= off-level, else abstains).
@@ -60,6 +67,7 @@ class DecisionConfig:
     window: int = 3
     max_frame_age: float = 0.5
     max_future_skew: float = 0.1
+    camera_timeout: float = 1.0  # only the stream rules below use it (max_frame_age = 0)
 
     @property
     def on_level(self) -> float:
@@ -69,6 +77,18 @@ class DecisionConfig:
     def off_level(self) -> float:
         return max(0.0, self.threshold - self.hysteresis)
 
+    @property
+    def gap_s(self) -> float:
+        """Return the gap between accepted frames after which evidence is forgotten."""
+        return self.max_frame_age if self.max_frame_age > 0 else self.camera_timeout
+
+    @property
+    def jump_back_s(self) -> float:
+        """Return how far a stamp must lie before the last one to start a new stream."""
+        if self.max_frame_age > 0:
+            return self.max_frame_age + self.max_future_skew
+        return self.camera_timeout
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -76,6 +96,7 @@ class Decision:
     probability: float
     smoothed: float
     age_s: float
+    new_stream_after_s: float = 0.0  # > 0: this frame's stamp jumped back that far (new stream)
 
     @property
     def success(self) -> bool:
@@ -103,7 +124,8 @@ class Decider:
         self._history: deque[float] = deque(maxlen=config.window)
         self._ema: float | None = None
         self._state: Verdict | None = None
-        self._last_stamp_ns: int | None = None
+        self._last_stamp_ns: int | None = None  # of the last accepted frame with a stamp
+        self._last_now_ns: int | None = None  # ``now`` of the last accepted frame
 
     def set_config(self, config: DecisionConfig) -> None:
         """Apply new parameters; smoothing state restarts so old evidence is not reinterpreted."""
@@ -117,6 +139,20 @@ class Decider:
         self._history.clear()
         self._ema = None
         self._state = None
+
+    def restart(self) -> None:
+        """Start a new stream: forget the evidence and the last stamp (clock jump, activation)."""
+        self.reset()
+        self._last_stamp_ns = None
+        self._last_now_ns = None
+
+    def _jumped_back_s(self, stamp_ns: int) -> float:
+        """Return how far ``stamp_ns`` lies before the last stamp if that starts a new stream."""
+        last = self._last_stamp_ns
+        if stamp_ns == 0 or last is None:
+            return 0.0
+        back = (last - stamp_ns) / NS
+        return back if back > self.config.jump_back_s else 0.0
 
     def check_stamp(self, stamp_ns: int, now_ns: int) -> StampCheck:
         """Decide whether a frame is fresh enough to be classified at all."""
@@ -142,7 +178,12 @@ class Decider:
                     f'{cfg.max_future_skew} s); camera and node clocks disagree '
                     '(check use_sim_time / clock sync)',
                 )
-        if stamp_ns != 0 and self._last_stamp_ns is not None and stamp_ns <= self._last_stamp_ns:
+        if (
+            stamp_ns != 0
+            and self._last_stamp_ns is not None
+            and stamp_ns <= self._last_stamp_ns
+            and not self._jumped_back_s(stamp_ns)
+        ):
             return StampCheck(
                 'out_of_order',
                 age,
@@ -158,16 +199,21 @@ class Decider:
         """
         cfg = self.config
         age = (now_ns - stamp_ns) / NS
-        last = self._last_stamp_ns
-        if (
-            cfg.max_frame_age > 0
-            and last is not None
-            and stamp_ns != 0
-            and (stamp_ns - last) / NS > cfg.max_frame_age
-        ):
+        jumped_back = self._jumped_back_s(stamp_ns)
+        if jumped_back:
+            self.restart()
+        last, last_now = self._last_stamp_ns, self._last_now_ns
+        if stamp_ns != 0 and last is not None:
+            gap = (stamp_ns - last) / NS
+        elif last_now is not None:
+            gap = abs(now_ns - last_now) / NS
+        else:
+            gap = 0.0
+        if gap > cfg.gap_s:
             self.reset()
         if stamp_ns != 0:
             self._last_stamp_ns = stamp_ns
+        self._last_now_ns = now_ns
         p = float(probability)
         on, off = cfg.on_level, cfg.off_level
         if cfg.smoothing == 'vote':
@@ -191,4 +237,4 @@ class Decider:
         if new_state is not None:
             self._state = new_state
         verdict = self._state if self._state is not None else Verdict.UNCERTAIN
-        return Decision(verdict, p, smoothed, age)
+        return Decision(verdict, p, smoothed, age, jumped_back)
