@@ -547,7 +547,7 @@ class ClassifierAdapter(_NodeAPI):
             return response
         try:
             outcome = pipeline.run_check(
-                self.params.check_frames, self.params.check_timeout, self.now_ns()
+                self.params.check_frames, self.params.check_timeout, self.now_ns
             )
         finally:
             self._check_slots.release()
