@@ -30,6 +30,7 @@ from grasp_classifier_ros.core.decision import DecisionConfig, Verdict
 from grasp_classifier_ros.core.model import load_model
 from grasp_classifier_ros.core.pipeline import Pipeline
 from grasp_classifier_ros.core.stats import assess, StreamStats
+from grasp_classifier_ros.core.streams import ClockJump, stamp_jump_message
 from model_factory import brightness_metadata, flat_probability, write_model
 from msg_factory import make_image
 import numpy as np
@@ -253,3 +254,42 @@ def test_done_ns_is_on_the_callers_clock(model):
     # sim time 5 s: done_ns is 5 s plus the processing time, not the wall clock's 1.7e18
     assert r.done_ns - (5 * S + MS) == pytest.approx(r.timings_ms['total'] * MS, abs=MS / 1000)
     assert 0 < r.done_ns - r.receive_ns < S
+
+
+# -- what the node logs (core/streams.py) ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ('change', 'delta_ns', 'text'),
+    [
+        (
+            'ROS_TIME_NO_CHANGE',
+            -5 * S - 250 * MS,
+            'the node clock jumped back 5.250 s to 1000.000 s (a bag loop or a simulation reset)',
+        ),
+        (
+            'ROS_TIME_ACTIVATED',
+            -1_700_000_000 * S,
+            'use_sim_time is now true: the node clock follows /clock (1000.000 s)',
+        ),
+        (
+            'ROS_TIME_DEACTIVATED',
+            1_700_000_000 * S,
+            'use_sim_time is now false: the node clock is the system clock again',
+        ),
+    ],
+)
+def test_a_clock_jump_is_one_log_line(change, delta_ns, text):
+    jump = ClockJump(LOOP_START, delta_ns, change)
+    assert jump.before_ns == LOOP_START - delta_ns
+    assert jump.message() == (
+        f'{text}: new stream (the last stamp, smoothing and hysteresis state, pending ~/check '
+        'frames and input rate cleared)'
+    )
+
+
+def test_a_stamp_jump_is_one_log_line():
+    assert stamp_jump_message(95.0) == (
+        'frame stamps jumped back 95.000 s (a camera restart, or a bag looped without /clock): '
+        'new stream (the last stamp, smoothing and hysteresis state cleared)'
+    )
