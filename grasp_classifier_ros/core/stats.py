@@ -20,7 +20,8 @@ Times are the caller's clock (the node clock: ROS time, sim time included). That
 may jump back (a bag loop, a simulation reset) or read 0 (``use_sim_time`` before the
 first /clock message): ``StreamStats.restart`` starts the rate window and "seconds since
 the last frame" over at a jump; arrivals at time 0 never enter the rate; a clock found
-behind the last frame without a restart is treated as one.
+more than ``CLOCK_SLACK_S`` behind the last frame without a restart is treated as one
+(less is the race of a snapshot's "now" read just before a frame arrived: 0 s then).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from .stamps import NS
 RECENT = 30  # frames the recent statuses (and the diagnostics' fractions) cover
 STALE = ('stale', 'future')  # stamp too old or too far ahead: no verdict
 REJECTED = ('out_of_order', 'bad_image', 'nonfinite', 'error')  # the other frames without one
+CLOCK_SLACK_S = 1.0  # a snapshot's clock this far behind the last frame: the clock went back
 
 
 def percentiles(values: list[float] | np.ndarray, qs: tuple[float, ...] = (50, 95, 99)) -> dict:
@@ -135,14 +137,14 @@ class StreamStats:
         """Everything diagnostics publish, as plain Python values."""
         with self._lock:
             last = self.last_receive_ns if self.last_receive_ns is not None else self._restarted_ns
-            if last is not None and now_ns < last:  # the clock went back and nobody said so
+            if last is not None and last - now_ns > CLOCK_SLACK_S * NS:  # back, unannounced
                 self._restart_locked(now_ns)
                 last = now_ns
         rate = self.input_rate_hz()
         with self._lock:
             lat = percentiles(list(self._latency_ms), (50, 95))
             e2e = percentiles(list(self._e2e_ms), (50, 95))
-            since = None if last is None else (now_ns - last) / NS
+            since = None if last is None else max(0, now_ns - last) / NS
             recent = list(self.recent_status)
             return {
                 'received': self.received,

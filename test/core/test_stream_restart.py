@@ -182,9 +182,16 @@ def test_a_dead_camera_after_a_jump_is_reported_after_camera_timeout():
 
 def test_a_clock_behind_the_last_frame_without_a_restart_counts_from_now():
     st = StreamStats()
-    st.record_input(LOOP_START + 5 * S)
-    snap = st.snapshot(LOOP_START)  # before: -5 s, and a dead camera never reported
+    for i in range(3):
+        st.record_input(LOOP_START + 5 * S + i * 66 * MS)
+    # A snapshot whose "now" was read just before a frame arrived: 0 s, nothing restarts.
+    snap = st.snapshot(LOOP_START + 5 * S + 132 * MS - 10 * MS)
     assert snap['seconds_since_last_frame'] == 0.0
+    assert snap['input_rate_hz'] == pytest.approx(1 / 0.066)
+    # More than CLOCK_SLACK_S (1 s) behind: the clock went back, unannounced. Before, this
+    # read -5 s, and a dead camera was never reported.
+    snap = st.snapshot(LOOP_START)
+    assert (snap['seconds_since_last_frame'], snap['input_rate_hz']) == (0.0, 0.0)
     level, message = assess(st.snapshot(LOOP_START + 2 * S), 1.0)
     assert level == 'ERROR' and message.startswith('camera stopped: no frame for 2.00 s')
 
