@@ -87,7 +87,8 @@ class StreamStats:
         Start the stream's timing over at ``now_ns`` (the clock jumped back, or activation).
 
         The rate window empties and "seconds since the last frame" counts from ``now_ns``
-        until a frame arrives, so a camera that stays dead after a jump is reported once
+        until a frame arrives (if any frame ever came: before the first one it stays "no
+        frames received yet"), so a camera that stays dead after a jump is reported once
         ``camera_timeout`` has passed. Counts, latencies and recent statuses stay.
         """
         with self._lock:
@@ -136,7 +137,9 @@ class StreamStats:
     def snapshot(self, now_ns: int) -> dict[str, Any]:
         """Everything diagnostics publish, as plain Python values."""
         with self._lock:
-            last = self.last_receive_ns if self.last_receive_ns is not None else self._restarted_ns
+            last = self.last_receive_ns
+            if last is None and self.received:
+                last = self._restarted_ns  # frames came before the restart, none since
             if last is not None and last - now_ns > CLOCK_SLACK_S * NS:  # back, unannounced
                 self._restart_locked(now_ns)
                 last = now_ns

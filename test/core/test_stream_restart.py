@@ -244,6 +244,15 @@ def test_interleaved_publishers_on_different_clocks_warn(model):
 # -- activation and a long gap start fresh (issue 18 item 4) --------------------------------------
 
 
+def test_before_any_frame_a_restart_still_says_no_frames_received_yet():
+    st = StreamStats()
+    st.restart(LOOP_START)  # the node's activation
+    assert assess(st.snapshot(LOOP_START + 10 * MS), 1.0) == (
+        'ERROR',
+        'no frames received yet: is the camera publishing on image_topic?',
+    )
+
+
 def test_activation_starts_a_new_stream(model):
     pl = Pipeline(model, decision=DecisionConfig(threshold=0.5, hysteresis=0.1, max_frame_age=0.0))
     assert play(pl, HELD, LOOP_START, 3)[-1].success
