@@ -220,16 +220,23 @@ class SimClock:
 
     def now_ns(self) -> int:
         with self._lock:
-            return self._base_ns + time.monotonic_ns() - self._wall_ns
+            return self._now_ns()
+
+    def _now_ns(self) -> int:
+        return self._base_ns + time.monotonic_ns() - self._wall_ns
 
     def jump(self, to_ns: int) -> None:
         with self._lock:
             self._base_ns, self._wall_ns = to_ns, time.monotonic_ns()
-        self._publish()
+            self._publish_locked()
 
     def _publish(self) -> None:
+        with self._lock:  # read and publish together: /clock never goes back by accident
+            self._publish_locked()
+
+    def _publish_locked(self) -> None:
         msg = Clock()
-        msg.clock.sec, msg.clock.nanosec = divmod(self.now_ns(), 1_000_000_000)
+        msg.clock.sec, msg.clock.nanosec = divmod(self._now_ns(), 1_000_000_000)
         self._publisher.publish(msg)
 
     def _run(self) -> None:
