@@ -49,7 +49,7 @@ from .report import (
     summary_text,
     write_report,
 )
-from .results import recorded_records, write_annotated_bag
+from .results import clock_mismatch, recorded_records, write_annotated_bag
 from .sheets import write_png
 from ..core.configure import build_pipeline, resolve_model_path
 from ..core.errors import GraspClassifierError
@@ -473,6 +473,9 @@ def _score_recorded(reader: BagReader, args: argparse.Namespace, out_dir: Path) 
         f'threshold {threshold:.3f}',
         file=sys.stderr,
     )
+    mismatch = clock_mismatch(records)
+    if mismatch is not None:
+        print(f'warning: {mismatch}', file=sys.stderr)
     plan = _plan_labels(reader, args, recorded=True)
     attach_labels(records, plan, args.episode_gap)
     run_ = ReplayRun('recorded', records, 0.0, len(records), len(records), 0)
@@ -487,6 +490,8 @@ def _score_recorded(reader: BagReader, args: argparse.Namespace, out_dir: Path) 
             'matched_on': 'log time' if plan.by_log_time else 'header stamp',
         },
     }
+    if mismatch is not None:
+        info['clock_mismatch'] = mismatch
     data = build_metrics(run_, results, threshold=threshold, info=info)
     data['throughput_fps'] = None
     write_report(out_dir, records, results, data, reader.start_ns, 0.0, not args.no_plot)

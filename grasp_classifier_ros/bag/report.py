@@ -20,7 +20,7 @@ Frame metrics threshold each fresh frame's calibrated success probability at
 the pipeline threshold (the per-frame decision a controller would see without
 smoothing); verdict metrics score the Decider's smoothed verdict (UNCERTAIN
 counts as wrong). Episode verdicts replay the node's ``~/check`` logic
-(``decision.CheckCollector``) over the last ``check_frames`` fresh frames of
+(``check.CheckCollector``) over the last ``check_frames`` fresh frames of
 each episode.
 """
 
@@ -39,7 +39,8 @@ import numpy as np
 from .labels import Episode, label_name
 from .replay import DROPPED, FrameRecord, ReplayRun
 from ..core import metrics
-from ..core.decision import CheckCollector
+from ..core.check import CheckCollector
+from ..core.pipeline import FrameResult
 from ..core.stamps import NS
 
 STAGES = ('decode', 'preprocess', 'inference', 'decision', 'total')
@@ -85,7 +86,9 @@ def episode_verdicts(
         since = fresh[-check_frames].stamp_ns if len(fresh) >= check_frames else ep.start_ns
         req = collector.request(check_frames, check_timeout, now_ns=since, threshold=threshold)
         for r in recs:
-            if r.result is not None:  # a dropped frame never reached the pipeline
+            # A dropped frame never reached the pipeline; the episode's frames before "the
+            # call" are simply earlier, not worth a note in the answer.
+            if r.result is not None and _captured_ns(r.result) >= since:
                 collector.offer(r.result)
         outcome = req.outcome()
         collector.cancel(req)
@@ -105,6 +108,11 @@ def episode_verdicts(
             )
         )
     return out
+
+
+def _captured_ns(result: FrameResult) -> int:
+    """Return when a frame was captured, as ``~/check`` reads it (stamp, else receive time)."""
+    return result.stamp_ns if result.stamp_ns != 0 else result.receive_ns
 
 
 def _clean(value: Any) -> Any:

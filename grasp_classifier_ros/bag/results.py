@@ -57,6 +57,8 @@ from ..core.pipeline import FrameResult
 from ..core.stamps import stamp_to_ns
 
 NO_SUCCESS_CLASS = 'no_success_class'  # status of a recorded result without the success class
+# A median "latency" (log time - header stamp) beyond this is two clocks, not a latency.
+CLOCK_MISMATCH_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,32 @@ def recorded_records(
             f'(class_ids seen: {", ".join(sorted(seen)) or "none"}); pass --success-class'
         )
     return Recorded(records, success_class, source, threshold)
+
+
+def clock_mismatch(records: list[FrameRecord]) -> str | None:
+    """
+    Say what to do when recorded results were logged on another clock than their stamps.
+
+    A live node replaying a bag with ``use_sim_time`` stamps its results with the bag's old
+    times; ``ros2 bag record`` without ``--use-sim-time`` logs them at the wall clock's, so
+    log time - stamp reads as a latency of months or years. Returns None when the median
+    of ``e2e_ms`` is within ``CLOCK_MISMATCH_S``; else the one-line explanation, and the
+    end-to-end latencies are left out (set to None).
+    """
+    e2e = [r.e2e_ms for r in records if r.e2e_ms is not None]
+    if not e2e:
+        return None
+    median_s = float(np.median(e2e)) / 1e3
+    if abs(median_s) <= CLOCK_MISMATCH_S:
+        return None
+    for r in records:
+        r.e2e_ms = None
+    return (
+        f'the results were logged a median {median_s:.3g} s after their header stamps: not a '
+        'latency but two clocks (the node on sim time, the recorder on wall time); '
+        'end-to-end latency left out. Record with `ros2 bag record --use-sim-time` while '
+        '`ros2 bag play --clock` drives the node (use_sim_time:=true)'
+    )
 
 
 def _success_class(

@@ -43,6 +43,7 @@ def decision_config(params: Params, model_threshold: float) -> DecisionConfig:
         window=params.window,
         max_frame_age=params.max_frame_age,
         max_future_skew=params.max_future_skew,
+        camera_timeout=params.camera_timeout,
     )
 
 

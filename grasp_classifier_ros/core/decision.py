@@ -22,8 +22,15 @@ Rules (documented in the README, tested exactly):
   (relative to ``now``), zero (unstamped), more than ``max_future_skew`` seconds
   in the future, or not newer than the last accepted frame never yields a
   verdict. ``max_frame_age = 0`` disables the age, zero-stamp and future checks.
-* A gap longer than ``max_frame_age`` between accepted frames resets smoothing,
-  so evidence from before the gap never carries over.
+* A new stream: a stamp more than ``DecisionConfig.jump_back_s`` before the last
+  accepted one (``max_frame_age + max_future_skew``, which a node clock that never
+  goes back cannot produce; ``camera_timeout`` when ``max_frame_age`` is 0) is not
+  out of order but the first frame of a new stream (a camera restart, a bag loop
+  without /clock): all state is forgotten, as ``restart`` does on a clock jump.
+* A gap longer than ``DecisionConfig.gap_s`` between accepted frames
+  (``max_frame_age``, or ``camera_timeout`` when that is 0; between their stamps,
+  or between their ``now`` when a frame is unstamped) resets smoothing and the
+  hysteresis state, so evidence from before the gap never carries over.
 * Smoothing over the last ``window`` frames: ``none`` (the frame itself),
   ``ema`` (alpha = 2 / (window + 1)) or ``vote`` (each frame votes success if
   p >= on-level, failure if p <= off-level, else abstains).
@@ -38,10 +45,6 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 import enum
-import math
-import threading
-import time
-from typing import Protocol
 
 from .stamps import NS
 
@@ -64,6 +67,7 @@ class DecisionConfig:
     window: int = 3
     max_frame_age: float = 0.5
     max_future_skew: float = 0.1
+    camera_timeout: float = 1.0  # only the stream rules below use it (max_frame_age = 0)
 
     @property
     def on_level(self) -> float:
@@ -73,6 +77,18 @@ class DecisionConfig:
     def off_level(self) -> float:
         return max(0.0, self.threshold - self.hysteresis)
 
+    @property
+    def gap_s(self) -> float:
+        """Return the gap between accepted frames after which evidence is forgotten."""
+        return self.max_frame_age if self.max_frame_age > 0 else self.camera_timeout
+
+    @property
+    def jump_back_s(self) -> float:
+        """Return how far a stamp must lie before the last one to start a new stream."""
+        if self.max_frame_age > 0:
+            return self.max_frame_age + self.max_future_skew
+        return self.camera_timeout
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -80,6 +96,7 @@ class Decision:
     probability: float
     smoothed: float
     age_s: float
+    new_stream_after_s: float = 0.0  # > 0: this frame's stamp jumped back that far (new stream)
 
     @property
     def success(self) -> bool:
@@ -107,7 +124,8 @@ class Decider:
         self._history: deque[float] = deque(maxlen=config.window)
         self._ema: float | None = None
         self._state: Verdict | None = None
-        self._last_stamp_ns: int | None = None
+        self._last_stamp_ns: int | None = None  # of the last accepted frame with a stamp
+        self._last_now_ns: int | None = None  # ``now`` of the last accepted frame
 
     def set_config(self, config: DecisionConfig) -> None:
         """Apply new parameters; smoothing state restarts so old evidence is not reinterpreted."""
@@ -121,6 +139,20 @@ class Decider:
         self._history.clear()
         self._ema = None
         self._state = None
+
+    def restart(self) -> None:
+        """Start a new stream: forget the evidence and the last stamp (clock jump, activation)."""
+        self.reset()
+        self._last_stamp_ns = None
+        self._last_now_ns = None
+
+    def _jumped_back_s(self, stamp_ns: int) -> float:
+        """Return how far ``stamp_ns`` lies before the last stamp if that starts a new stream."""
+        last = self._last_stamp_ns
+        if stamp_ns == 0 or last is None:
+            return 0.0
+        back = (last - stamp_ns) / NS
+        return back if back > self.config.jump_back_s else 0.0
 
     def check_stamp(self, stamp_ns: int, now_ns: int) -> StampCheck:
         """Decide whether a frame is fresh enough to be classified at all."""
@@ -146,7 +178,12 @@ class Decider:
                     f'{cfg.max_future_skew} s); camera and node clocks disagree '
                     '(check use_sim_time / clock sync)',
                 )
-        if stamp_ns != 0 and self._last_stamp_ns is not None and stamp_ns <= self._last_stamp_ns:
+        if (
+            stamp_ns != 0
+            and self._last_stamp_ns is not None
+            and stamp_ns <= self._last_stamp_ns
+            and not self._jumped_back_s(stamp_ns)
+        ):
             return StampCheck(
                 'out_of_order',
                 age,
@@ -162,16 +199,21 @@ class Decider:
         """
         cfg = self.config
         age = (now_ns - stamp_ns) / NS
-        last = self._last_stamp_ns
-        if (
-            cfg.max_frame_age > 0
-            and last is not None
-            and stamp_ns != 0
-            and (stamp_ns - last) / NS > cfg.max_frame_age
-        ):
+        jumped_back = self._jumped_back_s(stamp_ns)
+        if jumped_back:
+            self.restart()
+        last, last_now = self._last_stamp_ns, self._last_now_ns
+        if stamp_ns != 0 and last is not None:
+            gap = (stamp_ns - last) / NS
+        elif last_now is not None:
+            gap = abs(now_ns - last_now) / NS
+        else:
+            gap = 0.0
+        if gap > cfg.gap_s:
             self.reset()
         if stamp_ns != 0:
             self._last_stamp_ns = stamp_ns
+        self._last_now_ns = now_ns
         p = float(probability)
         on, off = cfg.on_level, cfg.off_level
         if cfg.smoothing == 'vote':
@@ -195,124 +237,4 @@ class Decider:
         if new_state is not None:
             self._state = new_state
         verdict = self._state if self._state is not None else Verdict.UNCERTAIN
-        return Decision(verdict, p, smoothed, age)
-
-
-class _ResultLike(Protocol):
-    status: str
-    stamp_ns: int
-    receive_ns: int
-    success_probability: float | None
-
-
-@dataclass(frozen=True)
-class CheckOutcome:
-    """Answer to a ``~/check`` call: ``success`` is True only when the grasp holds."""
-
-    success: bool
-    message: str
-    frames_used: int
-    mean_probability: float | None
-
-
-class CheckRequest:
-    """One pending ``~/check``: waits for the next ``k`` fresh frames after ``since_ns``."""
-
-    def __init__(self, k: int, timeout_s: float, since_ns: int, threshold: float) -> None:
-        self.k = k
-        self.timeout_s = timeout_s
-        self.since_ns = since_ns
-        self.threshold = threshold
-        self.probabilities: list[float] = []
-        self.rejected: dict[str, int] = {}
-        self._done = threading.Event()
-
-    def _offer(self, result: _ResultLike) -> None:
-        # Frames stamped before the call show the scene before the grasp finished.
-        stamp = result.stamp_ns if result.stamp_ns != 0 else result.receive_ns
-        if stamp < self.since_ns:
-            return
-        if result.status != 'ok' or result.success_probability is None:
-            self.rejected[result.status] = self.rejected.get(result.status, 0) + 1
-            return
-        self.probabilities.append(result.success_probability)
-        if len(self.probabilities) >= self.k:
-            self._done.set()
-
-    @property
-    def done(self) -> bool:
-        return self._done.is_set()
-
-    def wait(self, timeout_s: float | None = None) -> CheckOutcome:
-        """Block until ``k`` frames arrived or the timeout passed; then give the verdict."""
-        self._done.wait(self.timeout_s if timeout_s is None else timeout_s)
-        return self.outcome()
-
-    def outcome(self) -> CheckOutcome:
-        probs = list(self.probabilities[: self.k])
-        n = len(probs)
-        skipped = ', '.join(f'{c} {s}' for s, c in sorted(self.rejected.items()))
-        skipped = f' ({skipped} frames ignored)' if skipped else ''
-        if n < self.k:
-            if n == 0:
-                why = f'no fresh frames within {self.timeout_s:g} s{skipped}'
-            else:
-                why = (
-                    f'timeout: only {n} of {self.k} fresh frames within '
-                    f'{self.timeout_s:g} s{skipped}'
-                )
-            return CheckOutcome(False, f'no verdict: {why}', n, None)
-        mean = math.fsum(probs) / n
-        holds = mean >= self.threshold
-        word = 'grasp holds' if holds else 'grasp failed'
-        return CheckOutcome(
-            holds,
-            f'{word}: confidence {mean:.3f} over {n} frames '
-            f'(threshold {self.threshold:.3f}){skipped}',
-            n,
-            mean,
-        )
-
-
-class CheckCollector:
-    """Thread-safe hub feeding processed frames to pending ``~/check`` requests."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pending: list[CheckRequest] = []
-
-    def request(
-        self, k: int, timeout_s: float, now_ns: int | None = None, threshold: float = 0.5
-    ) -> CheckRequest:
-        req = CheckRequest(k, timeout_s, time.time_ns() if now_ns is None else now_ns, threshold)
-        with self._lock:
-            self._pending.append(req)
-        return req
-
-    def offer(self, result: _ResultLike) -> None:
-        with self._lock:
-            if not self._pending:  # the common case: called per frame, nobody waiting
-                return
-            for req in self._pending:
-                req._offer(result)
-            self._pending = [r for r in self._pending if not r.done]
-
-    def run_check(
-        self, k: int, timeout_s: float, now_ns: int | None = None, threshold: float = 0.5
-    ) -> CheckOutcome:
-        """Register a request, block until it completes or times out, and answer it."""
-        req = self.request(k, timeout_s, now_ns, threshold)
-        try:
-            return req.wait()
-        finally:
-            self.cancel(req)
-
-    def cancel(self, req: CheckRequest) -> None:
-        with self._lock:
-            if req in self._pending:
-                self._pending.remove(req)
-
-    @property
-    def pending(self) -> int:
-        with self._lock:
-            return len(self._pending)
+        return Decision(verdict, p, smoothed, age, jumped_back)

@@ -301,13 +301,16 @@ class Params:
     )
     check_timeout: float = _param(
         1.0,
-        '~/check: seconds to wait for those frames before answering "no verdict".',
+        '~/check: seconds to wait for those frames before answering "no verdict", on the node '
+        'clock (sim time with use_sim_time).',
         dynamic=True,
         rules=(Bounds(0.01, 60.0),),
     )
     camera_timeout: float = _param(
         1.0,
-        'Seconds without frames before diagnostics report the camera as stopped (ERROR).',
+        'Seconds without frames before diagnostics report the camera as stopped (ERROR). With '
+        'max_frame_age 0, also the gap, or jump back of the stamps, after which a stream starts '
+        'fresh.',
         dynamic=True,
         rules=(Bounds(0.05, 60.0),),
     )

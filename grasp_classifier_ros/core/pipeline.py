@@ -21,6 +21,11 @@ decide, with per-stage timings. It never raises for a per-frame fault: bad
 images, non-finite model outputs and stale frames come back as a
 ``FrameResult`` with a status and no verdict. ``NewestFrameWorker`` runs it on
 its own thread, keeping only the newest pending frame.
+
+Every time here is on one clock, the caller's ("now"): the node clock (ROS time,
+which follows ``use_sim_time``) in the node, the bag's clock in evaluation.
+``restart_stream`` starts a new stream when that clock jumps back (a bag loop, a
+simulation reset) or the node is activated.
 """
 
 from __future__ import annotations
@@ -34,7 +39,8 @@ from typing import Any
 
 import numpy as np
 
-from .decision import CheckCollector, CheckOutcome, Decider, Decision, DecisionConfig
+from .check import CheckCollector, CheckOutcome
+from .decision import Decider, Decision, DecisionConfig
 from .errors import ImageConversionError
 from .image_codec import DecodedImage, DEFAULT_MAX_PIXELS, to_color_order
 from .interfaces import InputKind, RAW
@@ -64,7 +70,7 @@ class FrameResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     preview: np.ndarray | None = None
-    done_ns: int = 0
+    done_ns: int = 0  # "now" + the processing time: the caller's clock, like receive_ns
     class_names: tuple[str, ...] = ()  # of the model that made ``probabilities``
 
     @property
@@ -103,6 +109,7 @@ class Pipeline:
         self.check = CheckCollector()
         self.stats = StreamStats()
         self._keep_previews = False
+        self._restart = threading.Event()  # set: the decider starts a new stream
 
     @property
     def metadata(self) -> ModelMetadata:
@@ -134,13 +141,38 @@ class Pipeline:
         """Attach each frame's pixels to its result from the next frame on (or stop)."""
         self._keep_previews = wanted
 
-    def run_check(self, k: int, timeout_s: float, now_ns: int) -> CheckOutcome:
+    def run_check(self, k: int, timeout_s: float, clock_ns: Callable[[], int]) -> CheckOutcome:
         """
         Answer ``~/check``: the verdict over the next ``k`` fresh frames at the threshold.
 
-        Blocks the calling thread (never the worker) until they arrived or ``timeout_s`` passed.
+        Blocks the calling thread (never the worker) until they arrived or ``timeout_s``
+        passed on ``clock_ns`` (the node clock; see ``check`` for the wall-time bounds).
         """
-        return self.check.run_check(k, timeout_s, now_ns=now_ns, threshold=self.threshold)
+        return self.check.run_check(k, timeout_s, clock_ns, self.threshold)
+
+    def restart_stream(self, now_ns: int, jumped_from_ns: int | None = None) -> None:
+        """
+        Start a new stream at ``now_ns``: the clock jumped back, or the node was activated.
+
+        The decider forgets its last stamp, smoothing and hysteresis state (before the next
+        frame; at once when no frame is in progress), the rate statistics start over and,
+        when the clock jumped back from ``jumped_from_ns``, pending ``~/check`` requests
+        collect afresh from ``now_ns``. Never blocks: a clock's jump callback calls it.
+        """
+        self._restart.set()
+        if self._lock.acquire(blocking=False):
+            try:
+                self._apply_restart()
+            finally:
+                self._lock.release()
+        self.stats.restart(now_ns)
+        if jumped_from_ns is not None:
+            self.check.restart(now_ns, jumped_from_ns)
+
+    def _apply_restart(self) -> None:
+        if self._restart.is_set():
+            self._restart.clear()
+            self.decider.restart()
 
     def snapshot(self, now_ns: int) -> dict[str, Any]:
         """Return rolling stream statistics for diagnostics (``StreamStats.snapshot``)."""
@@ -188,16 +220,17 @@ class Pipeline:
             stamp_ns = stamp_to_ns(header.stamp)  # type: ignore[union-attr]
         except (AttributeError, TypeError, ValueError, OverflowError):  # int(inf) overflows
             result = FrameResult(header, 0, rx, 'bad_image', error='message has no header.stamp')
-            return self._finish(result, t0)
+            return self._finish(result, t0, now_ns)
         with self._lock:
             try:
+                self._apply_restart()
                 result = self._process_locked(msg, header, stamp_ns, now_ns, rx, t0)
             except Exception as exc:  # a per-frame fault must never kill the worker
                 _LOG.exception('unexpected error while processing a frame')
                 result = FrameResult(
                     header, stamp_ns, rx, 'error', error=f'{type(exc).__name__}: {exc}'
                 )
-        return self._finish(result, t0)
+        return self._finish(result, t0, now_ns)
 
     def _process_locked(
         self, msg: Any, header: Any, stamp_ns: int, now_ns: int, rx: int, t0: int
@@ -250,11 +283,17 @@ class Pipeline:
             class_names=tuple(self.model.metadata.class_names),
         )
 
-    def _finish(self, result: FrameResult, t0: int) -> FrameResult:
-        result.timings_ms['total'] = (time.perf_counter_ns() - t0) / 1e6
-        result.done_ns = time.time_ns()
-        age = result.decision.age_s if result.decision is not None else None
-        self.stats.record_result(result.status, result.timings_ms['total'], age)
+    def _finish(self, result: FrameResult, t0: int, now_ns: int) -> FrameResult:
+        elapsed = time.perf_counter_ns() - t0
+        result.timings_ms['total'] = elapsed / 1e6
+        result.done_ns = now_ns + elapsed
+        decision = result.decision
+        self.stats.record_result(
+            result.status,
+            result.timings_ms['total'],
+            decision.age_s if decision is not None else None,
+            new_stream=decision is not None and decision.new_stream_after_s > 0,
+        )
         self.check.offer(result)
         return result
 
@@ -265,7 +304,8 @@ class NewestFrameWorker:
 
     ``submit`` never blocks: a frame arriving while another waits replaces it
     (the replaced one is counted as dropped). ``clock_ns`` gives "now" for the
-    freshness check — wall time in the node, replayed bag time in evaluation.
+    freshness check — the node clock (ROS time) in the node, replayed bag time in
+    evaluation, wall time by default.
     """
 
     def __init__(

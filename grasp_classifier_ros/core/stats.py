@@ -13,7 +13,16 @@
 # limitations under the License.
 #
 # SPDX-License-Identifier: Apache-2.0
-"""Rolling counters, rates and latency percentiles for diagnostics and reports."""
+"""
+Rolling counters, rates and latency percentiles for diagnostics and reports.
+
+Times are the caller's clock (the node clock: ROS time, sim time included). That clock
+may jump back (a bag loop, a simulation reset) or read 0 (``use_sim_time`` before the
+first /clock message): ``StreamStats.restart`` starts the rate window and "seconds since
+the last frame" over at a jump; arrivals at time 0 never enter the rate; a clock found
+more than ``CLOCK_SLACK_S`` behind the last frame without a restart is treated as one
+(less is the race of a snapshot's "now" read just before a frame arrived: 0 s then).
+"""
 
 from __future__ import annotations
 
@@ -24,6 +33,11 @@ from typing import Any
 import numpy as np
 
 from .stamps import NS
+
+RECENT = 30  # frames the recent statuses (and the diagnostics' fractions) cover
+STALE = ('stale', 'future')  # stamp too old or too far ahead: no verdict
+REJECTED = ('out_of_order', 'bad_image', 'nonfinite', 'error')  # the other frames without one
+CLOCK_SLACK_S = 1.0  # a snapshot's clock this far behind the last frame: the clock went back
 
 
 def percentiles(values: list[float] | np.ndarray, qs: tuple[float, ...] = (50, 95, 99)) -> dict:
@@ -53,25 +67,58 @@ class StreamStats:
         self.last_receive_ns: int | None = None
         self.last_stamp_age_s: float | None = None
         self.last_status: str | None = None
-        self.recent_status: deque[str] = deque(maxlen=30)
+        self.recent_status: deque[str] = deque(maxlen=RECENT)
+        self.recent_new_stream: deque[bool] = deque(maxlen=RECENT)  # stamps jumped back
+        self.restarts = 0  # restart() calls: clock jumps, activations
+        self.new_streams = 0  # frames whose stamps started a new stream
+        self._restarted_ns: int | None = None  # the clock at the last restart
 
     def record_input(self, receive_ns: int) -> None:
         with self._lock:
             self.received += 1
-            self._arrivals.append(receive_ns)
+            if self._arrivals and receive_ns < self._arrivals[-1]:
+                self._arrivals.clear()  # the clock went back: the old arrivals say nothing
+            if receive_ns != 0:  # 0: the node clock has not started (use_sim_time)
+                self._arrivals.append(receive_ns)
             self.last_receive_ns = receive_ns
+
+    def restart(self, now_ns: int) -> None:
+        """
+        Start the stream's timing over at ``now_ns`` (the clock jumped back, or activation).
+
+        The rate window empties and "seconds since the last frame" counts from ``now_ns``
+        until a frame arrives (if any frame ever came: before the first one it stays "no
+        frames received yet"), so a camera that stays dead after a jump is reported once
+        ``camera_timeout`` has passed. Counts, latencies and recent statuses stay.
+        """
+        with self._lock:
+            self._restart_locked(now_ns)
+            self.restarts += 1
+
+    def _restart_locked(self, now_ns: int) -> None:
+        self._arrivals.clear()
+        self.last_receive_ns = None
+        self._restarted_ns = now_ns
 
     def record_drop(self, n: int = 1) -> None:
         with self._lock:
             self.dropped += n
 
     def record_result(
-        self, status: str, total_ms: float | None, age_s: float | None, e2e_ms: float | None = None
+        self,
+        status: str,
+        total_ms: float | None,
+        age_s: float | None,
+        e2e_ms: float | None = None,
+        *,
+        new_stream: bool = False,
     ) -> None:
         with self._lock:
             self.counts[status] += 1
             self.last_status = status
             self.recent_status.append(status)
+            self.recent_new_stream.append(new_stream)
+            self.new_streams += new_stream
             if age_s is not None:
                 self.last_stamp_age_s = age_s
             if total_ms is not None and status == 'ok':
@@ -89,11 +136,18 @@ class StreamStats:
 
     def snapshot(self, now_ns: int) -> dict[str, Any]:
         """Everything diagnostics publish, as plain Python values."""
+        with self._lock:
+            last = self.last_receive_ns
+            if last is None and self.received:
+                last = self._restarted_ns  # frames came before the restart, none since
+            if last is not None and last - now_ns > CLOCK_SLACK_S * NS:  # back, unannounced
+                self._restart_locked(now_ns)
+                last = now_ns
         rate = self.input_rate_hz()
         with self._lock:
             lat = percentiles(list(self._latency_ms), (50, 95))
             e2e = percentiles(list(self._e2e_ms), (50, 95))
-            since = None if self.last_receive_ns is None else (now_ns - self.last_receive_ns) / NS
+            since = None if last is None else max(0, now_ns - last) / NS
             recent = list(self.recent_status)
             return {
                 'received': self.received,
@@ -102,6 +156,7 @@ class StreamStats:
                 'counts': dict(self.counts),
                 'input_rate_hz': rate,
                 'seconds_since_last_frame': since,
+                'no_frame_since_restart': self.last_receive_ns is None and last is not None,
                 'last_frame_age_s': self.last_stamp_age_s,
                 'latency_ms_p50': lat['p50'],
                 'latency_ms_p95': lat['p95'],
@@ -109,16 +164,14 @@ class StreamStats:
                 'e2e_ms_p95': e2e['p95'],
                 'recent_counts': dict(Counter(recent)),
                 'recent_stale_fraction': (
-                    sum(1 for s in recent if s in ('stale', 'future')) / len(recent)
-                    if recent
-                    else 0.0
+                    sum(1 for s in recent if s in STALE) / len(recent) if recent else 0.0
                 ),
                 'recent_fault_fraction': (
-                    sum(1 for s in recent if s in ('bad_image', 'nonfinite', 'error'))
-                    / len(recent)
-                    if recent
-                    else 0.0
+                    sum(1 for s in recent if s in REJECTED) / len(recent) if recent else 0.0
                 ),
+                'recent_new_streams': sum(self.recent_new_stream),
+                'restarts': self.restarts,
+                'new_streams': self.new_streams,
             }
 
 
@@ -128,9 +181,11 @@ def assess(snapshot: dict[str, Any], camera_timeout_s: float) -> tuple[str, str]
     if since is None:
         return 'ERROR', 'no frames received yet: is the camera publishing on image_topic?'
     if since > camera_timeout_s:
+        restarted = ' since the stream restarted' if snapshot.get('no_frame_since_restart') else ''
         return (
             'ERROR',
-            f'camera stopped: no frame for {since:.2f} s (camera_timeout={camera_timeout_s} s)',
+            f'camera stopped: no frame for {since:.2f} s{restarted} '
+            f'(camera_timeout={camera_timeout_s} s)',
         )
     if snapshot['recent_stale_fraction'] >= 1.0:
         return 'ERROR', 'all recent frames are stale or future-stamped: no verdicts are published'
@@ -138,12 +193,19 @@ def assess(snapshot: dict[str, Any], camera_timeout_s: float) -> tuple[str, str]
     if recent and not recent.get('ok'):  # e.g. every frame NaN or out of order: not 'classifying'
         why = ', '.join(f'{n} {status}' for status, n in sorted(recent.items()))
         return 'ERROR', f'no verdict from any of the last {sum(recent.values())} frames ({why})'
+    new_streams = snapshot.get('recent_new_streams', 0)
+    if new_streams >= 2:  # one is a camera restart or a bag loop; more, several clocks
+        return (
+            'WARN',
+            f'frame stamps jumped back {new_streams} times in the last {RECENT} frames, each '
+            'starting a new stream: several publishers on different clocks?',
+        )
     if snapshot['recent_stale_fraction'] > 0:
         return 'WARN', f'{snapshot["recent_stale_fraction"]:.0%} of recent frames stale'
     if snapshot['recent_fault_fraction'] > 0:
+        rejected = ', '.join(f'{n} {s}' for s, n in sorted(recent.items()) if s in REJECTED)
         return (
             'WARN',
-            f'{snapshot["recent_fault_fraction"]:.0%} of recent frames rejected '
-            '(bad image or NaN output)',
+            f'{snapshot["recent_fault_fraction"]:.0%} of recent frames rejected ({rejected})',
         )
     return 'OK', 'classifying'

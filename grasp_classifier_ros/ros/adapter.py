@@ -35,12 +35,17 @@ publishers and ``~/check``), activate (start the inference thread, subscribe), d
 ``GraspClassifierLifecycleNode`` (``lifecycle:=true``) runs setup when constructed and
 the rest from its lifecycle transitions.
 
-Executor requirement: frames, timers, ``~/check`` and the parameter services sit in
-separate callback groups, so a model hot-reload (load + warm-up in the parameter service,
-the default group) never stalls frame intake, diagnostics or ``~/check``. That needs a
-``MultiThreadedExecutor`` with at least ``EXECUTOR_THREADS`` threads, as ``main`` runs it:
-at most ``MAX_PENDING_CHECKS`` ``~/check`` calls wait for frames at a time (more are
-refused at once), the default group, the frames and the timers each need one more.
+Executor requirement: frames, timers, ``~/check``, /clock and the parameter services sit
+in separate callback groups, so a model hot-reload (load + warm-up in the parameter service,
+the default group) never stalls frame intake, diagnostics, ``~/check`` or sim time. That
+needs a ``MultiThreadedExecutor`` with at least ``EXECUTOR_THREADS`` threads, as ``main``
+runs it: at most ``MAX_PENDING_CHECKS`` ``~/check`` calls wait for frames at a time (more
+are refused at once), the default group, the frames, the timers and /clock each need one more.
+
+Time: everything runs on the node clock (ROS time, which follows ``use_sim_time``) except
+the timers (diagnostics, debug-image polling), which run on the steady clock so diagnostics
+also speak before the first /clock message. The clock's jump callback (a jump back, or a
+``use_sim_time`` change) restarts the stream (``Pipeline.restart_stream``).
 """
 
 from __future__ import annotations
@@ -62,6 +67,8 @@ from rcl_interfaces.msg import (
     SetParametersResult,
 )
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.clock import Clock, ClockType, JumpThreshold, TimeJump
+from rclpy.duration import Duration
 from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.node import Node
@@ -73,6 +80,7 @@ from rclpy.qos import (
     QoSProfile,
     ReliabilityPolicy,
 )
+from rclpy.time_source import CLOCK_TOPIC
 from sensor_msgs.msg import Image
 from std_msgs.msg import Bool, Float32, Header
 from std_srvs.srv import Trigger
@@ -89,7 +97,7 @@ from .conversions import (
     make_descriptor,
     ros_default,
 )
-from .health import incompatible_publishers, QosIncident, stream_health
+from .health import incompatible_publishers, QosIncident, stream_health, WAITING_FOR_CLOCK
 from .overlay import draw_overlay
 from ..core import params as param_specs
 from ..core.configure import apply_params, build_pipeline, reload_model, resolve_model_path
@@ -106,6 +114,7 @@ from ..core.interfaces import (
 from ..core.model import JIT_DEPRECATION, LoadedModel, release_cached_memory
 from ..core.params import Params
 from ..core.pipeline import FrameResult, NewestFrameWorker, Pipeline
+from ..core.streams import ClockJump, stamp_jump_message
 
 if TYPE_CHECKING:  # humble's module: the API the type check reads
     from rclpy.qos_event import (
@@ -132,8 +141,10 @@ MODEL_PARAMS = frozenset({'model_path', 'model_sha256'})
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # grasp_classifier_ros/
 T = TypeVar('T')
 MAX_PENDING_CHECKS = 2
-# ~/check calls + the default group (parameter and lifecycle services) + frames + timers.
-EXECUTOR_THREADS = MAX_PENDING_CHECKS + 3
+# ~/check calls + the default group (parameter and lifecycle services) + frames + timers
+# + /clock.
+EXECUTOR_THREADS = MAX_PENDING_CHECKS + 4
+JUMP_BACK = Duration(nanoseconds=-1)  # any jump back of the node clock starts a new stream
 DEBUG_POLL_S = 1.0
 
 
@@ -162,6 +173,7 @@ class ClassifierAdapter(_NodeAPI):
         self._frames_group = MutuallyExclusiveCallbackGroup()
         self._timers_group = MutuallyExclusiveCallbackGroup()
         self._check_group = ReentrantCallbackGroup()
+        self._steady_clock = Clock(clock_type=ClockType.STEADY_TIME)  # for the timers
         self._log_handler: log_bridge.RosLogHandler | None = None
         self.active = False
         self.pipeline: Pipeline | None = None
@@ -177,14 +189,27 @@ class ClassifierAdapter(_NodeAPI):
         # diagnostic_updater puts its timer in the default group, beside the parameter
         # services a model reload blocks: move it to ours. Names are the fully qualified
         # node name, so instances in different namespaces stay apart in aggregators.
+        # On the steady clock: with use_sim_time, a ROS-time timer stays silent until /clock
+        # starts, and then ticks at the simulation's pace.
         self.destroy_timer(self.diagnostics.timer)
         self.diagnostics.timer = self.create_timer(
-            self.diagnostics.period, self.diagnostics.update, callback_group=self._timers_group
+            self.diagnostics.period,
+            self.diagnostics.update,
+            callback_group=self._timers_group,
+            clock=self._steady_clock,
         )
         self.diagnostics.node_name = self.get_fully_qualified_name()
         self.diagnostics.setHardwareID(f'{self.get_fully_qualified_name()}:unconfigured')
         self.diagnostics.add('grasp classifier', self._diagnose)
         self._warn_unknown_overrides()  # after diagnostic_updater declared its parameters
+        jumps = JumpThreshold(
+            min_forward=None,  # type: ignore[arg-type]  # None: forward jumps are no event
+            min_backward=JUMP_BACK,
+            on_clock_change=True,  # use_sim_time switched on or off
+        )
+        self._jump_handle = self.get_clock().create_jump_callback(
+            jumps, post_callback=self._on_clock_jump
+        )
         # Last: declaring parameters (ours and diagnostic_updater's) must not run it.
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.context.on_shutdown(self.shutdown)
@@ -233,10 +258,14 @@ class ClassifierAdapter(_NodeAPI):
     def _activate(self) -> None:
         """Start the inference thread, subscribe, publish the label info."""
         pipeline = self._configured()
+        pipeline.restart_stream(self.now_ns())  # nothing from before the activation holds
         self.worker = NewestFrameWorker(pipeline, self._on_result, clock_ns=self.now_ns).start()
         # Polled at 1 Hz, not per frame: counting subscribers is an rcl call per result.
         self.debug_timer = self.create_timer(
-            DEBUG_POLL_S, self._update_debug_wanted, callback_group=self._timers_group
+            DEBUG_POLL_S,
+            self._update_debug_wanted,
+            callback_group=self._timers_group,
+            clock=self._steady_clock,
         )
         self.subscription = self._subscribe(self.params)
         self.active = True
@@ -298,6 +327,30 @@ class ClassifierAdapter(_NodeAPI):
     def now_ns(self) -> int:
         """Return the node clock in nanoseconds (ROS time: follows use_sim_time)."""
         return int(self.get_clock().now().nanoseconds)
+
+    def create_subscription(self, *args: Any, **kwargs: Any) -> Any:
+        """
+        Create a subscription as rclpy does; rclpy's own /clock one goes in its own group.
+
+        rclpy's TimeSource subscribes /clock in the node's default callback group, where the
+        parameter services run: a model reload (load and warm-up in the parameter callback)
+        would stop sim time for as long as it takes. Called from ``Node.__init__`` too
+        (``use_sim_time`` given at start), hence the group made on first use.
+        """
+        topic = kwargs['topic'] if 'topic' in kwargs else args[1] if len(args) > 1 else None
+        if topic == CLOCK_TOPIC and kwargs.get('callback_group') is None:
+            if getattr(self, '_clock_group', None) is None:
+                self._clock_group = MutuallyExclusiveCallbackGroup()
+            kwargs['callback_group'] = self._clock_group
+        return super().create_subscription(*args, **kwargs)
+
+    def _on_clock_jump(self, jump: TimeJump) -> None:
+        """Start a new stream: the node clock jumped back, or use_sim_time changed."""
+        event = ClockJump(self.now_ns(), int(jump.delta.nanoseconds), str(jump.clock_change.name))
+        pipeline = self.pipeline
+        if pipeline is not None:
+            pipeline.restart_stream(event.now_ns, event.before_ns)
+        self.get_logger().info(event.message())
 
     # -- parameters ---------------------------------------------------------------------------
 
@@ -505,6 +558,10 @@ class ClassifierAdapter(_NodeAPI):
                     f'frame skipped ({result.status}): {result.error}', throttle_duration_sec=5.0
                 )
             return
+        if result.decision.new_stream_after_s > 0:
+            self.get_logger().info(
+                stamp_jump_message(result.decision.new_stream_after_s), throttle_duration_sec=5.0
+            )
         pubs['success'].publish(Bool(data=bool(result.decision.success)))
         pubs['confidence'].publish(Float32(data=float(result.decision.probability)))
         if result.probabilities is not None:
@@ -549,7 +606,7 @@ class ClassifierAdapter(_NodeAPI):
             return response
         try:
             outcome = pipeline.run_check(
-                self.params.check_frames, self.params.check_timeout, self.now_ns()
+                self.params.check_frames, self.params.check_timeout, self.now_ns
             )
         finally:
             self._check_slots.release()
@@ -566,6 +623,8 @@ class ClassifierAdapter(_NodeAPI):
         snapshot = pipeline.snapshot(now)
         if not self.active:
             stat.summary(DiagnosticStatus.OK, 'inactive: not subscribed (lifecycle)')
+        elif now == 0:  # use_sim_time before the first /clock message (system time is never 0)
+            stat.summary(DiagnosticStatus.ERROR, WAITING_FOR_CLOCK)
         else:
             incident = self._qos_incident
             incompatible = 0

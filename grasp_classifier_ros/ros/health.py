@@ -31,6 +31,11 @@ from typing import Any
 
 from ..core.stats import assess
 
+WAITING_FOR_CLOCK = (
+    'waiting for /clock: use_sim_time is true and no clock message has arrived yet; nothing '
+    'is classified until one does (ros2 bag play --clock, or the simulator)'
+)
+
 
 @dataclass(frozen=True)
 class QosIncident:

@@ -39,9 +39,17 @@ RESULTS = [
 
 
 def write_recorded(
-    path: Path, class_ids: tuple[str, str] = ('failure', 'success'), label_info: bool = True
+    path: Path,
+    class_ids: tuple[str, str] = ('failure', 'success'),
+    label_info: bool = True,
+    log_offset_ns: int = 0,
 ) -> None:
-    """Write a bag as `ros2 bag record` captures it: labels, results 20 ms after a frame."""
+    """
+    Write a bag as `ros2 bag record` captures it: labels, results 20 ms after a frame.
+
+    ``log_offset_ns``: the recorder's clock minus the node's (a node on sim time replaying
+    an old bag, recorded without --use-sim-time: the header stamps are the bag's).
+    """
     with BagWriter(path, 'mcap') as w:
         if label_info:
             w.write(
@@ -51,9 +59,9 @@ def write_recorded(
         for episode in RESULTS:
             for label, p in episode:
                 t += PERIOD_NS
-                w.write('/grasp/label', t, bag_io.bool_msg(label))
+                w.write('/grasp/label', t + log_offset_ns, bag_io.bool_msg(label))
                 msg = bag_io.classification_msg(bag_io.header(t, 'cam'), class_ids, [1 - p, p])
-                w.write('/grasp/result', t + LATENCY_NS, msg)
+                w.write('/grasp/result', t + LATENCY_NS + log_offset_ns, msg)
             t += NS
 
 
@@ -112,3 +120,35 @@ def test_recorded_without_success_class_is_a_clear_error(
     # neither the model's success class nor a success word: the flag is the fix
     assert 'cannot tell which class is success' in err and 'held, nope' in err
     assert err.endswith('pass --success-class')
+
+
+def test_a_clock_mismatch_is_named_and_no_latency_of_years_is_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The bag was recorded in 2023 (T0); replayed with --clock to a node on sim time, and
+    # recorded without --use-sim-time a year later: log time - stamp is a year, not a latency.
+    bag = tmp_path / 'rec'
+    write_recorded(bag, log_offset_ns=365 * 24 * 3600 * NS)
+    out = tmp_path / 'report'
+    assert main([str(bag), '--recorded', '--out', str(out), '--no-plot', '--quiet']) == 0
+    (warning,) = [line for line in capsys.readouterr().err.splitlines() if 'warning' in line]
+    assert warning == (
+        'warning: the results were logged a median 3.15e+07 s after their header stamps: not '
+        'a latency but two clocks (the node on sim time, the recorder on wall time); '
+        'end-to-end latency left out. Record with `ros2 bag record --use-sim-time` while '
+        '`ros2 bag play --clock` drives the node (use_sim_time:=true)'
+    )
+    m = read_json(out / 'metrics.json')
+    assert 'end_to_end' not in m['latency_ms']
+    assert m['clock_mismatch'] == warning.removeprefix('warning: ')
+    # the verdicts do not depend on the recorder's clock: scored as before
+    assert m['classification']['confusion_matrix']['matrix'] == [[3, 1], [5, 3]]
+
+
+@pytest.mark.parametrize(('offset_s', 'reported'), [(59.0, True), (61.0, False)])
+def test_the_mismatch_threshold_is_a_minute(tmp_path: Path, offset_s: float, reported: bool):
+    bag = tmp_path / 'rec'
+    write_recorded(bag, log_offset_ns=round(offset_s * NS) - LATENCY_NS)  # median = offset
+    out = tmp_path / 'report'
+    assert main([str(bag), '--recorded', '--out', str(out), '--no-plot', '--quiet']) == 0
+    assert ('end_to_end' in read_json(out / 'metrics.json')['latency_ms']) is reported

@@ -13,20 +13,12 @@
 # limitations under the License.
 #
 # SPDX-License-Identifier: Apache-2.0
-"""Decision logic: hysteresis, smoothing, staleness and the ~/check collector, exactly."""
+"""Decision logic: hysteresis, smoothing and staleness, exactly."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-import threading
-
 from grasp_classifier_ros.core.configure import decision_config
-from grasp_classifier_ros.core.decision import (
-    CheckCollector,
-    Decider,
-    DecisionConfig,
-    Verdict,
-)
+from grasp_classifier_ros.core.decision import Decider, DecisionConfig, Verdict
 from grasp_classifier_ros.core.params import validate_all
 import pytest
 
@@ -142,69 +134,78 @@ def test_config_levels_clamped_and_from_params():
     assert decision_config(validate_all({**values, 'threshold': 0.3}), 0.62).threshold == 0.3
 
 
-@dataclass
-class R:
-    status: str
-    stamp_ns: int
-    receive_ns: int
-    success_probability: float | None
+# -- new streams: clock jumps, camera restarts, long gaps (issue 18 items 1 and 4) ---------------
 
 
-def test_check_uses_only_frames_after_the_call():
-    c = CheckCollector()
-    req = c.request(k=2, timeout_s=1.0, now_ns=10 * S, threshold=0.6)
-    c.offer(R('ok', 10 * S - 1, 10 * S, 0.0))  # captured before the call: ignored
-    c.offer(R('stale', 10 * S + 1, 10 * S, None))
-    c.offer(R('ok', 10 * S + 2, 10 * S, 0.7))
-    assert not req.done
-    c.offer(R('ok', 10 * S + 3, 10 * S, 0.6))
-    assert req.done and c.pending == 0
-    out = req.wait()
-    assert out.success is True and out.frames_used == 2
-    assert out.mean_probability == pytest.approx(0.65)
-    assert out.message == (
-        'grasp holds: confidence 0.650 over 2 frames (threshold 0.600) (1 stale frames ignored)'
-    )
+def test_a_stamp_far_behind_the_last_starts_a_new_stream():
+    # max_frame_age 0.5 + max_future_skew 0.1: a stamp more than 0.6 s behind the last one
+    # cannot come from a node clock that only moves forward: the clock jumped back.
+    cfg = DecisionConfig(threshold=0.5, hysteresis=0.1, smoothing='ema', window=9)
+    assert (cfg.gap_s, cfg.jump_back_s) == (0.5, pytest.approx(0.6))
+    d = Decider(cfg)
+    t = 100 * S
+    assert d.update(0.9, t, t).verdict is Verdict.SUCCESS
+    assert d.check_stamp(t - 600 * MS, t - 600 * MS).status == 'out_of_order'  # exactly 0.6 s
+    back = t - 600 * MS - 1
+    assert d.check_stamp(back, back).ok
+    r = d.update(0.55, back, back)
+    # all evidence forgotten: inside the band there is no prior verdict
+    assert (r.verdict, r.smoothed) == (Verdict.UNCERTAIN, 0.55)
+    assert r.new_stream_after_s == pytest.approx(0.6 + 1e-9)
+    # and the new stream's order holds from its own first frame
+    assert d.check_stamp(back, back).status == 'out_of_order'
+    assert d.update(0.9, back + 33 * MS, back + 33 * MS).new_stream_after_s == 0.0
 
 
-def test_check_failure_and_timeouts():
-    c = CheckCollector()
-    req = c.request(k=1, timeout_s=0.01, now_ns=S, threshold=0.5)
-    c.offer(R('ok', S, S, 0.2))
-    out = req.wait()
-    assert (out.success, out.frames_used) == (False, 1)
-    assert out.message.startswith('grasp failed: confidence 0.200 over 1 frames')
-    none = c.run_check(k=3, timeout_s=0.01, now_ns=S, threshold=0.5)
-    assert none.success is False and none.frames_used == 0
-    assert none.message == 'no verdict: no fresh frames within 0.01 s'
-    assert c.pending == 0
-    part = c.request(k=3, timeout_s=0.01, now_ns=S, threshold=0.5)
-    c.offer(R('ok', 2 * S, 2 * S, 0.9))
-    out = part.wait()
-    assert out.success is False and out.mean_probability is None
-    assert out.message == 'no verdict: timeout: only 1 of 3 fresh frames within 0.01 s'
+def test_without_freshness_checks_a_camera_restart_is_a_new_stream_after_camera_timeout():
+    d = Decider(DecisionConfig(threshold=0.5, hysteresis=0.1, max_frame_age=0.0))
+    assert DecisionConfig(max_frame_age=0.0, camera_timeout=2.5).jump_back_s == 2.5
+    now = 1_700_000_000 * S  # the node's wall clock; the camera counts from its own start
+    assert d.update(0.9, 100 * S, now).verdict is Verdict.SUCCESS
+    assert d.check_stamp(99 * S, now).status == 'out_of_order'  # 1 s back: = camera_timeout
+    assert d.check_stamp(5 * S, now + S).ok  # the camera restarted its clock
+    r = d.update(0.55, 5 * S, now + S)
+    assert (r.verdict, r.new_stream_after_s) == (Verdict.UNCERTAIN, 95.0)
 
 
-def test_check_unstamped_frames_use_receive_time():
-    c = CheckCollector()
-    req = c.request(k=1, timeout_s=1.0, now_ns=5 * S, threshold=0.5)
-    c.offer(R('ok', 0, 4 * S, 0.9))  # received before the call
-    assert not req.done
-    c.offer(R('ok', 0, 6 * S, 0.9))
-    assert req.done and req.outcome().success
+def test_a_rejected_new_stream_frame_changes_nothing():
+    d = Decider(DecisionConfig(threshold=0.5, hysteresis=0.1, smoothing='none'))
+    t = 100 * S
+    d.update(0.9, t, t)
+    assert d.check_stamp(t - 5 * S, t - 5 * S).ok  # checking is not accepting
+    assert d.update(0.55, t + 10 * MS, t + 10 * MS).verdict is Verdict.SUCCESS  # state kept
 
 
-def test_check_wakes_a_waiting_thread():
-    c = CheckCollector()
-    out = {}
+@pytest.mark.parametrize('stamped', [True, False])
+def test_without_freshness_checks_a_long_gap_still_forgets_the_verdict(stamped):
+    # max_frame_age 0 used to keep a SUCCESS across any gap: now camera_timeout bounds it,
+    # measured between stamps, or between the frames' ``now`` when they are unstamped.
+    d = Decider(DecisionConfig(threshold=0.5, hysteresis=0.1, max_frame_age=0.0))
+    t = 1_000 * S
 
-    def caller():
-        out['r'] = c.run_check(k=1, timeout_s=5.0, now_ns=S, threshold=0.5)
+    def stamp(ns: int) -> int:
+        return ns if stamped else 0
 
-    th = threading.Thread(target=caller)
-    th.start()
-    while c.pending == 0:
-        pass
-    c.offer(R('ok', 2 * S, 2 * S, 0.8))
-    th.join(5.0)
-    assert out['r'].success and out['r'].frames_used == 1
+    assert d.update(0.9, stamp(t), t).verdict is Verdict.SUCCESS
+    # exactly camera_timeout (1 s) later: the verdict holds inside the band
+    assert d.update(0.55, stamp(t + S), t + S).verdict is Verdict.SUCCESS
+    # 10 minutes later: the SUCCESS is forgotten
+    later = t + S + 600 * S
+    assert d.update(0.55, stamp(later), later).verdict is Verdict.UNCERTAIN
+
+
+def test_an_unstamped_frame_after_the_clock_went_back_forgets_the_verdict():
+    d = Decider(DecisionConfig(threshold=0.5, hysteresis=0.1, max_frame_age=0.0))
+    assert d.update(0.9, 0, 1_000 * S).verdict is Verdict.SUCCESS
+    assert d.update(0.55, 0, 10 * S).verdict is Verdict.UNCERTAIN
+
+
+def test_restart_forgets_the_last_stamp_and_all_evidence():
+    d = Decider(DecisionConfig(threshold=0.5, hysteresis=0.1, smoothing='ema', window=5))
+    t = 100 * S
+    d.update(0.9, t, t)
+    assert d.check_stamp(t - 100 * MS, t).status == 'out_of_order'
+    d.restart()  # the node clock jumped back by 0.1 s, or the node was (re)activated
+    assert d.check_stamp(t - 100 * MS, t - 90 * MS).ok
+    r = d.update(0.55, t - 100 * MS, t - 90 * MS)
+    assert (r.verdict, r.smoothed, r.new_stream_after_s) == (Verdict.UNCERTAIN, 0.55, 0.0)

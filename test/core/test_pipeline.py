@@ -299,7 +299,7 @@ def test_check_service_logic_through_the_pipeline(model):
     pl.process(make_image(flat(250), 'bgr8', stamp_ns=4 * S), now_ns=5 * S - MS)  # before call
     pl.process(make_image(flat(250), 'bgr8', stamp_ns=5 * S + MS), now_ns=5 * S + 2 * MS)
     pl.process(make_image(flat(240), 'bgr8', stamp_ns=5 * S + 2 * MS), now_ns=5 * S + 3 * MS)
-    out = req.wait(0)
+    out = req.outcome()
     mean = (flat_probability(250) + flat_probability(240)) / 2
     assert out.success and out.frames_used == 2
     assert out.mean_probability == pytest.approx(mean, abs=1e-5)
@@ -362,7 +362,11 @@ def test_facade_answers_what_the_node_asks(model):
     rgb = make_image(flat(250)[..., ::-1].copy(), 'rgb8', stamp_ns=S + MS)
     np.testing.assert_array_equal(pl.process(rgb, now_ns=S + MS).preview, flat(250))  # BGR
     answer = {}
-    asking = threading.Thread(target=lambda: answer.update(out=pl.run_check(1, 5.0, 2 * S)))
+
+    def clock() -> int:
+        return 2 * S
+
+    asking = threading.Thread(target=lambda: answer.update(out=pl.run_check(1, 5.0, clock)))
     asking.start()
     while pl.check.pending == 0:
         time.sleep(0.001)

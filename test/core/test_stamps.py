@@ -75,6 +75,17 @@ class Step:
         return self.sec * S + self.nanosec
 
 
+def jumped_back(cfg: DecisionConfig, stamp: int, last_ok: int | None) -> float:
+    """Return how far ``stamp`` lies before ``last_ok`` if that starts a new stream, else 0."""
+    if stamp == 0 or last_ok is None:
+        return 0.0
+    limit = cfg.camera_timeout
+    if cfg.max_frame_age > 0:
+        limit = cfg.max_frame_age + cfg.max_future_skew
+    back = (last_ok - stamp) / S
+    return back if back > limit else 0.0
+
+
 def expected_status(cfg: DecisionConfig, stamp: int, now: int, last_ok: int | None) -> str:
     """Restate decision.py's freshness rules."""
     age = (now - stamp) / S
@@ -84,7 +95,8 @@ def expected_status(cfg: DecisionConfig, stamp: int, now: int, last_ok: int | No
         if -age > cfg.max_future_skew:
             return 'future'
     if stamp != 0 and last_ok is not None and stamp <= last_ok:
-        return 'out_of_order'
+        # far enough back, it is the first frame of a new stream (camera restart, bag loop)
+        return 'ok' if jumped_back(cfg, stamp, last_ok) else 'out_of_order'
     return 'ok'
 
 
@@ -128,6 +140,7 @@ _configs = st.builds(
     window=st.integers(1, 5),
     max_frame_age=st.sampled_from([0.5, 0.1, 1e-9, 60.0]) | st.floats(1e-6, 60.0),
     max_future_skew=st.sampled_from([0.0, 0.1, 10.0]) | st.floats(0.0, 10.0),
+    camera_timeout=st.sampled_from([1.0, 0.05, 60.0]),
 )
 
 
@@ -149,7 +162,11 @@ def test_verdicts_only_from_fresh_in_order_stamped_frames(model, cfg, steps):
             age = (s.now_ns - s.stamp_ns) / S
             assert r.decision is not None and r.decision.age_s == age
             assert -cfg.max_future_skew <= age <= cfg.max_frame_age
-            assert s.stamp_ns != 0 and (last_ok is None or s.stamp_ns > last_ok)
+            back = jumped_back(cfg, s.stamp_ns, last_ok)
+            if back:
+                event('new stream')
+            assert r.decision.new_stream_after_s == back
+            assert s.stamp_ns != 0 and (last_ok is None or s.stamp_ns > last_ok or back > 0)
             assert r.success_probability == pytest.approx(flat_probability(s.grey), abs=1e-5)
             assert r.success == (r.decision.verdict.value == 'success')
             last_ok = s.stamp_ns
@@ -164,7 +181,8 @@ def test_verdicts_only_from_fresh_in_order_stamped_frames(model, cfg, steps):
 @given(sequences())
 def test_with_freshness_checks_off_only_order_is_enforced(model, steps):
     # max_frame_age=0 disables age, zero-stamp and future checks; zero stamps never count
-    # as out of order, every other stamp must still be strictly newer than the last ok one.
+    # as out of order, every other stamp must still be strictly newer than the last ok one,
+    # unless it lies more than camera_timeout before it (a new stream).
     cfg = DecisionConfig(max_frame_age=0.0)
     pl = Pipeline(model, decision=cfg)
     last_ok: int | None = None

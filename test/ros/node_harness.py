@@ -19,7 +19,9 @@ The in-process harness of the node tests: node under test + helper node + execut
 Each harness has its own rclpy context, a unique namespace (so topics of different tests
 never meet) and a MultiThreadedExecutor spinning the node under test plus a helper node on a
 background thread. The default model is the closed-form ``BrightnessModel``
-(test/model_factory.py). Import only where rclpy is importable.
+(test/model_factory.py). ``start(sim_time=True)`` runs the node with ``use_sim_time`` on the
+harness's own /clock topic (remapped into its namespace, so tests never share a clock), which
+a ``SimClock`` drives as ``ros2 bag play --clock`` does. Import only where rclpy is importable.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from rclpy.qos import (
     QoSProfile,
     ReliabilityPolicy,
 )
+from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
@@ -82,6 +85,7 @@ class Harness:
         self.context = Context()
         rclpy.init(context=self.context)
         self.ns = '/t' + uuid.uuid4().hex[:10]
+        self.clock_topic = f'{self.ns}/clock'  # the node's /clock when started with sim_time
         self.model = write_model(tmp_path / 'model.pt')
         self.node: Any = None  # GraspClassifierNode or GraspClassifierLifecycleNode
         self.helper = Node('helper', namespace=self.ns, context=self.context)
@@ -112,13 +116,22 @@ class Harness:
         base.update(values)
         return [Parameter(name, value=value) for name, value in base.items()]
 
-    def start(self, lifecycle: bool = False, **values: Any) -> Any:
-        """Start the node under test (``lifecycle``: the managed one, unconfigured)."""
+    def start(self, lifecycle: bool = False, sim_time: bool = False, **values: Any) -> Any:
+        """
+        Start the node under test (``lifecycle``: the managed one, unconfigured).
+
+        ``sim_time``: with ``use_sim_time`` and /clock remapped to ``clock_topic``.
+        """
+        extra: dict[str, Any] = {}
+        if sim_time:
+            values['use_sim_time'] = True
+            extra['cli_args'] = ['--ros-args', '-r', f'/clock:={self.clock_topic}']
         node: ClassifierAdapter = make_node(
             lifecycle,
             context=self.context,
             namespace=self.ns,
             parameter_overrides=self.overrides(**values),
+            **extra,
         )
         self.node = node
         self.executor.add_node(node)
@@ -136,8 +149,19 @@ class Harness:
 
     # -- frames ------------------------------------------------------------------------------
 
-    def frame(self, value: int, frame_id: str = 'hand_cam', size: tuple[int, int] = (48, 64)):
-        self._stamp_ns = max(self._stamp_ns + 1_000_000, self.helper.get_clock().now().nanoseconds)
+    def frame(
+        self,
+        value: int,
+        frame_id: str = 'hand_cam',
+        size: tuple[int, int] = (48, 64),
+        stamp_ns: int | None = None,
+    ):
+        """Return a flat frame; stamped ``stamp_ns``, else the wall clock, always increasing."""
+        if stamp_ns is None:
+            now = self.helper.get_clock().now().nanoseconds
+            self._stamp_ns = max(self._stamp_ns + 1_000_000, now)
+        else:
+            self._stamp_ns = stamp_ns
         header = Header(frame_id=frame_id)
         header.stamp.sec, header.stamp.nanosec = divmod(self._stamp_ns, 1_000_000_000)
         pixels = np.full((*size, 3), value, np.uint8)
@@ -175,6 +199,53 @@ class Harness:
             self.node.destroy_node()
         self.helper.destroy_node()
         rclpy.try_shutdown(context=self.context)
+
+
+class SimClock:
+    """
+    Simulated time on the harness's clock topic, as ``ros2 bag play --clock`` publishes it.
+
+    Runs at the wall clock's pace from ``start_ns``, published at ``rate_hz`` from a thread;
+    ``jump(to_ns)`` sets it (a bag loop, a simulation reset) and publishes at once.
+    """
+
+    def __init__(self, harness: Harness, start_ns: int, rate_hz: float = 100.0) -> None:
+        self._publisher = harness.helper.create_publisher(Clock, harness.clock_topic, 10)
+        self._lock = threading.Lock()
+        self._base_ns, self._wall_ns = start_ns, time.monotonic_ns()
+        self._period = 1.0 / rate_hz
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def now_ns(self) -> int:
+        with self._lock:
+            return self._now_ns()
+
+    def _now_ns(self) -> int:
+        return self._base_ns + time.monotonic_ns() - self._wall_ns
+
+    def jump(self, to_ns: int) -> None:
+        with self._lock:
+            self._base_ns, self._wall_ns = to_ns, time.monotonic_ns()
+            self._publish_locked()
+
+    def _publish(self) -> None:
+        with self._lock:  # read and publish together: /clock never goes back by accident
+            self._publish_locked()
+
+    def _publish_locked(self) -> None:
+        msg = Clock()
+        msg.clock.sec, msg.clock.nanosec = divmod(self._now_ns(), 1_000_000_000)
+        self._publisher.publish(msg)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._period):
+            self._publish()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5.0)
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ import os
 from pathlib import Path
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -228,14 +229,36 @@ class Reference:
 
 # -- ros2 launch ------------------------------------------------------------------------------
 
+# exec argv with SIGINT at its default: an ignored SIGINT survives exec, a handler does not
+_SIGINT_DEFAULT_EXEC = (
+    'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); '
+    'os.execvp(sys.argv[1], sys.argv[1:])'
+)
+
+
+def spawn_like_a_terminal(argv: list[str], **popen: Any) -> subprocess.Popen:
+    """
+    Start ``argv`` as a terminal starts a command: its own process group, SIGINT at default.
+
+    The test run may have inherited an ignored SIGINT (background jobs of non-interactive
+    shells, some CI runners); ignored signals stay ignored across exec, and a Python that
+    starts with SIGINT ignored (``ros2 launch``) never installs its handler, so it would
+    ignore Ctrl-C. Resetting it in the child (a Python shim that execs ``argv``; no
+    ``preexec_fn``, which is unsafe with threads) makes ``sigint`` mean what it does in a
+    terminal, whatever the test run's disposition. The pid is ``argv``'s (exec keeps it).
+    """
+    return subprocess.Popen(
+        [sys.executable, '-c', _SIGINT_DEFAULT_EXEC, *argv], start_new_session=True, **popen
+    )
+
 
 class Launch:
     """
     ``ros2 launch grasp_classifier_ros classify.launch.py ARGS`` as a user types it.
 
-    It runs in its own process group, so ``sigint(group=True)`` is a terminal's Ctrl-C
-    (SIGINT to ``ros2 launch`` and the node together). Output goes to a file, read back
-    with ``output()``.
+    It runs in its own process group with SIGINT at its default (``spawn_like_a_terminal``),
+    so ``sigint(group=True)`` is a terminal's Ctrl-C (SIGINT to ``ros2 launch`` and the node
+    together). Output goes to a file, read back with ``output()``.
     """
 
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
@@ -243,11 +266,10 @@ class Launch:
         self._log = tempfile.NamedTemporaryFile(  # closed in close()
             prefix='ros2_launch_', suffix='.log', delete=False
         )
-        self.proc = subprocess.Popen(
+        self.proc = spawn_like_a_terminal(
             ['ros2', 'launch', 'grasp_classifier_ros', 'classify.launch.py', *args],
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
             env=env,
         )
 

@@ -331,6 +331,7 @@ def test_lifecycle_transitions_drive_the_same_steps(ros) -> None:
     assert answer.message.startswith('no verdict: the node is not active'), answer.message
 
     assert node.trigger_activate() == success
+    assert node.pipeline.stats.restarts == 1  # activation starts a new stream
     wait_for(lambda: pub.get_subscription_count() > 0, what='the subscription')
     ros.publish_until(pub, BRIGHT, lambda: results)
     assert len(worker_threads() - before) == 1

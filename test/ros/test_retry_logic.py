@@ -21,7 +21,7 @@ import importlib.util
 from pathlib import Path
 import sys
 
-from grasp_classifier_ros.core.decision import CheckRequest
+from grasp_classifier_ros.core.check import CheckRequest
 import pytest
 
 _PATH = Path(__file__).resolve().parents[2] / 'examples' / 'retry_logic.py'
@@ -62,7 +62,7 @@ class Robot:
 
 
 def test_interpret_matches_the_node_messages() -> None:
-    # The node's own answers, from decision.CheckRequest, not hand-written strings.
+    # The node's own answers, from check.CheckRequest, not hand-written strings.
     held = CheckRequest(2, 1.0, 0, 0.5)
     held.probabilities = [0.9, 0.8]
     dropped = CheckRequest(2, 1.0, 0, 0.5)
