@@ -29,7 +29,7 @@ from grasp_classifier_ros.core.metrics import (
     precision_recall_f1,
     roc_auc,
 )
-from grasp_classifier_ros.core.model import load_model
+from grasp_classifier_ros.core.model import load_model, read_metadata
 from grasp_classifier_ros.core.preprocess import Preprocessor
 from grasp_classifier_ros.core.stats import percentiles
 import numpy as np
@@ -161,9 +161,12 @@ def evaluate(
     gets through the runtime ``Preprocessor``, exactly as the node applies it.
     """
     view = sources or data_mod.SourceOptions()
+    # Recordings are labelled success/failure: they take the model's class names.
+    recordings = any(data_mod.is_recording(Path(f)) for f in folders)
+    names = read_metadata(model_path).class_names if recordings else None
+    items, class_names = list_images(folders, split, subset, view, names)
     loaded = load_model(model_path, device=device, fp16=False)
     meta = loaded.metadata
-    items, class_names = list_images(folders, split, subset, view, meta.class_names)
     names = {name: i for i, name in enumerate(meta.class_names)}
     missing = [c for c in class_names if c not in names]
     if missing:
