@@ -14,7 +14,7 @@
 #
 # SPDX-License-Identifier: Apache-2.0
 """
-A simulated new robot: does ``grasp-train adapt`` learn it from its recordings?
+A simulated new robot: ``grasp-train adapt`` on its recordings, scored on unseen sessions.
 
 The real images of ``../shared`` are seen through another camera (``--shift``: names in
 ``grasp_classifier_training.shifts``, applied in order; ``--turn``: the camera mounted
@@ -91,7 +91,9 @@ def make_robot_bags(
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    ap.add_argument('--data', type=Path, default=REPO.parent / 'shared/data/grasp_verification_small')
+    ap.add_argument(
+        '--data', type=Path, default=REPO.parent / 'shared/data/grasp_verification_small'
+    )
     ap.add_argument('--out', type=Path, required=True)
     ap.add_argument('--shift', default=DEFAULT_SHIFT, help=f'default {DEFAULT_SHIFT}')
     ap.add_argument('--turn', type=int, default=90, help='camera mounted turned (deg clockwise)')
@@ -100,6 +102,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument('--scenarios', default='all,short')
     ap.add_argument('--set', action='append', default=[], help='adapt config override')
     ap.add_argument('--inner-folds', type=int, default=5)
+    ap.add_argument(
+        '--outer-folds', default='', help='only these outer folds, e.g. 0,2 (default: all)'
+    )
+    ap.add_argument(
+        '--bags',
+        type=Path,
+        help='keep the robot bags in this folder (outside the repository) '
+        'and reuse them when it exists (default: a temporary folder)',
+    )
     args = ap.parse_args(argv)
 
     from grasp_classifier_ros.core.mount import Mount
@@ -109,7 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     from grasp_classifier_training.train import resolve_config
 
     if not args.data.is_dir():
-        print(f'new_robot: {args.data} not found (the real images); nothing to do', file=sys.stderr)
+        print(
+            f'new_robot: {args.data} not found (the real images); nothing to do', file=sys.stderr
+        )
         return 2
     t0 = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -128,7 +141,11 @@ def main(argv: list[str] | None = None) -> int:
         'folds': [],
     }
     with tempfile.TemporaryDirectory(prefix='robot_b_') as tmp:
-        bags = make_robot_bags(args.data, Path(tmp) / 'bags', args.shift.split(','), args.turn)
+        if args.bags is not None and args.bags.is_dir():
+            bags = {p.name: p for p in sorted(args.bags.iterdir()) if p.is_dir()}
+        else:
+            where = args.bags or Path(tmp) / 'bags'
+            bags = make_robot_bags(args.data, where, args.shift.split(','), args.turn)
         sizes = {g: sum(1 for k in folds.fold_of if folds.group_of[k] == g) for g in bags}
         total = sum(sizes.values())
         short = {g for g, n in sizes.items() if n < SHORT_FRACTION * total}
@@ -137,27 +154,43 @@ def main(argv: list[str] | None = None) -> int:
             f'images) through {args.shift}, turned {args.turn} deg; image_rotation {undo}',
             file=sys.stderr,
         )
-        for k in range(folds.k):
+        outer = [int(x) for x in args.outer_folds.split(',') if x] or list(range(folds.k))
+        for k in outer:
             held = sorted(g for g in bags if fold_of_group[g] == k)
             row: dict[str, Any] = {'fold': k, 'held_out': held}
             held_bags = [bags[g] for g in held]
             start_eval = evaluate(
-                args.start, held_bags, Path(tmp) / f'eval_start_{k}', sources=view,
-                gallery=0, progress=False,
+                args.start,
+                held_bags,
+                Path(tmp) / f'eval_start_{k}',
+                sources=view,
+                gallery=0,
+                progress=False,
             )
             row['start'] = _scores(start_eval)
             for scenario in args.scenarios.split(','):
-                train = [g for g in bags if fold_of_group[g] != k and (scenario == 'all' or g in short)]
+                train = [
+                    g for g in bags if fold_of_group[g] != k and (scenario == 'all' or g in short)
+                ]
                 out = args.out / f'fold{k}_{scenario}'
                 t1 = time.perf_counter()
                 report = run_adapt(
-                    [bags[g] for g in train], out, start_path=args.start, cfg=cfg, view=view,
-                    folds=args.inner_folds, log=lambda *_: None,
+                    [bags[g] for g in train],
+                    out,
+                    start_path=args.start,
+                    cfg=cfg,
+                    view=view,
+                    folds=args.inner_folds,
+                    log=lambda *_: None,
                 )
                 deployed = Path(report['model']['path']) if report['model'] else args.start
                 ev = evaluate(
-                    deployed, held_bags, Path(tmp) / f'eval_{scenario}_{k}', sources=view,
-                    gallery=0, progress=False,
+                    deployed,
+                    held_bags,
+                    Path(tmp) / f'eval_{scenario}_{k}',
+                    sources=view,
+                    gallery=0,
+                    progress=False,
                 )
                 row[scenario] = {
                     'train_sessions': len(train),
@@ -206,12 +239,15 @@ def _pool(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def table(results: dict[str, Any]) -> str:
     lines = [
         f'new robot: {results["shift"]}, turned {results["turn"]} (image_rotation '
-        f'{results["image_rotation"]}); held-out sessions pooled over {len(results["folds"])} folds',
+        f'{results["image_rotation"]}); held-out sessions pooled over '
+        f'{len(results["folds"])} folds',
         '| model deployed | n | accuracy | per class |',
         '|---|---|---|---|',
     ]
     for name, p in results['pooled'].items():
-        per = ', '.join(f'{k} {v:.3f}' for k, v in p.items() if k.endswith('_accuracy') and v is not None)
+        per = ', '.join(
+            f'{k} {v:.3f}' for k, v in p.items() if k.endswith('_accuracy') and v is not None
+        )
         lines.append(f'| {name} | {p["n"]} | {p["accuracy"]:.3f} | {per} |')
     return '\n'.join(lines)
 

@@ -51,6 +51,7 @@ class DistilSettings:
     temperature: float
     extra_targets: str = 'labels'
     camera: float = 0.0
+    camera_views: int = 0
     targets: str = 'view'
 
     @classmethod
@@ -64,6 +65,7 @@ class DistilSettings:
             float(d['temperature']),
             str(d.get('extra_targets', 'labels')),
             float(d.get('camera', 0.0)),
+            int(d.get('camera_views', 0)),
             str(d.get('targets', 'view')),
         )
         if s.views < 1:
@@ -74,6 +76,10 @@ class DistilSettings:
             raise ConfigError(f'distil.temperature={s.temperature} must be positive')
         if s.camera < 0:
             raise ConfigError(f'distil.camera={s.camera} must be >= 0')
+        if not 0 <= s.camera_views <= max(0, s.views - 2):
+            raise ConfigError(
+                f'distil.camera_views={s.camera_views} must be in 0..views-2 ({s.views - 2})'
+            )
         if s.targets not in ('view', 'clean'):
             raise ConfigError(f"distil.targets='{s.targets}' must be 'view' or 'clean'")
         if s.extra_targets not in ('labels', 'teacher'):
@@ -100,12 +106,24 @@ def kd_loss(
 
 
 def make_views(
-    images: Sequence[np.ndarray], n_views: int, strength: float, seed: int, camera: float = 0.0
+    images: Sequence[np.ndarray],
+    n_views: int,
+    strength: float,
+    seed: int,
+    camera: float = 0.0,
+    camera_views: int | None = None,
 ) -> Iterator[list[np.ndarray]]:
-    """Yield ``n_views`` lists of views of ``images``: as is, mirrored, then augmented."""
+    """
+    Yield ``n_views`` lists of views of ``images``: as is, mirrored, then augmented.
+
+    The last ``camera_views`` views (default: every augmented one) also vary as another
+    camera would (``build_augment(camera=...)``); the others get the plain augmentation.
+    """
     from .lit_module import build_augment
 
-    aug = build_augment(strength, hflip=True, camera=camera)
+    aug = build_augment(strength, hflip=True)
+    cam = build_augment(strength, hflip=True, camera=camera) if camera > 0 else aug
+    first_cam = 2 if camera_views is None else n_views - camera_views
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         for v in range(n_views):
@@ -114,10 +132,11 @@ def make_views(
             elif v == 1:
                 yield [np.ascontiguousarray(im[:, ::-1]) for im in images]
             else:
-                if aug is None:
+                tf = cam if v >= first_cam else aug
+                if tf is None:
                     raise ConfigError('distil.views > 2 needs distil.strength > 0')
                 yield [
-                    aug(torch.from_numpy(im).permute(2, 0, 1)).permute(1, 2, 0).numpy().copy()
+                    tf(torch.from_numpy(im).permute(2, 0, 1)).permute(1, 2, 0).numpy().copy()
                     for im in images
                 ]
 
@@ -186,7 +205,12 @@ class Distiller:
         teacher.eval()
         feats, acts = [], []
         views = make_views(
-            [*images, *extra], settings.views, settings.strength, seed, settings.camera
+            [*images, *extra],
+            settings.views,
+            settings.strength,
+            seed,
+            settings.camera,
+            settings.camera_views or None,
         )
         with torch.inference_mode():
             for v, view in enumerate(views):
