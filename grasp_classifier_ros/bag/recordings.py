@@ -567,6 +567,7 @@ class Timeline:
         self.path = Path(path)
         self.kind = recording_kind(self.path)
         self.topic: str | None = None
+        self.topics: tuple[str, ...] = ()  # a bag's topics
         self.triggers: list[tuple[int, bool]] | None = None
         if self.kind == 'folder':
             raise RecordingError(
@@ -584,6 +585,7 @@ class Timeline:
             return
         with _open_bag(self.path) as reader:
             self.topic = choose_image_topic(reader, image_topic, preferred_topic)
+            self.topics = tuple(reader.topics)
             msgtype = reader.topics[self.topic].msgtype
             self.source = f'{self.topic}, {msgtype.rsplit("/", 1)[-1]}'
             self.stamps_ns = [_stamp(m.msg) for m in _messages(reader, self.topic)]
