@@ -1,7 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
 """
-``grasp-train``: inspect, train, cv, adapt, label, evaluate, export, tune, augment, synth.
+``grasp-train``: inspect, train, cv, adapt, label, extract, evaluate, export, tune, augment, synth.
 
 Each subcommand lives in its own module exposing ``register(subparsers)`` and
 ``run(args)``. Expected failures (bad data, bad config, bad files) end with
@@ -32,6 +32,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     'label': (
         'label',
         'split a bag or video into grasp attempts; propose their labels and a contact sheet',
+    ),
+    'extract': (
+        'extract',
+        'write recordings (and class folders) as class folders of images plus groups.csv',
     ),
     'evaluate': ('evaluate', 'evaluate an exported model on image folders (runtime path)'),
     'export': ('export', 'export a checkpoint to TorchScript with embedded metadata'),

@@ -20,6 +20,7 @@ COMMANDS = (
     'cv',
     'adapt',
     'label',
+    'extract',
     'evaluate',
     'export',
     'tune',
