@@ -99,7 +99,8 @@ def extract(
                 write_png(str(claim(cls, name)), f.image[..., ::-1])
             except OSError as exc:
                 raise data_mod.DatasetError(str(exc)) from exc
-            stamp = '' if f.t_ns is None else f'{f.t_ns / NS:.9f}'
+            # Exact from the integer nanoseconds (a float of epoch seconds keeps ~0.2 us).
+            stamp = '' if f.t_ns is None else f'{f.t_ns // NS}.{f.t_ns % NS:09d}'
             rows.append([f'{cls}/{name}', cls, f.group, f'{f.group}#{f.episode}', stamp])
         if log is not None:
             log(rec.info.summary())

@@ -74,7 +74,9 @@ def test_extract_writes_every_frame_losslessly_with_the_same_groups(sources, tmp
         'monday/robot_b_0',
         'monday/robot_b_0#0',
     )
-    assert float(row['stamp']) == 1_700_000_000.0
+    assert row['stamp'] == '1700000000.000000000'
+    # --max-per-episode 2 of 3 frames at 10 fps: frames 0 and 2
+    assert by_file[expected_file(before[1])]['stamp'] == '1700000000.200000000'
     assert by_file['grasped/session00_00.jpg'] == {
         'file': 'grasped/session00_00.jpg',
         'class': 'grasped',
