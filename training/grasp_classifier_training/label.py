@@ -280,7 +280,15 @@ def run_label(
         sha = params.model_sha256
     else:
         sha = ''
-    model = load_model(model_path, device='cpu', fp16=False, expected_sha256=sha, warmup_runs=0)
+    # A few frames per attempt, offline: checking oneDNN fusion would cost more than it saves.
+    model = load_model(
+        model_path,
+        device='cpu',
+        fp16=False,
+        expected_sha256=sha,
+        warmup_runs=0,
+        onednn_fusion=False,
+    )
     n_judged = frames_per_episode or params.check_frames
     preferred = params.image_topic if 'image_topic' in values else ''
     line = Timeline(recording, image_topic, preferred, trigger_topic)
