@@ -179,6 +179,10 @@ def test_proposals_see_the_frames_through_the_nodes_camera_view(tmp_path, capsys
         if want == 'success':
             assert {e['label'] for e in got} == {'success'} and got[0]['confidence'] > 0.99
             assert 'image_rotation 270' in out.read_text()
+            # the sheet shows the model's view: turned, the bright half at the bottom
+            thumb = cv2.imread(str(out.with_suffix('.png')))[24 + 4 : 24 + TILE - 4, 4 : TILE - 4]
+            half = thumb.shape[0] // 2
+            assert thumb[half:].mean() > 150 > 50 > thumb[:half].mean()
         else:  # upright: the bright half is left, the bottom no brighter than the top
             assert {e['confidence'] for e in got} == {0.5}
 
@@ -286,6 +290,14 @@ def test_expected_failures_are_one_line(bag, model, tmp_path, capsys):
     argv = ['label', str(bag), '--model', str(model)]
     assert main([*argv, '--trigger-topic', '/go']) == 2
     assert one_error(capsys).startswith("trigger topic '/go' is not in the bag; topics: ")
+    late = write_unlabelled_bag(tmp_path / 'late', frames_of(ATTEMPTS[:1]), [(9.0, True)])
+    assert (
+        main(['label', str(late), '--model', str(model), '--trigger-topic', '/grasp/attempt']) == 2
+    )
+    assert one_error(capsys) == (
+        f"'{late}': no frame falls in an attempt (at /grasp/attempt messages: 1 messages, "
+        '5 frames)'
+    )
     assert main([*argv, '--trigger-topic', '/go', '--gap', '1']) == 2
     assert one_error(capsys) == '--gap splits at gaps, --trigger-topic at its messages: give one'
     bad = tmp_path / 'bad.yaml'
