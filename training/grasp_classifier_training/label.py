@@ -39,11 +39,16 @@ import argparse
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
+from grasp_classifier_ros.bag.labels import Episode, label_name
+from grasp_classifier_ros.bag.recordings import Timeline
 import numpy as np
 
 from . import data as data_mod
+
+if TYPE_CHECKING:
+    from grasp_classifier_ros.core.model import LoadedModel
 
 TILE = 120  # thumbnail size on the sheet, pixels
 LIKELY = 0.5  # the proposal is the likelier outcome
@@ -54,7 +59,7 @@ MS = 1_000_000  # bounds are rounded to whole milliseconds where no other frame 
 class Proposal:
     """One grasp attempt: its frames and the model's proposed label."""
 
-    episode: Any  # bag.labels.Episode: bounds as written, success = the proposal
+    episode: Episode  # bounds as written; success: the proposal
     frames: list[int]  # its frame positions, in time order
     judged: dict[int, float | None]  # the last frames: p(success), None if undecodable
 
@@ -76,22 +81,22 @@ def attempts(
     triggers: list[tuple[int, bool]] | None,
     gap_s: float,
     origin_ns: int,
-) -> list[tuple[Any, list[int]]]:
+) -> list[tuple[Episode, list[int]]]:
     """
     Split frames into attempts: ``(Episode, frame positions)`` in time order.
 
     Each episode's bounds are its first and last frame stamps, rounded outwards to the
     millisecond after ``origin_ns`` where that takes in no other frame (readable files).
     """
-    from grasp_classifier_ros.bag.labels import Episode, episode_at, split_episodes
+    from grasp_classifier_ros.bag.labels import episode_at, split_episodes
     from grasp_classifier_ros.core.stamps import NS
 
     episodes = split_episodes(stamps_ns, max_gap_ns=round(gap_s * NS), triggers=triggers)
     members: list[list[int]] = [[] for _ in episodes]
-    for pos in sorted(range(len(stamps_ns)), key=lambda i: (stamps_ns[i], i)):
-        ep = episode_at(episodes, stamps_ns[pos])
+    for i in sorted(range(len(stamps_ns)), key=lambda i: (stamps_ns[i], i)):
+        ep = episode_at(episodes, stamps_ns[i])
         if ep is not None:
-            members[ep.index].append(pos)
+            members[ep.index].append(i)
     ordered = sorted(stamps_ns)
     out = []
     for ep, pos in zip(episodes, members):
@@ -108,9 +113,9 @@ def attempts(
 
 
 def propose(
-    timeline: Any,
-    split: list[tuple[Any, list[int]]],
-    model: Any,
+    timeline: Timeline,
+    split: list[tuple[Episode, list[int]]],
+    model: LoadedModel,
     view: data_mod.SourceOptions,
     n_judged: int,
 ) -> tuple[list[Proposal], dict[int, np.ndarray]]:
@@ -172,7 +177,7 @@ def contact_sheet(
     for row, pr in enumerate(sheet_order(proposals), 1):
         ep = pr.episode
         colour = GREEN if ep.success else RED
-        guess = 'no frame' if pr.p_success is None else label_word(ep.success)
+        guess = 'no frame' if pr.p_success is None else label_name(ep.success)
         tiles.append(
             caption(
                 tile(pr.frames[0]),
@@ -193,10 +198,6 @@ def contact_sheet(
     return sheet(tiles, n_judged + 1, title)
 
 
-def label_word(success: bool) -> str:
-    return 'success' if success else 'failure'
-
-
 def labels_text(
     proposals: list[Proposal], origin_ns: int, comment: str, extra: dict[str, Any]
 ) -> str:
@@ -209,7 +210,7 @@ def labels_text(
         decoded = pr.p_success is not None
         fields.append(
             {
-                'proposed': label_word(pr.episode.success) if decoded else 'none',
+                'proposed': label_name(pr.episode.success) if decoded else 'none',
                 'confidence': round(pr.confidence, 3),
             }
         )
@@ -249,7 +250,7 @@ def run_label(
 ) -> Labelled:
     """Split ``recording`` into attempts, propose their labels, write the file and the sheet."""
     from grasp_classifier_ros.bag.labels import LabelError, sidecar_path
-    from grasp_classifier_ros.bag.recordings import DEFAULT_EPISODE_GAP_S, Timeline
+    from grasp_classifier_ros.bag.recordings import DEFAULT_EPISODE_GAP_S
     from grasp_classifier_ros.bag.sheets import write_png
     from grasp_classifier_ros.core.interfaces import LABEL
     from grasp_classifier_ros.core.model import load_model
