@@ -22,7 +22,7 @@ new one (``--shift``, ``--turn``; the node's ``image_rotation`` undoes the turn)
 is labelled by ``run_label`` (attempts at gaps, proposals by ``--model``) and each
 proposal compared with the label the bag carries. Nothing is written into the repository.
 
-    python benchmarks/label_proposals.py                 # about 8 min on 2 loaded cores
+    python benchmarks/label_proposals.py                 # about 6 min on 2 loaded cores
 
 Prints JSON: attempts, proposals right, failed grasps proposed as failures, where the
 wrong proposals rank when all attempts are sorted least confident first, and how many
