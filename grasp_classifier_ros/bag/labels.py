@@ -39,12 +39,16 @@ A frame belongs to an episode when ``start <= stamp <= end``.
 
 ``plan_labels`` picks a bag's label source (``--labels``, the label topic, a
 sidecar ``<bag>.labels.yaml`` beside the bag or the bag's own episodes.yaml) and
-``attach_labels`` gives every frame record its label and episode.
+``attach_labels`` gives every frame record its label and episode. For recordings
+not labelled yet, ``split_episodes`` finds the grasp attempts (at gaps between
+frames, or at the messages of a trigger topic, ``trigger_events``) and
+``episodes_yaml`` writes them as an interval file to be labelled.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Sequence
 import csv
 from dataclasses import dataclass, field
 import math
@@ -55,7 +59,7 @@ import numpy as np
 import yaml
 
 from ..core.errors import GraspClassifierError
-from ..core.interfaces import LABEL
+from ..core.interfaces import BOOL_TYPE, LABEL
 from ..core.stamps import NS
 
 if TYPE_CHECKING:
@@ -342,23 +346,103 @@ def episodes_from_runs(
 
 
 def episodes_yaml(
-    episodes: list[Episode], bag_start_ns: int, comment: str = '', extra: dict | None = None
+    episodes: list[Episode],
+    bag_start_ns: int,
+    comment: str = '',
+    extra: dict | None = None,
+    *,
+    fields: Sequence[dict[str, Any]] | None = None,
+    notes: Sequence[str] | None = None,
 ) -> str:
-    """Render episodes as an interval file (relative times, exact ``bag_start_ns``)."""
+    """
+    Render episodes as an interval file (relative times, exact ``bag_start_ns``).
+
+    ``fields``: more keys per episode (the reader ignores them); ``notes``: a comment at
+    the end of each episode's line (one episode per line then, however long).
+    """
     lines = [f'# {c}' for c in comment.splitlines()] if comment else []
     body: dict[str, Any] = {'time_base': 'relative', 'bag_start_ns': int(bag_start_ns)}
     body.update(extra or {})
-    body['episodes'] = [
+    items = [
         {
             'name': e.name or f'episode_{e.index}',
             'start': round((e.start_ns - bag_start_ns) / NS, 9),
             'end': round((e.end_ns - bag_start_ns) / NS, 9),
             'label': label_name(e.success),
+            **(fields[k] if fields else {}),
         }
-        for e in episodes
+        for k, e in enumerate(episodes)
     ]
-    text = yaml.safe_dump(body, sort_keys=False, default_flow_style=None, width=120)
-    return '\n'.join([*lines, text])
+    if notes is None:
+        body['episodes'] = items
+        text = yaml.safe_dump(body, sort_keys=False, default_flow_style=None, width=120)
+        return '\n'.join([*lines, text])
+    head = yaml.safe_dump(body, sort_keys=False, default_flow_style=False, width=120)
+    rows = [
+        '- '
+        + yaml.safe_dump(item, sort_keys=False, default_flow_style=True, width=math.inf).strip()
+        + (f'  # {note}' if note else '')
+        for item, note in zip(items, notes)
+    ]
+    return '\n'.join([*lines, head + 'episodes:', *rows, ''])
+
+
+def split_episodes(
+    stamps_ns: Sequence[int],
+    *,
+    max_gap_ns: int = 0,
+    triggers: Sequence[tuple[int, bool]] | None = None,
+) -> list[Episode]:
+    """
+    Split unlabelled frames into grasp attempts (``success`` None), in time order.
+
+    Without ``triggers``: a gap between frame stamps longer than ``max_gap_ns`` ends an
+    attempt. With ``triggers`` (``trigger_events``: time, starts), gaps do not count: a
+    start begins an attempt (ending the open one), an end closes it; frames before the
+    first start or after an end belong to none. A frame at a trigger's time follows it.
+    Attempts without frames are left out; bounds are the first and last frame stamps.
+    """
+    times = sorted(int(t) for t in stamps_ns)
+    runs: list[list[int]] = []
+    if triggers is None:
+        for t in times:
+            if runs and t - runs[-1][-1] <= max_gap_ns:
+                runs[-1].append(t)
+            else:
+                runs.append([t])
+    else:
+        events = sorted((int(t), bool(starts)) for t, starts in triggers)
+        k, is_open = 0, False
+        for t in times:
+            while k < len(events) and events[k][0] <= t:
+                is_open = events[k][1]
+                if is_open:
+                    runs.append([])
+                k += 1
+            if is_open:
+                runs[-1].append(t)
+    runs = [r for r in runs if r]
+    return [Episode(i, r[0], r[-1], None) for i, r in enumerate(runs)]
+
+
+def trigger_events(reader: BagReader, topic: str) -> list[tuple[int, bool]]:
+    """
+    Read a bag's trigger topic as ``(log time, starts)`` per message, in time order.
+
+    ``std_msgs/Bool``: true starts a grasp attempt, false ends it. Any other type
+    (``std_msgs/Empty``, ...): every message starts one; only its time is read.
+    """
+    if topic not in reader.topics:
+        raise LabelError(
+            f"trigger topic '{topic}' is not in the bag; topics: {reader.topic_summary()}"
+        )
+    if reader.topics[topic].msgtype == BOOL_TYPE:
+        events = [(m.log_ns, bool(m.msg.data)) for m in reader.messages([topic])]
+    else:
+        events = [(log_ns, True) for _, log_ns, _ in reader.raw_messages([topic])]
+    if not events:
+        raise LabelError(f"trigger topic '{topic}' has no messages in '{reader.path}'")
+    return sorted(events)
 
 
 # -- label planning: which source labels a bag ------------------------------------------

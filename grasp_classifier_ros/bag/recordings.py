@@ -38,12 +38,14 @@ image is decoded. Every failure is a ``RecordingError`` with one line naming
 the file and the fix.
 
 ``evaluate_bag`` shares the bag half (``choose_image_topic``, ``plan_labels``);
-``grasp-train`` reads everything through ``collect``.
+``grasp-train`` reads everything through ``collect`` (or ``open_recordings``, to
+stream the frames). ``Timeline`` reads a bag or video not labelled yet (frame
+times, trigger messages, chosen frames decoded) for ``grasp-train label``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,6 +63,7 @@ from .labels import (
     plan_labels,
     resolve_intervals,
     sidecar_path,
+    trigger_events,
 )
 from .replay import FrameRecord
 from ..core.errors import GraspClassifierError, ImageConversionError
@@ -277,24 +280,8 @@ class Recording:
         )
 
     def _scan_video(self) -> None:
-        import cv2
-
         o = self.options
-        cap = cv2.VideoCapture(str(self.path))
-        try:
-            if not cap.isOpened():
-                raise RecordingError(
-                    f"cannot open video '{self.path}': unreadable file or a codec OpenCV lacks"
-                )
-            fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-            count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-        finally:
-            cap.release()
-        if fps <= 0 or count <= 0:
-            raise RecordingError(
-                f"video '{self.path}' reports no frame rate or frame count; re-encode it "
-                '(e.g. ffmpeg -i in.mov out.mp4)'
-            )
+        fps, count = _video_info(self.path)
         self._fps = fps
         self.info.source = f'{count} frames at {fps:g} fps'
         labels = o.labels or sidecar_path(self.path)
@@ -389,42 +376,22 @@ class Recording:
         wanted = {pos: (label, ep, t) for (pos, label, ep), t in zip(self._plan, self._stamps)}
         group = self.info.group
         with _open_bag(self.path) as reader:
-            kind = input_kind_of_type(reader.topics[self._topic].msgtype)
-            assert kind is not None  # choose_image_topic returned an image topic
-            for i, m in enumerate(_messages(reader, self._topic)):
-                if i not in wanted:
+            for i, rgb in _decode_bag(reader, self._topic, wanted):
+                if rgb is None:
+                    self.info.unreadable += 1
                     continue
                 label, ep, t = wanted[i]
-                try:
-                    img = kind.decode(m.msg, MAX_PIXELS, None)
-                except ImageConversionError:
-                    self.info.unreadable += 1
-                    continue
-                yield Frame(_rgb(img), label, group, ep, t, f'{group}/{i:06d}')
+                yield Frame(rgb, label, group, ep, t, f'{group}/{i:06d}')
 
     def _video_frames(self) -> Iterator[Frame]:
-        import cv2
-
         wanted = {pos: (label, ep) for pos, label, ep in self._plan}
-        last = max(wanted, default=-1)
         group = self.info.group
-        cap = cv2.VideoCapture(str(self.path))
-        try:
-            for i in range(last + 1):
-                if not cap.grab():
-                    self.info.unreadable += sum(1 for p in wanted if p >= i)
-                    return
-                if i not in wanted:
-                    continue
-                ok, bgr = cap.retrieve()
-                if not ok or bgr is None or bgr.ndim != 3:
-                    self.info.unreadable += 1
-                    continue
-                label, ep = wanted[i]
-                rgb = np.ascontiguousarray(bgr[..., ::-1])
-                yield Frame(rgb, label, group, ep, round(i / self._fps * NS), f'{group}/{i:06d}')
-        finally:
-            cap.release()
+        for i, rgb in _decode_video(self.path, wanted):
+            if rgb is None:
+                self.info.unreadable += 1
+                continue
+            label, ep = wanted[i]
+            yield Frame(rgb, label, group, ep, round(i / self._fps * NS), f'{group}/{i:06d}')
 
     def _folder_frames(self) -> Iterator[Frame]:
         import cv2
@@ -440,6 +407,71 @@ class Recording:
             ep = episodes.setdefault(f'{group}/{label}', len(episodes))
             key = f'{path.parent.name}/{path.name}'
             yield Frame(np.ascontiguousarray(bgr[..., ::-1]), label, group, ep, None, key)
+
+
+def _video_info(path: Path) -> tuple[float, int]:
+    """Return a video's frame rate and frame count; RecordingError when OpenCV cannot tell."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    try:
+        if not cap.isOpened():
+            raise RecordingError(
+                f"cannot open video '{path}': unreadable file or a codec OpenCV lacks"
+            )
+        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    finally:
+        cap.release()
+    if fps <= 0 or count <= 0:
+        raise RecordingError(
+            f"video '{path}' reports no frame rate or frame count; re-encode it "
+            '(e.g. ffmpeg -i in.mov out.mp4)'
+        )
+    return fps, count
+
+
+def _decode_bag(
+    reader: BagReader, topic: str, positions: Collection[int]
+) -> Iterator[tuple[int, np.ndarray | None]]:
+    """Yield ``(position, RGB)`` of the wanted frames of ``topic``; None when undecodable."""
+    kind = input_kind_of_type(reader.topics[topic].msgtype)
+    assert kind is not None  # choose_image_topic returned an image topic
+    last = max(positions, default=-1)
+    for i, m in enumerate(_messages(reader, topic)):
+        if i > last:
+            return
+        if i not in positions:
+            continue
+        try:
+            yield i, _rgb(kind.decode(m.msg, MAX_PIXELS, None))
+        except ImageConversionError:
+            yield i, None
+
+
+def _decode_video(
+    path: Path, positions: Collection[int]
+) -> Iterator[tuple[int, np.ndarray | None]]:
+    """Yield ``(position, RGB)`` of the wanted frames of a video; None when unreadable."""
+    import cv2
+
+    last = max(positions, default=-1)
+    cap = cv2.VideoCapture(str(path))
+    try:
+        for i in range(last + 1):
+            if not cap.grab():
+                for p in sorted(p for p in positions if p >= i):
+                    yield p, None
+                return
+            if i not in positions:
+                continue
+            ok, bgr = cap.retrieve()
+            if not ok or bgr is None or bgr.ndim != 3:
+                yield i, None
+                continue
+            yield i, np.ascontiguousarray(bgr[..., ::-1])
+    finally:
+        cap.release()
 
 
 def _open_bag(path: Path) -> BagReader:
@@ -514,6 +546,67 @@ def read_frame(
     raise RecordingError(f"'{path}' ended before frame {at}")
 
 
+class Timeline:
+    """
+    A bag's or video's frames before any label: when each was taken; chosen ones decoded.
+
+    ``stamps_ns[i]`` is frame i's header stamp (bag) or its time from the first frame
+    (video): what label files are matched against. ``triggers``: the messages of
+    ``trigger_topic`` (``labels.trigger_events``), for ``labels.split_episodes``.
+    For labelling a recording (``grasp-train label``); labelled frames come from
+    ``open_recording``.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        image_topic: str | None = None,
+        preferred_topic: str = '',
+        trigger_topic: str | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.kind = recording_kind(self.path)
+        self.topic: str | None = None
+        self.topics: tuple[str, ...] = ()  # a bag's topics
+        self.triggers: list[tuple[int, bool]] | None = None
+        if self.kind == 'folder':
+            raise RecordingError(
+                f"'{self.path}' is a class folder: its images are labelled by their folders"
+            )
+        if self.kind == 'video':
+            if trigger_topic:
+                raise RecordingError(
+                    f"'{self.path}' is a video: it has no topics, so no trigger topic; "
+                    'split it at gaps (--gap)'
+                )
+            fps, count = _video_info(self.path)
+            self.source = f'{count} frames at {fps:g} fps'
+            self.stamps_ns = [round(i / fps * NS) for i in range(count)]
+            return
+        with _open_bag(self.path) as reader:
+            self.topic = choose_image_topic(reader, image_topic, preferred_topic)
+            self.topics = tuple(reader.topics)
+            msgtype = reader.topics[self.topic].msgtype
+            self.source = f'{self.topic}, {msgtype.rsplit("/", 1)[-1]}'
+            self.stamps_ns = [_stamp(m.msg) for m in _messages(reader, self.topic)]
+            if trigger_topic:
+                try:
+                    self.triggers = trigger_events(reader, trigger_topic)
+                except LabelError as exc:
+                    raise RecordingError(str(exc)) from exc
+        if not self.stamps_ns:
+            raise RecordingError(f"'{self.path}': the image topic {self.topic} has no frames")
+
+    def images(self, positions: Collection[int]) -> Iterator[tuple[int, np.ndarray | None]]:
+        """Yield ``(position, RGB as recorded)`` of the wanted frames; None when unreadable."""
+        if self.kind == 'video':
+            yield from _decode_video(self.path, positions)
+            return
+        assert self.topic is not None
+        with _open_bag(self.path) as reader:
+            yield from _decode_bag(reader, self.topic, positions)
+
+
 def open_recording(path: str | Path, options: ReadOptions = ReadOptions()) -> Recording:
     """Open a bag, video or class folder (pass 1: labels and sampling; nothing decoded yet)."""
     return Recording(Path(path), options)
@@ -549,26 +642,19 @@ def collect(
     """
     Read every source; ``transform`` maps each image as it is read (e.g. to the cache size).
 
-    Groups must be unique across sources (two recordings of the same name get their
-    parent folder's name in front); ``options.labels`` applies to a single source only.
+    Every source is opened first (``open_recordings``: a label problem in the last one
+    stops before any frame is decoded), then read in turn.
     """
-    paths = [Path(s) for s in sources]
-    if not paths:
-        raise RecordingError('no recordings given')
-    if options.labels is not None and len(paths) > 1:
-        raise RecordingError(
-            f'--labels {options.labels} names the labels of one recording, but {len(paths)} '
-            'were given: put each one beside its recording as <name>.labels.yaml'
-        )
-    names = _group_names(paths)
+    recordings = open_recordings(sources, options)
     out = Collected([], np.zeros(0, bool), [], [], [], [])
     labels: list[bool] = []
     seen: set[str] = set()
-    for path, name in zip(paths, names):
-        rec = Recording(path, options, group=name)
+    for rec in recordings:
         for f in rec.frames():
             if f.key in seen:
-                raise RecordingError(f"'{path}': frame '{f.key}' was read twice (same folder?)")
+                raise RecordingError(
+                    f"'{rec.path}': frame '{f.key}' was read twice (same folder?)"
+                )
             seen.add(f.key)
             out.images.append(transform(f.image) if transform else f.image)
             labels.append(f.label)
@@ -582,8 +668,30 @@ def collect(
                 log(f'note: {note}')
     out.labels = np.asarray(labels, dtype=bool)
     if not len(out.images):
-        raise RecordingError('no labelled frame could be read from ' + ', '.join(map(str, paths)))
+        raise RecordingError(
+            'no labelled frame could be read from ' + ', '.join(str(r.path) for r in recordings)
+        )
     return out
+
+
+def open_recordings(
+    sources: Iterable[str | Path], options: ReadOptions = ReadOptions()
+) -> list[Recording]:
+    """
+    Open every source (pass 1: labels and sampling, nothing decoded), as ``collect`` reads them.
+
+    Each gets a group unique across the sources (two recordings of the same name get
+    their parent folder's name in front); ``options.labels`` applies to a single source.
+    """
+    paths = [Path(s) for s in sources]
+    if not paths:
+        raise RecordingError('no recordings given')
+    if options.labels is not None and len(paths) > 1:
+        raise RecordingError(
+            f'--labels {options.labels} names the labels of one recording, but {len(paths)} '
+            'were given: put each one beside its recording as <name>.labels.yaml'
+        )
+    return [Recording(p, options, group=n) for p, n in zip(paths, _group_names(paths))]
 
 
 def _group_names(paths: list[Path]) -> list[str]:

@@ -29,6 +29,7 @@ from grasp_classifier_ros.bag.labels import (
     load_intervals,
     parse_label,
     resolve_intervals,
+    split_episodes,
 )
 import pytest
 
@@ -179,3 +180,56 @@ def test_episodes_yaml_round_trip(tmp_path: Path) -> None:
     back, base = resolve_intervals(f, START + 5 * NS, END)  # a different bag start: ignored
     assert base == 'relative'
     assert back == eps
+
+
+def test_episodes_yaml_with_fields_and_notes_reads_back_the_same(tmp_path: Path) -> None:
+    eps = [
+        Episode(0, START, START + 2 * NS, True),
+        Episode(1, START + 3 * NS, START + 5 * NS + 7, False, 'long ' * 40),
+    ]
+    text = episodes_yaml(
+        eps,
+        START,
+        'proposals',
+        fields=[{'proposed': 'success', 'confidence': 0.9}, {'proposed': 'failure'}],
+        notes=['confirm or flip', ''],
+    )
+    lines = text.splitlines()
+    rows = [ln for ln in lines if ln.startswith('- ')]
+    assert len(rows) == 2  # one line per episode, however long
+    assert rows[0] == (
+        '- {name: episode_0, start: 0.0, end: 2.0, label: success, proposed: success, '
+        'confidence: 0.9}  # confirm or flip'
+    )
+    assert '#' not in rows[1]
+    back, _ = resolve_intervals(load_intervals(write(tmp_path, 'p.yaml', text)), 0, 1)
+    assert [(e.start_ns, e.end_ns, e.success) for e in back] == [
+        (e.start_ns, e.end_ns, e.success) for e in eps
+    ]
+
+
+def test_split_episodes_at_gaps_longer_than_the_limit() -> None:
+    stamps = [0, 10, 20, 80, 90, 200, 150]  # out of order on purpose
+    eps = split_episodes(stamps, max_gap_ns=50)
+    assert [(e.index, e.start_ns, e.end_ns, e.success) for e in eps] == [
+        (0, 0, 20, None),
+        (1, 80, 90, None),
+        (2, 150, 200, None),
+    ]
+    # gaps of exactly the limit do not split
+    assert [(e.start_ns, e.end_ns) for e in split_episodes(stamps, max_gap_ns=60)] == [(0, 200)]
+    assert split_episodes([], max_gap_ns=5) == []
+
+
+def test_split_episodes_at_triggers_ignores_gaps() -> None:
+    stamps = list(range(0, 100, 10))  # 0 .. 90, no gaps
+    # Empty-like triggers: every message starts an attempt; frames before the first: none
+    starts = [(15, True), (55, True), (57, True), (200, True)]
+    eps = split_episodes(stamps, max_gap_ns=1, triggers=starts)
+    assert [(e.start_ns, e.end_ns) for e in eps] == [(20, 50), (60, 90)]  # 55 holds no frame
+    # Bool-like: true starts, false ends; a frame at a trigger's time follows it
+    onoff = [(10, True), (30, False), (60, True), (70, True), (80, False)]
+    eps = split_episodes(stamps, triggers=onoff)
+    assert [(e.start_ns, e.end_ns) for e in eps] == [(10, 20), (60, 60), (70, 70)]
+    assert [e.index for e in eps] == [0, 1, 2]
+    assert split_episodes(stamps, triggers=[(95, True)]) == []

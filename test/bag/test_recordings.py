@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bag_factory import flat_episodes, make_flat_bag
+from bag_factory import flat_episodes, make_flat_bag, NS, write_unlabelled_bag
 import cv2
 from grasp_classifier_ros.bag.make_bag import BagSpec, write_bag
 from grasp_classifier_ros.bag.recordings import (
@@ -29,6 +29,7 @@ from grasp_classifier_ros.bag.recordings import (
     ReadOptions,
     RecordingError,
     Sampling,
+    Timeline,
 )
 import numpy as np
 import pytest
@@ -243,3 +244,39 @@ def test_a_bag_with_two_image_topics_asks_which(tmp_path):
         open_recording(tmp_path / 'both')
     rec = open_recording(tmp_path / 'both', ReadOptions(image_topic='/b/image_raw'))
     assert rec.info.source == '/b/image_raw, Image'
+
+
+def test_a_timeline_reads_an_unlabelled_bag_its_triggers_and_chosen_frames(tmp_path):
+    frames = [(i / 10, 20 * i) for i in range(8)]
+    bag = write_unlabelled_bag(tmp_path / 'raw', frames, [(0.05, True), (0.45, False)])
+    with pytest.raises(RecordingError, match='has no labels'):
+        open_recording(bag)  # labelled frames need labels; the timeline does not
+    line = Timeline(bag, trigger_topic='/grasp/attempt')
+    t0 = 1_700_000_000 * NS
+    assert line.stamps_ns == [t0 + i * NS // 10 for i in range(8)]
+    assert line.triggers == [(t0 + NS // 20, True), (t0 + 45 * NS // 100, False)]
+    assert line.topic == '/camera/image_raw' and line.source == '/camera/image_raw, Image'
+    got = list(line.images({6, 1}))
+    assert [i for i, _ in got] == [1, 6]
+    assert np.all(got[0][1] == 20) and np.all(got[1][1] == 120)
+    assert Timeline(bag).triggers is None
+    with pytest.raises(RecordingError, match="trigger topic '/go' is not in the bag; topics: "):
+        Timeline(bag, trigger_topic='/go')
+
+
+def test_a_timeline_of_a_video_a_folder_and_an_empty_bag(tmp_path):
+    video = write_video(tmp_path / 'v.avi', [100] * 5 + [200] * 5)
+    line = Timeline(video)
+    assert line.stamps_ns == [i * NS // 10 for i in range(10)]
+    ((i, rgb),) = list(line.images([7]))
+    assert i == 7 and abs(int(rgb.mean()) - 200) <= 3
+    with pytest.raises(RecordingError, match='is a video: it has no topics'):
+        Timeline(video, trigger_topic='/go')
+    folder = tmp_path / 'folder'
+    (folder / 'grasped').mkdir(parents=True)
+    cv2.imwrite(str(folder / 'grasped' / 'a_1.png'), np.zeros((8, 8, 3), np.uint8))
+    with pytest.raises(RecordingError, match='is a class folder'):
+        Timeline(folder)
+    empty = write_unlabelled_bag(tmp_path / 'empty', [], [(0.0, True)])
+    with pytest.raises(RecordingError, match='has no frames'):
+        Timeline(empty)

@@ -25,15 +25,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from grasp_classifier_ros.bag.io import BagWriter, bool_msg, image_msg, msg_type
 from grasp_classifier_ros.bag.make_bag import (
     BagSpec,
+    DEFAULT_START_S,
     MadeBag,
     SourceEpisode,
     SourceFrame,
     write_bag,
 )
-from grasp_classifier_ros.core.interfaces import COMPRESSED
+from grasp_classifier_ros.core.interfaces import COMPRESSED, RAW
 import numpy as np
+
+NS = 1_000_000_000
 
 ROUND_TRIP: list[tuple[bool, list[int]]] = [
     (True, [200] * 6),  # all right
@@ -70,3 +74,30 @@ def make_flat_bag(
 def values_of(spec: list[tuple[bool, list[int]]]) -> list[tuple[bool, int]]:
     """Flatten to (label, grey value) per frame in bag order."""
     return [(ok, v) for ok, values in spec for v in values]
+
+
+def write_unlabelled_bag(
+    path: Path,
+    frames: list[tuple[float, int]],
+    triggers: list[tuple[float, bool | None]] = (),  # type: ignore[assignment]
+    *,
+    trigger_topic: str = '/grasp/attempt',
+    size: int = 32,
+) -> Path:
+    """
+    Write a bag of flat grey ``bgr8`` frames, no labels: ``frames`` are (seconds, grey value).
+
+    ``triggers`` (seconds, value) go on ``trigger_topic``: a std_msgs/Bool of that value,
+    or std_msgs/Empty where the value is None. Times count from ``DEFAULT_START_S``.
+    """
+    start = DEFAULT_START_S * NS
+    with BagWriter(path, 'mcap') as writer:
+        writer.add_topic(RAW.default_topic, RAW.msg_type)
+        for t, value in frames:
+            stamp = start + round(t * NS)
+            pixels = np.full((size, size, 3), value, np.uint8)
+            writer.write(RAW.default_topic, stamp, image_msg(pixels, 'bgr8', stamp, 'camera'))
+        for t, flag in triggers:
+            msg = msg_type('std_msgs/msg/Empty')() if flag is None else bool_msg(flag)
+            writer.write(trigger_topic, start + round(t * NS), msg)
+    return path

@@ -1,7 +1,7 @@
 # Copyright 2026 The grasp_classifier_ros Authors
 # SPDX-License-Identifier: Apache-2.0
 """
-``grasp-train``: inspect | train | cv | adapt | evaluate | export | tune | augment | synth.
+``grasp-train``: inspect, train, cv, adapt, label, extract, evaluate, export, tune, augment, synth.
 
 Each subcommand lives in its own module exposing ``register(subparsers)`` and
 ``run(args)``. Expected failures (bad data, bad config, bad files) end with
@@ -24,11 +24,19 @@ COMMANDS: dict[str, tuple[str, str]] = {
         'report counts, sizes, duplicates, cross-split leakage and outliers of a data folder',
     ),
     'train': ('train', 'train a model on one or more image folders'),
+    'cv': ('cv', 'leave-sessions-out cross-validation; out-of-fold calibration; optional refit'),
     'adapt': (
         'adapt',
         'adapt a model to your robot from its recordings; before/after out of fold',
     ),
-    'cv': ('cv', 'leave-sessions-out cross-validation; out-of-fold calibration; optional refit'),
+    'label': (
+        'label',
+        'split a bag or video into grasp attempts; propose their labels and a contact sheet',
+    ),
+    'extract': (
+        'extract',
+        'write recordings (and class folders) as class folders of images plus groups.csv',
+    ),
     'evaluate': ('evaluate', 'evaluate an exported model on image folders (runtime path)'),
     'export': ('export', 'export a checkpoint to TorchScript with embedded metadata'),
     'tune': ('tune', 'hyperparameter search (Optuna, resumable)'),

@@ -583,26 +583,36 @@ def add_source_args(p: Any, *, params: bool = True) -> None:
 VIEW_PARAMS = ('image_rotation', 'image_flip', 'roi', 'image_topic')
 
 
+def node_params(path: Path | None, log: Any = None) -> tuple[Any, dict[str, Any]]:
+    """
+    Return the node's ``Params`` from a ``--params`` file (defaults without one), validated.
+
+    Also the values the file set (the node's defaults fill the rest); ``log`` hears
+    which view parameters it set.
+    """
+    from grasp_classifier_ros.core.params import load_params_file, validate_all
+
+    if path is None:
+        return validate_all({}), {}
+    values = load_params_file(path, DatasetError)
+    params = validate_all(values)
+    used = [f'{k} {values[k]}' for k in VIEW_PARAMS if k in values]
+    if log is not None:
+        log(
+            f'--params {path}: '
+            + (', '.join(used) or 'no view parameter set')
+            + " (the node's other parameters do not change the images)"
+        )
+    return params, values
+
+
 def source_options(args: Any, log: Any = None) -> SourceOptions:
     """Build ``SourceOptions`` from ``add_source_args`` options (checked before any work)."""
     from grasp_classifier_ros.bag.recordings import Sampling
-    from grasp_classifier_ros.core.params import load_params_file, validate_all
 
     if args.labels_time != 'auto' and args.labels is None:
         raise DatasetError('--labels-time only applies with --labels; drop it')
-    values: dict[str, Any] = {}
-    if getattr(args, 'params', None) is not None:
-        values = load_params_file(args.params, DatasetError)
-        params = validate_all(values)
-        used = [f'{k} {values[k]}' for k in VIEW_PARAMS if k in values]
-        if log is not None:
-            log(
-                f'--params {args.params}: '
-                + (', '.join(used) or 'no view parameter set')
-                + " (the node's other parameters do not change the images)"
-            )
-    else:
-        params = validate_all({})
+    params, values = node_params(getattr(args, 'params', None), log)
     read = ReadOptions(
         image_topic=args.image_topic,
         preferred_topic=params.image_topic if 'image_topic' in values else '',
