@@ -44,7 +44,7 @@ from .roi import FULL_FRAME, Roi, validate_roi
 
 PARAM_TYPES = ('bool', 'int', 'double', 'string', 'double_array')
 SMOOTHING_CHOICES = ('none', 'ema', 'vote')
-BACKEND_CHOICES = ('torchscript', 'onnxruntime', 'auto')
+BACKEND_CHOICES = ('torchscript', 'onnxruntime', 'onnxruntime-int8', 'auto')
 USE_MODEL_THRESHOLD = -1.0  # the threshold parameter's "use the model's own"
 
 

@@ -193,6 +193,7 @@ def fit(
     sources: list[int],
     shares: dict[int, float] | None,
     progress: bool,
+    trainer_overrides: dict[str, Any] | None = None,
 ) -> Any:
     """Train the config's recipe on cached images for ``train.max_epochs``; return the model."""
     import lightning as L  # noqa: N812
@@ -229,7 +230,7 @@ def fit(
         enable_progress_bar=progress,
         enable_model_summary=False,
         num_sanity_val_steps=0,
-        **trainer_settings(cfg, {}),
+        **trainer_settings(cfg, trainer_overrides or {}),
     )
     trainer.fit(module, datamodule=dm)
     return module.model.eval()
@@ -266,9 +267,16 @@ def run_cv(
     command: str | None = None,
     progress: bool = True,
     log: Any = print,
+    int8: bool = False,
+    trainer_overrides: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """
     Cross-validate the config's recipe; write the report folder; return ``cv.json``'s data.
+
+    ``int8``: every fold model is also quantized (``quantize``, calibrated on a quarter
+    of its fold's training images) and scored on its held-out fold at the FP32
+    out-of-fold calibration: ``cv.json['int8']``, ``oof_int8.csv``, and (``--refit``)
+    the gate entry in the refit checkpoint for ``grasp-train export --int8``.
 
     ``shifts`` (names in ``shifts.SHIFTS``): each held-out fold is also scored as another
     camera would see it, at the calibration chosen on the unshifted predictions.
@@ -406,16 +414,20 @@ def run_cv(
         imgs = [train_imgs[i] for i in index] + extra_imgs
         src = [real_sources[i] for i in index] + extra_sources
         shares = _source_shares(cfg, src, len(data_dirs), len(datasets))
-        return fit(cfg, model_cfg, meta, imgs, y, src, shares, progress)
+        return fit(cfg, model_cfg, meta, imgs, y, src, shares, progress, trainer_overrides)
 
     oof = np.zeros((len(real), meta.num_classes))
+    oof_int8 = np.zeros_like(oof)
     oof_shifted = {name: np.zeros_like(oof) for name in shifted_imgs}
     fold_times = []
     for i in range(k):
         t0 = time.perf_counter()
-        model = train_on(np.flatnonzero(fold != i))
+        trained = np.flatnonzero(fold != i)
+        model = train_on(trained)
         held = np.flatnonzero(fold == i)
         oof[held] = predict_logits(model, [eval_imgs[j] for j in held], meta).numpy()
+        if int8:
+            oof_int8[held] = int8_logits(model, meta, eval_imgs, trained, held)
         for name, imgs in shifted_imgs.items():
             oof_shifted[name][held] = predict_logits(model, [imgs[j] for j in held], meta).numpy()
         fold_times.append(round(time.perf_counter() - t0, 1))
@@ -439,6 +451,17 @@ def run_cv(
     )
     write_oof(out / 'oof.csv', keys, [folds.group_of[key] for key in keys], fold, labels, oof)
     cal = report['calibration']
+    if int8:
+        report['int8'] = int8_section(oof, oof_int8, labels, fold, meta, report)
+        write_oof(
+            out / 'oof_int8.csv',
+            keys,
+            [folds.group_of[key] for key in keys],
+            fold,
+            labels,
+            oof_int8,
+        )
+        log(int8_line(report['int8']))
     if oof_shifted:
         report['shifts'] = shift_table(oof_shifted, labels, fold, meta, cal)
     probs = torch.softmax(torch.as_tensor(oof) / cal['temperature'], 1).numpy()
@@ -464,6 +487,8 @@ def run_cv(
             'calibration': {**cal, 'fitted_on': f'out-of-fold logits of {k}-fold CV'},
             'cv': {key: report['summary'][key] for key in SUMMARY_KEYS},
         }
+        if int8:
+            provenance['int8_cv'] = report['int8']['gate_entry']
         if distil is not None:
             provenance['distillation'] = {
                 **cfg['distil'],
@@ -511,6 +536,79 @@ def shift_table(
             'summary': summarise(per_fold),
         }
     return out
+
+
+def int8_logits(
+    model: Any, meta: Any, images: list[np.ndarray], trained: np.ndarray, held: np.ndarray
+) -> np.ndarray:
+    """Held-out logits of a fold model quantized on a quarter of its own training images."""
+    from .export import to_torchscript
+    from .quantize import quantize_module, run_onnx, split_calibration, to_batch
+
+    calib, _ = split_calibration(len(trained))
+    int8 = quantize_module(
+        to_torchscript(model, meta), meta, to_batch([images[j] for j in trained[calib]], meta)
+    )
+    return run_onnx(int8, to_batch([images[j] for j in held], meta))
+
+
+def int8_section(
+    oof: np.ndarray,
+    oof_int8: np.ndarray,
+    labels: np.ndarray,
+    folds: np.ndarray,
+    meta: Any,
+    report: dict[str, Any],
+) -> dict[str, Any]:
+    """Score the int8 fold models at the FP32 out-of-fold calibration; the gate entry."""
+    from grasp_classifier_ros.core.int8_backend import parity
+    from grasp_classifier_ros.core.metadata import cv_gate_problem, MAX_ACCURACY_DROP
+
+    from .quantize import cv_gate
+
+    k = int(folds.max()) + 1
+    t, thr = report['calibration']['temperature'], report['calibration']['threshold']
+    per_fold = [
+        fold_metrics(oof_int8[folds == i], labels[folds == i], t, thr, meta) for i in range(k)
+    ]
+    pooled = fold_metrics(oof_int8, labels, t, thr, meta)
+    agree = parity(oof, oof_int8, meta.with_updates(temperature=t, threshold=thr))
+    summary = summarise(per_fold)
+    entry = {
+        **cv_gate(report['pooled'], pooled),
+        'fold_mean_fp32_accuracy': report['summary']['accuracy']['mean'],
+        'fold_mean_int8_accuracy': summary['accuracy']['mean'],
+        'oof_top1_agreement': agree.top1_agreement,
+        'oof_verdict_agreement': agree.verdict_agreement,
+        'folds': k,
+        'images': int(len(labels)),
+        'method': 'grasp-train cv --int8: each fold model quantized on every 4th of its '
+        'training images, scored on its held-out fold at the FP32 out-of-fold temperature '
+        'and threshold',
+    }
+    problem = cv_gate_problem(entry, MAX_ACCURACY_DROP)
+    return {
+        'folds': [{'fold': i, **m} for i, m in enumerate(per_fold)],
+        'summary': summary,
+        'pooled': pooled,
+        'agreement_with_fp32': agree.to_dict(),
+        'gate_entry': entry,
+        'max_accuracy_drop': MAX_ACCURACY_DROP,
+        'passed': not problem,
+        'problem': problem,
+    }
+
+
+def int8_line(section: dict[str, Any]) -> str:
+    """One line: int8 against FP32 out of fold, and the gate."""
+    e = section['gate_entry']
+    verdict = 'passes' if section['passed'] else f'FAILS ({section["problem"]})'
+    return (
+        f'int8 out of fold: accuracy {e["int8_accuracy"]:.3f} (FP32 {e["fp32_accuracy"]:.3f}), '
+        f'failure-class accuracy {e["int8_failure_accuracy"]:.3f} (FP32 '
+        f'{e["fp32_failure_accuracy"]:.3f}), same class as FP32 on '
+        f'{e["oof_top1_agreement"]:.1%}; the 0.5-point gate {verdict}'
+    )
 
 
 def cache_images_from(
@@ -576,6 +674,8 @@ def format_report(report: dict[str, Any]) -> str:
         f'{fmt(p.get("failure_accuracy"))}, precision {fmt(p.get("precision"))}, '
         f'AUC {fmt(p.get("roc_auc"))}, ECE {fmt(p.get("ece"))}'
     )
+    if report.get('int8'):
+        lines.append(int8_line(report['int8']))
     c = report['cross_fitted']['summary']
     lines.append(
         'cross-fitted calibration (each fold calibrated on the others): '
@@ -623,6 +723,12 @@ def register(subparsers: Any) -> None:
         help='then train on all images: OUT/refit/checkpoints/best.pt',
     )
     p.add_argument(
+        '--int8',
+        action='store_true',
+        help='also quantize every fold model to int8 and score it out of fold (the gate '
+        'grasp-train export --int8 reads from the refit checkpoint)',
+    )
+    p.add_argument(
         '--shifts',
         default='',
         help="comma-separated camera shifts to score held-out folds under too ('all': "
@@ -665,6 +771,7 @@ def run(args: argparse.Namespace) -> int:
         shifts=parse_shifts(args.shifts),
         sources=data_mod.source_options(args, print),
         progress=not args.no_progress,
+        int8=args.int8,
     )
     print(format_report(report))
     print(f'report folder {args.out}')

@@ -14,7 +14,18 @@ import numpy as np
 import pytest
 import torch
 
-COMMANDS = ('inspect', 'train', 'cv', 'evaluate', 'export', 'tune', 'augment', 'synth')
+COMMANDS = (
+    'inspect',
+    'train',
+    'adapt',
+    'cv',
+    'evaluate',
+    'export',
+    'quantize',
+    'tune',
+    'augment',
+    'synth',
+)
 
 
 def _write_images(folder: Path, n: int = 3) -> None:
