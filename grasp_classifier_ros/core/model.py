@@ -236,6 +236,7 @@ def load_model(
     dev = resolve_device(device, cuda_fallback=cuda_fallback)
     dtype = torch.float16 if (fp16 and dev.type == 'cuda') else torch.float32
     runner = _load_runner(backend, onednn_fusion, file, dev, dtype)
+    dtype = getattr(runner, 'dtype', dtype)  # float32 when float16 did not check out
     loaded = LoadedModel(runner, file.metadata, dev, dtype, str(file.path), file.sha256)
     dummy = torch.zeros((1, 3, *file.metadata.input_size), dtype=dtype, device=dev)
     _check_outputs(loaded, dummy)
