@@ -199,7 +199,7 @@ def fit(
     import lightning as L  # noqa: N812
 
     from .lit_module import build_augment, CachedImageSet, GraspDataModule, GraspLitModule, Loaders
-    from .train import optim_config, trainer_settings
+    from .train import check_global_batch, optim_config, trainer_settings
 
     seed = int(cfg['seed'])
     L.seed_everything(seed, workers=True, verbose=False)
@@ -232,7 +232,8 @@ def fit(
         num_sanity_val_steps=0,
         **trainer_settings(cfg, trainer_overrides or {}),
     )
-    trainer.fit(module, datamodule=dm)
+    check_global_batch(int(tcfg['batch_size']), trainer.world_size)
+    trainer.fit(module, datamodule=dm)  # ddp_spawn: the weights come back to this process
     return module.model.eval()
 
 
@@ -717,6 +718,9 @@ def register(subparsers: Any) -> None:
     p.add_argument('--out', type=Path, required=True, help='report folder to create')
     add_recipe_args(p, 'a folder used for training only in every fold (e.g. synthetic frames)')
     data_mod.add_source_args(p)
+    from .train import add_trainer_flags
+
+    add_trainer_flags(p)
     p.add_argument(
         '--refit',
         action='store_true',
@@ -749,10 +753,63 @@ def parse_shifts(text: str) -> list[str]:
     return names
 
 
+def trainer_overrides(args: argparse.Namespace, method: str) -> dict[str, Any]:
+    """
+    Return the Lightning flags for each fold's fit (``train.method: gradient`` only).
+
+    The fold models train one after another in this process. ``ddp_spawn`` starts a
+    fold's processes inside its fit and hands the weights back; ``ddp`` would re-run the
+    whole command (every fold, every report file) in every process, so it is refused.
+    """
+    from .train import refuse_trainer_flags, trainer_flags_given, trainer_overrides_from
+
+    why = {
+        'linear_probe': 'train.method=linear_probe fits its linear layer in closed form on '
+        'frozen features (seconds, one CPU process); no Lightning trainer runs',
+        'distil': 'train.method=distil trains its student in its own loop on cached CPU '
+        'features (~30 s per fold), not with Lightning, and in one process',
+    }
+    if method in why:
+        refuse_trainer_flags(args, why[method])
+        return {}
+    overrides = trainer_overrides_from(args)
+    strategy = str(overrides.get('strategy') or '')
+    if (
+        strategy.startswith('ddp')
+        and strategy != 'ddp_spawn'
+        or (overrides.get('num_nodes') or 1) > 1
+    ):
+        raise ConfigError(
+            f'{", ".join(trainer_flags_given(args))}: cv fits its fold models one after '
+            'another in this process; use --strategy ddp_spawn (each fit starts and joins its '
+            'processes) on one node, or grasp-train train for DDP across nodes'
+        )
+    if _processes(args) > 1 and strategy != 'ddp_spawn':
+        raise ConfigError(
+            f'--devices {args.devices}: several processes per fold need --strategy ddp_spawn '
+            'in cv (Lightning would pick ddp, which re-runs the whole command)'
+        )
+    return overrides
+
+
+def _processes(args: argparse.Namespace) -> int:
+    """How many processes ``--devices`` asks for ('auto': every GPU, or one CPU process)."""
+    devices = args.devices
+    if devices is None:
+        return 1
+    if devices == 'auto':
+        import torch
+
+        cpu = args.accelerator == 'cpu' or not torch.cuda.is_available()
+        return 1 if cpu else torch.cuda.device_count()
+    return len(devices) if isinstance(devices, list) else int(devices)
+
+
 def run(args: argparse.Namespace) -> int:
     from .train import resolve_config
 
     cfg = resolve_config(args.config, args.set, args.seed, args.max_epochs)
+    overrides = trainer_overrides(args, check_method(cfg))
     if args.folds_file is not None and args.folds is not None:
         k_file = data_mod.Folds.read(args.folds_file).k
         if k_file != args.folds:
@@ -772,6 +829,7 @@ def run(args: argparse.Namespace) -> int:
         sources=data_mod.source_options(args, print),
         progress=not args.no_progress,
         int8=args.int8,
+        trainer_overrides=overrides,
     )
     print(format_report(report))
     print(f'report folder {args.out}')
