@@ -257,12 +257,44 @@ def cv_from_report(report: dict[str, Any], provenance: dict[str, Any]) -> dict[s
     """Return the gate entry of a ``cv.json`` int8 section, checked against the model."""
     if 'int8' not in report:
         raise QuantizeError('the cv report has no int8 section: run grasp-train cv ... --int8')
-    if provenance.get('config') is not None and report.get('config') != provenance['config']:
-        raise QuantizeError(
-            "the cv report's recipe differs from the model's (provenance config): "
-            'cross-validate the recipe the model was trained with'
-        )
+    if provenance.get('config') is not None:
+        differ = recipe_differences(provenance['config'], report.get('config') or {})
+        if differ:
+            raise QuantizeError(
+                f"the cv report's recipe differs from the model's ({', '.join(differ[:3])}): "
+                'cross-validate the recipe the model was trained with'
+            )
     return dict(report['int8']['gate_entry'])
+
+
+def recipe_differences(model: dict[str, Any], cv: dict[str, Any]) -> list[str]:
+    """
+    Return the config keys where a cv run's recipe differs from a model's.
+
+    A key only the cv run has (a setting added since the model was trained) counts only
+    when it is not at its default, which is what the older code did.
+    """
+    from .config import load_config
+
+    defaults = load_config()
+    out: list[str] = []
+
+    def walk(a: Any, b: Any, default: Any, where: str) -> None:
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in sorted(set(a) | set(b)):
+                d = default.get(key) if isinstance(default, dict) else None
+                if key not in a:
+                    if b[key] != d:
+                        out.append(where + key)
+                elif key not in b:
+                    out.append(where + key)
+                else:
+                    walk(a[key], b[key], d, f'{where}{key}.')
+        elif a != b:
+            out.append(where.rstrip('.'))
+
+    walk(model, cv, defaults, '')
+    return out
 
 
 def attach(

@@ -19,6 +19,7 @@ from grasp_classifier_ros.core.model import (
 from grasp_classifier_training import quantize
 from grasp_classifier_training.checkpoint import load_checkpoint
 from grasp_classifier_training.cli import main
+from grasp_classifier_training.config import load_config
 from grasp_classifier_training.cv import run_cv
 from grasp_classifier_training.export import export_checkpoint
 import pytest
@@ -212,3 +213,11 @@ def test_calibration_and_probe_images_never_overlap() -> None:
     calib, probe = quantize.split_calibration(10_000)
     assert len(calib) == quantize.MAX_CALIBRATION and len(probe) == quantize.MAX_PROBE
     assert not set(calib) & set(probe)
+
+
+def test_a_cv_recipe_matches_a_model_trained_before_new_settings_existed() -> None:
+    model = {'seed': 0, 'distil': {'alpha': 0.7}}
+    same = {'seed': 0, 'distil': {'alpha': 0.7, 'camera': 0.0}, 'adapt': load_config()['adapt']}
+    assert quantize.recipe_differences(model, same) == []
+    moved = {'seed': 1, 'distil': {'alpha': 0.7, 'camera': 1.0}}
+    assert quantize.recipe_differences(model, moved) == ['distil.camera', 'seed']
