@@ -278,11 +278,11 @@ def _load_runner(
     torchscript = TorchScriptBackend(onednn_fusion)
     if backend == torchscript.name or (backend == 'auto' and dev.type != 'cpu'):
         return torchscript.load(file, dev, dtype)
-    chain: list[Int8Backend | OnnxRuntimeBackend] = {
-        'onnxruntime': [OnnxRuntimeBackend()],
-        'onnxruntime-int8': [Int8Backend()],
-        'auto': [Int8Backend(), OnnxRuntimeBackend()],
-    }[backend]
+    chain: list[Int8Backend | OnnxRuntimeBackend] = []
+    if backend in (Int8Backend.name, 'auto'):
+        chain.append(Int8Backend())
+    if backend in (OnnxRuntimeBackend.name, 'auto'):
+        chain.append(OnnxRuntimeBackend())
     skipped: list[str] = []
     runner: Runner | None = None
     for engine in chain:
