@@ -161,6 +161,8 @@ def evaluate(
     gets through the runtime ``Preprocessor``, exactly as the node applies it.
     """
     view = sources or data_mod.SourceOptions()
+    if split is not None:  # a wrong split file is named before the model is loaded
+        data_mod.load_split_paths(split, subset or 'test')
     loaded = load_model(model_path, device=device, fp16=False)
     meta = loaded.metadata
     items, class_names = list_images(folders, split, subset, view, meta.class_names)

@@ -431,6 +431,13 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     view = data_mod.source_options(args, print)
-    quantize_file(args.model, list(args.calibration), args.out, cv_run=args.cv, view=view)
-    print(f'int8 parity gate passed (max out-of-fold drop {MAX_ACCURACY_DROP:.3f}); {args.out}')
+    variant = quantize_file(
+        args.model, list(args.calibration), args.out, cv_run=args.cv, view=view
+    )
+    gate = f'>= {variant.record.min_top1_agreement:.0%} agreement on the probe images'
+    if variant.record.cv is None:
+        gate += '; out-of-fold gate waived (the node will warn)'
+    else:
+        gate += f'; out-of-fold drop <= {100 * MAX_ACCURACY_DROP:.1f} points'
+    print(f'int8 parity gate passed ({gate}): {args.out}')
     return 0
