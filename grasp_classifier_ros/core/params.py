@@ -215,10 +215,12 @@ class Params:
         rules=(Bounds(0, 256),),
     )
     backend: str = _param(
-        'torchscript',
-        'Inference engine for the TorchScript model: torchscript, onnxruntime (CPU, needs the '
-        'onnxruntime package; outputs checked against TorchScript at load) or auto (onnxruntime '
-        'if available).',
+        'auto',
+        'Inference engine: auto (on CPU the int8 variant the model file carries, else '
+        'onnxruntime, else torchscript, each step down logged; on CUDA torchscript), '
+        'torchscript, onnxruntime (FP32, CPU; needs onnxruntime and onnx) or onnxruntime-int8 '
+        "(the model's parity-gated int8 variant, CPU; needs onnxruntime). ONNX Runtime outputs "
+        'are checked against TorchScript at load.',
         dynamic=False,
         rules=(OneOf(BACKEND_CHOICES),),
     )
