@@ -122,6 +122,11 @@ def test_quantize_adds_a_gated_variant_and_keeps_the_fp32_model(toy: Path, tmp_p
     assert torch.equal(load_model(out, device='cpu').forward(x), before)  # FP32 unchanged
     with pytest.warns(UserWarning, match='not cross-validated'):
         assert load_model(out, device='cpu', backend='auto').backend == 'onnxruntime-int8'
+    report = tmp_path / 'eval'
+    with pytest.warns(UserWarning, match='not cross-validated'):
+        argv = ['evaluate', str(out), str(toy), '--out', str(report), '--no-progress']
+        assert main([*argv, '--backend', 'onnxruntime-int8']) == 0
+    assert json.loads((report / 'metrics.json').read_text())['backend'] == 'onnxruntime-int8'
 
 
 def test_a_quantization_failing_probe_parity_is_refused_with_one_line(
