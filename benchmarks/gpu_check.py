@@ -104,7 +104,7 @@ def pipeline_for(values: dict[str, Any], model: Path) -> Any:
 
 
 def verdicts(pipeline: Any, msgs: list[Any]) -> tuple[np.ndarray, list[float]]:
-    """Success probabilities of every message, and frame -> verdict milliseconds."""
+    """Return the success probability of every message and frame -> verdict milliseconds."""
     import frames as bench_frames
 
     probs, times = [], []
@@ -120,7 +120,7 @@ def verdicts(pipeline: Any, msgs: list[Any]) -> tuple[np.ndarray, list[float]]:
 
 
 def latency(pipeline: Any, msgs: list[Any], frames: int) -> dict[str, float]:
-    """Frame -> verdict p50/p99 over ``frames`` frames after a warm-up."""
+    """Return frame -> verdict p50/p99 over ``frames`` frames after a warm-up."""
     verdicts(pipeline, msgs[: min(50, len(msgs))] * 2)
     _, times = verdicts(pipeline, [msgs[i % len(msgs)] for i in range(frames)])
     return {'p50_ms': float(np.percentile(times, 50)), 'p99_ms': float(np.percentile(times, 99))}

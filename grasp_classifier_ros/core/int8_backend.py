@@ -98,7 +98,7 @@ def parity(fp32: np.ndarray, int8: np.ndarray, meta: ModelMetadata) -> Parity:
 
 
 def success_probability(logits: np.ndarray, meta: ModelMetadata) -> np.ndarray:
-    """Calibrated success probability of logits, as ``model.Decoder`` computes it."""
+    """Return the calibrated success probability of logits, as ``model.Decoder`` does."""
     z = np.asarray(logits, np.float64) / meta.temperature
     z = np.exp(z - z.max(1, keepdims=True))
     return (z / z.sum(1, keepdims=True))[:, meta.success_index]

@@ -134,7 +134,7 @@ def quantize_module(module: Any, meta: ModelMetadata, calibration: torch.Tensor)
 
 
 def run_onnx(model: bytes, batch: torch.Tensor) -> np.ndarray:
-    """Logits of serialised ONNX ``model`` on a batch, one thread, in chunks."""
+    """Return the logits of serialised ONNX ``model`` on a batch (one thread, in chunks)."""
     session = ort_session(model, 1)
     x = batch.numpy()
     out = [session.run(None, {INPUT: x[i : i + BATCH]})[0] for i in range(0, len(x), BATCH)]
@@ -142,14 +142,14 @@ def run_onnx(model: bytes, batch: torch.Tensor) -> np.ndarray:
 
 
 def run_torch(module: Any, batch: torch.Tensor) -> np.ndarray:
-    """Logits of a TorchScript or eager module on a batch, in chunks."""
+    """Return the logits of a TorchScript or eager module on a batch, in chunks."""
     with torch.inference_mode():
         out = [module(batch[i : i + BATCH]).float() for i in range(0, len(batch), BATCH)]
     return torch.cat(out).numpy() if out else np.zeros((0, 0), np.float32)
 
 
 def synthetic_probe(meta: ModelMetadata, n: int = PROBE_FRAMES, seed: int = 0) -> list[np.ndarray]:
-    """``n`` rendered gripper frames (half held), RGB uint8 at the model input size."""
+    """Return ``n`` rendered gripper frames (half held), RGB uint8 at the model input size."""
     from grasp_classifier_ros.bag.synth import render_episode
 
     rng = np.random.default_rng(seed)
@@ -238,7 +238,7 @@ def make_variant(
 def load_images(
     sources: list[Path], meta: ModelMetadata, view: data_mod.SourceOptions
 ) -> tuple[list[np.ndarray], list[dict[str, Any]]]:
-    """Every image of ``sources`` as the model sees it (RGB uint8), and what was read."""
+    """Return every image of ``sources`` as the model sees it (RGB uint8), and what was read."""
     from .cv import cache_images_from
     from .train import folder_info
 
