@@ -17,7 +17,7 @@
 CPU backend ``onnxruntime-int8``: the int8 variant a model file carries, on ONNX Runtime.
 
 ``grasp-train export --int8`` / ``grasp-train quantize`` embed an ONNX model quantized
-with ONNX Runtime's static QDQ quantization (per-channel int8 weights, uint8
+with ONNX Runtime's static quantization (per-channel int8 weights, uint8
 activations, calibrated on training images) in the model file, beside its record
 (``metadata.Int8Record``) and a strip of synthetic probe frames. Loading reads the file
 once, checks those bytes against the SHA-256 the model was verified with (so

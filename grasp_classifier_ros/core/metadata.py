@@ -26,7 +26,7 @@ starts from it.
 
 A model may also carry an **int8 variant** (``grasp-train export --int8`` or
 ``grasp-train quantize``): ``INT8_MODEL_FILE`` (an ONNX model quantized to int8,
-QDQ), ``INT8_RECORD_FILE`` (``Int8Record``: how it was quantized and the parity
+QOperator format), ``INT8_RECORD_FILE`` (``Int8Record``: how it was quantized and the parity
 gate it passed) and ``INT8_PROBE_FILE`` (synthetic model-input frames the runtime
 checks it on at load). They are extra files of the same archive, so the file's
 SHA-256 covers both precisions, and a runtime that predates them loads the FP32
