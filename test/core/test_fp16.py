@@ -87,3 +87,13 @@ def test_float16_that_differs_serves_float32_with_a_warning(tmp_path: Path) -> N
 def test_fp16_is_ignored_on_cpu(tmp_path: Path) -> None:
     path = frozen_file(tmp_path / 'm.pt', ConvBnNet())
     assert load_model(path, device='cpu', fp16=True).dtype == torch.float32
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='no CUDA device on this machine')
+def test_cuda_fp16_serves_a_frozen_exported_model(tmp_path: Path) -> None:
+    path = frozen_file(tmp_path / 'm.pt', ConvBnNet())
+    loaded = load_model(path, device='cuda', fp16=True)
+    assert loaded.dtype == torch.float16
+    x = probe_input(brightness_metadata(32), batch=2)
+    ref = load_model(path, device='cpu').forward(x)
+    torch.testing.assert_close(loaded.forward(x.cuda()).cpu(), ref, atol=2e-2, rtol=2e-2)
