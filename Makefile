@@ -9,8 +9,8 @@ ROS_DISTROS ?= jazzy humble
 export ROS_DISTROS
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help venv demo demo-real test lint typecheck pytest bench fuzz soak docs zoo model clean \
-	ros ros-test
+.PHONY: help venv demo demo-real test lint typecheck pytest bench gpu-check fuzz soak docs zoo model \
+	clean ros ros-test
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -59,6 +59,12 @@ bench: $(STAMP)  ## shipped model vs the notebook baseline -> bench.json; zoo ro
 	$(BIN)/python benchmarks/bench.py --out bench.json
 	$(BIN)/python benchmarks/zoo.py --out zoo.md --json zoo.json
 
+# benchmarks/gpu_check.py exits 77 when there is no CUDA device (one SKIP line): green here
+# unless REQUIRE_GPU=1 (a machine that must have one); 0 = all passed, 1 = a check failed.
+gpu-check: $(STAMP)  ## CUDA: default model on cuda fp16+fp32, parity with CPU, latency, cuda_fallback (no GPU: SKIP)
+	@$(BIN)/python benchmarks/gpu_check.py --out gpu_check.json; rc=$$?; \
+	  if [ $$rc -eq 77 ] && [ -z "$(REQUIRE_GPU)" ]; then exit 0; fi; exit $$rc
+
 fuzz: $(STAMP)  ## >= 10,000 property-based cases against image conversion
 	$(BIN)/python tools/fuzz_image_codec.py
 
@@ -75,4 +81,4 @@ model: $(STAMP)  ## rebuild the shipped model into ../runs/model; OUT=models rep
 	OUT=$(OUT) bash models/reproduce.sh
 
 clean:  ## remove build and report outputs (keeps .venv)
-	rm -rf build install log out bench.json .pytest_cache .mypy_cache .ruff_cache .ros
+	rm -rf build install log out bench.json gpu_check.json .pytest_cache .mypy_cache .ruff_cache .ros

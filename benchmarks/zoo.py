@@ -222,11 +222,26 @@ def measure(model_cfg: dict[str, Any], budget_s: float) -> dict[str, Any]:
         fused = load_model(path, device='cpu')
         row['fused'] = fused.runner.label == 'torchscript+onednn-fusion'
         row['torchscript_fused_ms'] = latency_ms(fused.forward, x, budget_s)
-        row['onnxruntime_ms'] = None
+        row['onnxruntime_ms'] = row['int8_ms'] = None
         if onnx_backend.available():
             ort = load_model(path, device='cpu', backend='onnxruntime')
             row['onnxruntime_ms'] = latency_ms(ort.forward, x, budget_s)
+            row['int8_ms'] = int8_latency(fused.runner.module, meta, x, budget_s)
     return row
+
+
+def int8_latency(
+    module: Any, meta: ModelMetadata, x: torch.Tensor, budget_s: float
+) -> dict[str, float]:
+    """Latency of the architecture quantized as ``grasp-train quantize`` does (timing only)."""
+    from grasp_classifier_ros.core.onnx_backend import INPUT, ort_session
+    from grasp_classifier_training.quantize import quantize_module, synthetic_probe, to_batch
+
+    # Random weights: calibrated on rendered frames, no parity gate; only the speed counts.
+    int8 = quantize_module(module, meta, to_batch(synthetic_probe(meta, 16), meta))
+    session = ort_session(int8, torch.get_num_threads())
+    arr = x.contiguous().numpy()
+    return latency_ms(lambda _: session.run(None, {INPUT: arr}), x, budget_s)
 
 
 def _pm(summary: dict[str, Any], key: str) -> str:
@@ -238,6 +253,17 @@ def _pm(summary: dict[str, Any], key: str) -> str:
 
 def _num(v: Any, fmt: str = '.3f') -> str:
     return '-' if v is None else format(v, fmt)
+
+
+def int8_oof(gate: dict[str, Any] | None) -> str:
+    """Return the int8 fold models' all-OOF accuracy and failure-class accuracy, or '-'."""
+    if not gate:
+        return '- (no cv --int8)'
+    return (
+        f'{gate["int8_accuracy"]:.3f} / {gate["int8_failure_accuracy"]:.3f} (FP32 '
+        f'{gate["fp32_accuracy"]:.3f} / {gate["fp32_failure_accuracy"]:.3f}; same class '
+        f'{gate["oof_top1_agreement"]:.1%})'
+    )
 
 
 def training_text(run: CvRun) -> str:
@@ -252,26 +278,28 @@ def training_text(run: CvRun) -> str:
 def table(rows: list[dict[str, Any]], threads: int) -> str:
     lines = [
         f'| recipe | input | params | MFLOPs | CPU ms p50/p99, node default ({threads} thr) '
-        '| ONNX Runtime | CV accuracy: folds / all OOF | CV failure-class acc: folds / all OOF '
-        '| CV success precision '
-        '| OOF AUC | OOF ECE | training | run |',
-        '|' + '---|' * 13,
+        '| ONNX Runtime | int8 (ONNX Runtime) | CV accuracy: folds / all OOF '
+        '| CV failure-class acc: folds / all OOF | CV success precision '
+        '| OOF AUC | OOF ECE | int8 all OOF: accuracy / failure-class acc | training | run |',
+        '|' + '---|' * 15,
     ]
     for r in rows:
         fz = r['torchscript_fused_ms']
         fz_cell = f'{fz["p50"]:.2f}/{fz["p99"]:.2f}' + ('' if r['fused'] else ' (not fused)')
-        ort = r['onnxruntime_ms']
+        ort, int8 = r['onnxruntime_ms'], r['int8_ms']
         ort_cell = f'{ort["p50"]:.2f}/{ort["p99"]:.2f}' if ort else 'not installed'
+        int8_cell = f'{int8["p50"]:.2f}/{int8["p99"]:.2f}' if int8 else 'not installed'
         s, pooled = r['summary'], r['pooled']
         h, w = r['input_size']
         run = f'`{r["run"]}`' + (' (**shipped**, default)' if r['shipped'] else '')
         run += ' (**shipped**, accurate)' if r.get('shipped_accurate') else ''
         lines.append(
             f'| {r["recipe"]} | {h}x{w} | {r["params"] / 1e6:.2f} M | {r["mflops"]:.1f} '
-            f'| {fz_cell} | {ort_cell} | {_pm(s, "accuracy")} / {_num(pooled.get("accuracy"))} '
+            f'| {fz_cell} | {ort_cell} | {int8_cell} '
+            f'| {_pm(s, "accuracy")} / {_num(pooled.get("accuracy"))} '
             f'| {_pm(s, "failure_accuracy")} / {_num(pooled.get("failure_accuracy"))} '
             f'| {_pm(s, "precision")} | {_num(pooled.get("roc_auc"))} | {_num(pooled.get("ece"))} '
-            f'| {r["training"]} | {run} |'
+            f'| {int8_oof(r.get("int8"))} | {r["training"]} | {run} |'
         )
     return '\n'.join(lines)
 
@@ -322,6 +350,7 @@ def main(argv: list[str] | None = None) -> int:
                     k: run.report['calibration'][k] for k in ('temperature', 'threshold')
                 },
                 'training': training_text(run),
+                'int8': (run.report.get('int8') or {}).get('gate_entry'),
                 'training_load': run.info.get('load_average'),
             }
         )

@@ -3,8 +3,9 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # Rebuild the shipped models (see models/REPRODUCE.md). Run from the repository root (`make model`).
-# Two files: grasp_classifier.pt (the default: the distilled 96 px student) and
-# grasp_classifier_accurate.pt (its teacher, the 128 px linear probe). Work folders live OUTSIDE
+# Two files: grasp_classifier.pt (the default: the distilled 96 px student, with its
+# parity-gated int8 variant embedded) and grasp_classifier_accurate.pt (its teacher, the 128 px
+# linear probe; FP32 only). Work folders live OUTSIDE
 # the repository. The results go to OUT (default: $WORK/model, outside the repository);
 # `make model OUT=models` replaces the tracked files in models/.
 set -euo pipefail
@@ -20,16 +21,26 @@ test -d "$DATA" || { echo "real data '$DATA' not found (set SHARED_DATA)"; exit 
 mkdir -p "$WORK" "$OUT"
 start=$(date +%s)
 
-# build CONFIG RUN MODEL_FILE METRICS_FILE RELIABILITY_FILE
+# build CONFIG RUN MODEL_FILE METRICS_FILE RELIABILITY_FILE [int8]
 build() {
-    local config=$1 run=$2 model=$3 metrics=$4 reliability=$5
+    local config=$1 run=$2 model=$3 metrics=$4 reliability=$5 int8=${6:-}
+    local cv_int8=() export_int8=()
+    if [ -n "$int8" ]; then
+        # every fold model also quantized and scored out of fold (the gate export reads), and
+        # the exported file carries the int8 variant, calibrated on every 4th real image
+        cv_int8=(--int8)
+        export_int8=(--int8 --calibration "$DATA")
+    fi
     # 1. 5-fold leave-sessions-out CV of the recipe; temperature + threshold from the out-of-fold
     #    predictions; then the same recipe on all real images (--refit), calibrated with them.
     rm -rf "$run"
     $NICE "$BIN/grasp-train" cv "$DATA" --config "$config" --folds 5 --seed 0 \
-        --out "$run" --refit --no-progress
-    # 2. export (checks exported == eager, reloads with load_model)
-    "$BIN/grasp-train" export "$run/refit/checkpoints/best.pt" --out "$OUT/$model"
+        --out "$run" --refit --no-progress ${cv_int8[@]+"${cv_int8[@]}"}
+    # 2. export (checks exported == eager, reloads with load_model; with int8: refused unless
+    #    int8 agrees with FP32 on >= 99 % of the other images and its out-of-fold accuracy and
+    #    failure-class accuracy are within 0.5 points of FP32's)
+    "$BIN/grasp-train" export "$run/refit/checkpoints/best.pt" --out "$OUT/$model" \
+        ${export_int8[@]+"${export_int8[@]}"}
     # 3. the exported file through the runtime path on every real image: a check of the export
     #    and the latency, NOT a test score (the model has seen these images; CV is the score)
     "$BIN/grasp-train" evaluate "$OUT/$model" "$DATA" --out "$run/eval_real_all" --no-progress
@@ -41,7 +52,8 @@ import json
 import sys
 from pathlib import Path
 
-from grasp_classifier_ros.core.model import file_sha256, read_metadata
+from grasp_classifier_ros.core.metadata import INT8_RECORD_FILE, Int8Record
+from grasp_classifier_ros.core.model import file_sha256, read_extra, read_metadata
 
 run, out, name, metrics = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4]
 meta = read_metadata(out / name)
@@ -87,6 +99,19 @@ result = {
         **{k: v for k, v in check.items() if k not in drop},
     },
 }
+record = read_extra(out / name, INT8_RECORD_FILE)
+if record is not None:
+    r = Int8Record.from_json(record)
+    result['int8'] = {
+        'record': INT8_RECORD_FILE,
+        'probe_top1_agreement': r.top1_agreement,
+        'probe_images': r.probe_images,
+        'probe': r.details.get('probe'),
+        'calibration_images': r.details.get('calibration_images'),
+        'cv_gate': r.cv,
+        'cv': {k: v for k, v in cv['int8'].items() if k != 'folds'},
+        'cv_folds': [{k: v for k, v in m.items() if k not in drop} for m in cv['int8']['folds']],
+    }
 (out / metrics).write_text(json.dumps(result, indent=2, sort_keys=True) + '\n')
 print(f'wrote {out}/{name} and {out}/{metrics}')
 PY
@@ -97,5 +122,5 @@ PY
 # every fold on that fold's training images.
 build lite0_probe "$WORK/lite0_probe" grasp_classifier_accurate.pt metrics_accurate.json \
     reliability_oof_accurate.png
-build lite0_distil "$WORK/lite0_distil" grasp_classifier.pt metrics.json reliability_oof.png
+build lite0_distil "$WORK/lite0_distil" grasp_classifier.pt metrics.json reliability_oof.png int8
 echo "make model wall time: $(( $(date +%s) - start )) s"

@@ -23,6 +23,14 @@ normalisation, class names, threshold or calibration. A model exported by
 ``grasp-train`` also carries ``CHECKPOINT_FILE``, its trainable weights (a
 weights-only checkpoint): the runtime never reads it; ``grasp-train adapt``
 starts from it.
+
+A model may also carry an **int8 variant** (``grasp-train export --int8`` or
+``grasp-train quantize``): ``INT8_MODEL_FILE`` (an ONNX model quantized to int8,
+QOperator format), ``INT8_RECORD_FILE`` (``Int8Record``: how it was quantized and the parity
+gate it passed) and ``INT8_PROBE_FILE`` (synthetic model-input frames the runtime
+checks it on at load). They are extra files of the same archive, so the file's
+SHA-256 covers both precisions, and a runtime that predates them loads the FP32
+model as before. ``Int8Record.format`` versions them apart from ``SCHEMA_VERSION``.
 """
 
 from __future__ import annotations
@@ -37,6 +45,16 @@ from .errors import MetadataError
 SCHEMA_VERSION = 1
 METADATA_FILE = 'grasp_metadata.json'
 CHECKPOINT_FILE = 'grasp_checkpoint.pt'  # trainable weights for grasp-train adapt
+INT8_FORMAT = 1
+INT8_MODEL_FILE = 'grasp_int8.onnx'
+INT8_RECORD_FILE = 'grasp_int8.json'
+INT8_PROBE_FILE = 'grasp_int8_probe.png'
+# The int8 parity gate: top-1 agreement with FP32 on the export's probe images, at most this
+# drop in out-of-fold accuracy and failure-class accuracy, and the load-time agreement on
+# the embedded synthetic probe frames (a few frames near the decision boundary may flip).
+MIN_TOP1_AGREEMENT = 0.99
+MAX_ACCURACY_DROP = 0.005
+MIN_LOAD_AGREEMENT = 0.95
 
 ColorOrder = Literal['rgb', 'bgr']
 OutputKind = Literal['logits', 'probabilities']
@@ -217,6 +235,109 @@ def validate(meta: ModelMetadata) -> None:
         raise MetadataError(
             f"metadata field 'provenance' is not JSON-serialisable: {exc}"
         ) from exc
+
+
+@dataclass(frozen=True)
+class Int8Record:
+    """
+    How a model's int8 variant was made and the parity gate it passed (``INT8_RECORD_FILE``).
+
+    ``top1_agreement``: share of the export's probe images (real images not used for
+    calibration) on which int8 and FP32 pick the same class. ``cv``: out-of-fold scores
+    of the int8 and FP32 fold models (``fp32_accuracy``, ``int8_accuracy``,
+    ``fp32_failure_accuracy``, ``int8_failure_accuracy``, ...), or None when the export
+    waived that gate (``--skip-cv-gate``; the runtime warns). ``details``: quantization
+    settings and provenance, free-form JSON.
+    """
+
+    top1_agreement: float
+    probe_images: int
+    cv: dict[str, Any] | None
+    min_top1_agreement: float = MIN_TOP1_AGREEMENT
+    max_accuracy_drop: float = MAX_ACCURACY_DROP
+    min_load_agreement: float = MIN_LOAD_AGREEMENT
+    details: dict[str, Any] = field(default_factory=dict)
+    format: int = INT8_FORMAT
+
+    def __post_init__(self) -> None:
+        for name in ('top1_agreement', 'min_top1_agreement', 'min_load_agreement'):
+            v = getattr(self, name)
+            _check(_is_num(v) and 0.0 <= v <= 1.0, name, v, 'must be in 0..1')
+        _check(
+            _is_num(self.max_accuracy_drop) and 0.0 <= self.max_accuracy_drop <= 1.0,
+            'max_accuracy_drop',
+            self.max_accuracy_drop,
+            'must be in 0..1',
+        )
+        _check(
+            _is_int(self.probe_images) and self.probe_images > 0,
+            'probe_images',
+            self.probe_images,
+            'must be a positive integer',
+        )
+        if self.cv is not None:
+            for key in CV_KEYS:
+                v = self.cv.get(key) if isinstance(self.cv, dict) else None
+                _check(_is_num(v), f'cv.{key}', v, 'must be a number (or cv null)')
+        _check(isinstance(self.details, dict), 'details', self.details, 'must be an object')
+
+    def gate_problem(self) -> str:
+        """Return why this record fails the parity gate it carries, or '' when it passes."""
+        if self.top1_agreement < self.min_top1_agreement:
+            return (
+                f'int8 agrees with FP32 on {self.top1_agreement:.1%} of {self.probe_images} '
+                f'probe images (gate: >= {self.min_top1_agreement:.0%})'
+            )
+        return '' if self.cv is None else cv_gate_problem(self.cv, self.max_accuracy_drop)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Int8Record:
+        """Parse ``INT8_RECORD_FILE``; MetadataError naming what is wrong (a newer format too)."""
+        try:
+            data = json.loads(text)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise MetadataError(f'int8 record is not valid JSON: {exc}') from exc
+        if not isinstance(data, dict):
+            raise MetadataError('int8 record must be a JSON object')
+        if data.get('format') != INT8_FORMAT:
+            raise MetadataError(
+                f'int8 variant format {data.get("format")!r} is not supported (this runtime '
+                f'reads format {INT8_FORMAT}); use backend torchscript or a newer runtime'
+            )
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise MetadataError(f'int8 record has unknown fields {unknown}')
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise MetadataError(f'int8 record is incomplete: {exc}') from exc
+
+
+CV_KEYS = ('fp32_accuracy', 'int8_accuracy', 'fp32_failure_accuracy', 'int8_failure_accuracy')
+
+
+def cv_gate_problem(cv: dict[str, Any], max_drop: float = MAX_ACCURACY_DROP) -> str:
+    """
+    Return why out-of-fold int8 scores fail the gate, or '' when they pass.
+
+    Accuracy and failure-class accuracy (failed grasps called failures: a false success
+    skips a retry) may each drop by at most ``max_drop`` from FP32's; a gain is fine.
+    """
+    for what, fp32, int8 in (
+        ('accuracy', 'fp32_accuracy', 'int8_accuracy'),
+        ('failure-class accuracy', 'fp32_failure_accuracy', 'int8_failure_accuracy'),
+    ):
+        drop = float(cv[fp32]) - float(cv[int8])
+        if drop > max_drop + 1e-12:
+            return (
+                f'int8 out-of-fold {what} {cv[int8]:.3f} is {100 * drop:.1f} points below '
+                f'FP32 {cv[fp32]:.3f} (gate: at most {100 * max_drop:.1f})'
+            )
+    return ''
 
 
 def extra_files(meta: ModelMetadata) -> dict[str, str]:

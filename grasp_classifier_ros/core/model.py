@@ -41,6 +41,7 @@ from .errors import (
     MetadataError,
     ModelLoadError,
 )
+from .int8_backend import Int8Backend, NO_INT8
 from .metadata import extra_files, METADATA_FILE, ModelMetadata
 from .onnx_backend import OnnxRuntimeBackend
 from .params import validate
@@ -226,14 +227,16 @@ def load_model(
     the file and the problem. ``backend`` is ``'torchscript'`` (with oneDNN
     fusion on CPU when ``onednn_fusion`` and it checks out, see
     ``torchscript_backend``), ``'onnxruntime'`` (see ``onnx_backend``; a
-    ModelLoadError if impossible) or ``'auto'`` (ONNX Runtime when it works,
-    else TorchScript with a warning).
+    ModelLoadError if impossible), ``'onnxruntime-int8'`` (the file's int8
+    variant, see ``int8_backend``) or ``'auto'`` (on CPU: the int8 variant when
+    the file carries one, else ONNX Runtime, else TorchScript; on CUDA: TorchScript).
     """
     validate('backend', backend)
     file = verify_file(Path(path), expected_sha256)
     dev = resolve_device(device, cuda_fallback=cuda_fallback)
     dtype = torch.float16 if (fp16 and dev.type == 'cuda') else torch.float32
     runner = _load_runner(backend, onednn_fusion, file, dev, dtype)
+    dtype = getattr(runner, 'dtype', dtype)  # float32 when float16 did not check out
     loaded = LoadedModel(runner, file.metadata, dev, dtype, str(file.path), file.sha256)
     dummy = torch.zeros((1, 3, *file.metadata.input_size), dtype=dtype, device=dev)
     _check_outputs(loaded, dummy)
@@ -265,17 +268,38 @@ def verify_file(p: Path, expected_sha256: str = '') -> ModelFile:
 def _load_runner(
     backend: str, onednn_fusion: bool, file: ModelFile, dev: torch.device, dtype: torch.dtype
 ) -> Runner:
-    """Load with the named backend; ``'auto'`` falls back to TorchScript with a warning."""
+    """
+    Load with the named backend.
+
+    ``'auto'`` on CPU tries the int8 variant, then ONNX Runtime, then TorchScript;
+    on CUDA it is TorchScript. A step down is silent when the file simply has no
+    int8 variant, and a warning naming why otherwise.
+    """
     torchscript = TorchScriptBackend(onednn_fusion)
-    if backend == torchscript.name:
+    if backend == torchscript.name or (backend == 'auto' and dev.type != 'cpu'):
         return torchscript.load(file, dev, dtype)
-    try:
-        return OnnxRuntimeBackend().load(file, dev, dtype)
-    except BackendUnavailableError as exc:
-        if backend != 'auto':
-            raise
-        warnings.warn(f'{file.path}: {exc.problem}; using TorchScript', stacklevel=3)
-    return torchscript.load(file, dev, dtype)
+    chain: list[Int8Backend | OnnxRuntimeBackend] = []
+    if backend in (Int8Backend.name, 'auto'):
+        chain.append(Int8Backend())
+    if backend in (OnnxRuntimeBackend.name, 'auto'):
+        chain.append(OnnxRuntimeBackend())
+    skipped: list[str] = []
+    runner: Runner | None = None
+    for engine in chain:
+        try:
+            runner = engine.load(file, dev, dtype)
+            break
+        except BackendUnavailableError as exc:
+            if backend != 'auto':
+                raise
+            if not exc.problem.startswith(NO_INT8):
+                skipped.append(f'{engine.name}: {exc.problem}')
+    if runner is None:
+        runner = torchscript.load(file, dev, dtype)
+    if skipped:
+        used = 'TorchScript' if runner.backend == torchscript.name else runner.label
+        warnings.warn(f'{file.path}: {"; ".join(skipped)}; using {used}', stacklevel=3)
+    return runner
 
 
 def _check_outputs(loaded: LoadedModel, dummy: torch.Tensor) -> None:

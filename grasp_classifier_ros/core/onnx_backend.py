@@ -115,6 +115,11 @@ def export_onnx(module: Any, input_size: tuple[int, int]) -> bytes:
 
 def session(module: Any, input_size: tuple[int, int], threads: int) -> Any:
     """Return ``module`` exported to ONNX in a single-stream CPU ONNX Runtime session."""
+    return ort_session(export_onnx(module, input_size), threads)
+
+
+def ort_session(model: bytes, threads: int) -> Any:
+    """Return a single-stream CPU ONNX Runtime session of serialised ONNX ``model``."""
     import onnxruntime as ort  # type: ignore[import-untyped, import-not-found]
 
     opts = ort.SessionOptions()
@@ -123,6 +128,4 @@ def session(module: Any, input_size: tuple[int, int], threads: int) -> Any:
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.log_severity_level = 3  # errors only
-    return ort.InferenceSession(
-        export_onnx(module, input_size), opts, providers=['CPUExecutionProvider']
-    )
+    return ort.InferenceSession(model, opts, providers=['CPUExecutionProvider'])

@@ -44,7 +44,7 @@ from .roi import FULL_FRAME, Roi, validate_roi
 
 PARAM_TYPES = ('bool', 'int', 'double', 'string', 'double_array')
 SMOOTHING_CHOICES = ('none', 'ema', 'vote')
-BACKEND_CHOICES = ('torchscript', 'onnxruntime', 'auto')
+BACKEND_CHOICES = ('torchscript', 'onnxruntime', 'onnxruntime-int8', 'auto')
 USE_MODEL_THRESHOLD = -1.0  # the threshold parameter's "use the model's own"
 
 
@@ -215,10 +215,12 @@ class Params:
         rules=(Bounds(0, 256),),
     )
     backend: str = _param(
-        'torchscript',
-        'Inference engine for the TorchScript model: torchscript, onnxruntime (CPU, needs the '
-        'onnxruntime package; outputs checked against TorchScript at load) or auto (onnxruntime '
-        'if available).',
+        'auto',
+        'Inference engine: auto (on CPU the int8 variant the model file carries, else '
+        'onnxruntime, else torchscript, each step down logged; on CUDA torchscript), '
+        'torchscript, onnxruntime (FP32, CPU; needs onnxruntime and onnx) or onnxruntime-int8 '
+        "(the model's parity-gated int8 variant, CPU; needs onnxruntime). ONNX Runtime outputs "
+        'are checked against TorchScript at load.',
         dynamic=False,
         rules=(OneOf(BACKEND_CHOICES),),
     )

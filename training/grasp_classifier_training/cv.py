@@ -193,12 +193,13 @@ def fit(
     sources: list[int],
     shares: dict[int, float] | None,
     progress: bool,
+    trainer_overrides: dict[str, Any] | None = None,
 ) -> Any:
     """Train the config's recipe on cached images for ``train.max_epochs``; return the model."""
     import lightning as L  # noqa: N812
 
     from .lit_module import build_augment, CachedImageSet, GraspDataModule, GraspLitModule, Loaders
-    from .train import optim_config, trainer_settings
+    from .train import check_global_batch, optim_config, trainer_settings
 
     seed = int(cfg['seed'])
     L.seed_everything(seed, workers=True, verbose=False)
@@ -229,9 +230,10 @@ def fit(
         enable_progress_bar=progress,
         enable_model_summary=False,
         num_sanity_val_steps=0,
-        **trainer_settings(cfg, {}),
+        **trainer_settings(cfg, trainer_overrides or {}),
     )
-    trainer.fit(module, datamodule=dm)
+    check_global_batch(int(tcfg['batch_size']), trainer.world_size)
+    trainer.fit(module, datamodule=dm)  # ddp_spawn: the weights come back to this process
     return module.model.eval()
 
 
@@ -266,9 +268,16 @@ def run_cv(
     command: str | None = None,
     progress: bool = True,
     log: Any = print,
+    int8: bool = False,
+    trainer_overrides: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """
     Cross-validate the config's recipe; write the report folder; return ``cv.json``'s data.
+
+    ``int8``: every fold model is also quantized (``quantize``, calibrated on a quarter
+    of its fold's training images) and scored on its held-out fold at the FP32
+    out-of-fold calibration: ``cv.json['int8']``, ``oof_int8.csv``, and (``--refit``)
+    the gate entry in the refit checkpoint for ``grasp-train export --int8``.
 
     ``shifts`` (names in ``shifts.SHIFTS``): each held-out fold is also scored as another
     camera would see it, at the calibration chosen on the unshifted predictions.
@@ -406,16 +415,20 @@ def run_cv(
         imgs = [train_imgs[i] for i in index] + extra_imgs
         src = [real_sources[i] for i in index] + extra_sources
         shares = _source_shares(cfg, src, len(data_dirs), len(datasets))
-        return fit(cfg, model_cfg, meta, imgs, y, src, shares, progress)
+        return fit(cfg, model_cfg, meta, imgs, y, src, shares, progress, trainer_overrides)
 
     oof = np.zeros((len(real), meta.num_classes))
+    oof_int8 = np.zeros_like(oof)
     oof_shifted = {name: np.zeros_like(oof) for name in shifted_imgs}
     fold_times = []
     for i in range(k):
         t0 = time.perf_counter()
-        model = train_on(np.flatnonzero(fold != i))
+        trained = np.flatnonzero(fold != i)
+        model = train_on(trained)
         held = np.flatnonzero(fold == i)
         oof[held] = predict_logits(model, [eval_imgs[j] for j in held], meta).numpy()
+        if int8:
+            oof_int8[held] = int8_logits(model, meta, eval_imgs, trained, held)
         for name, imgs in shifted_imgs.items():
             oof_shifted[name][held] = predict_logits(model, [imgs[j] for j in held], meta).numpy()
         fold_times.append(round(time.perf_counter() - t0, 1))
@@ -439,6 +452,17 @@ def run_cv(
     )
     write_oof(out / 'oof.csv', keys, [folds.group_of[key] for key in keys], fold, labels, oof)
     cal = report['calibration']
+    if int8:
+        report['int8'] = int8_section(oof, oof_int8, labels, fold, meta, report)
+        write_oof(
+            out / 'oof_int8.csv',
+            keys,
+            [folds.group_of[key] for key in keys],
+            fold,
+            labels,
+            oof_int8,
+        )
+        log(int8_line(report['int8']))
     if oof_shifted:
         report['shifts'] = shift_table(oof_shifted, labels, fold, meta, cal)
     probs = torch.softmax(torch.as_tensor(oof) / cal['temperature'], 1).numpy()
@@ -464,6 +488,8 @@ def run_cv(
             'calibration': {**cal, 'fitted_on': f'out-of-fold logits of {k}-fold CV'},
             'cv': {key: report['summary'][key] for key in SUMMARY_KEYS},
         }
+        if int8:
+            provenance['int8_cv'] = report['int8']['gate_entry']
         if distil is not None:
             provenance['distillation'] = {
                 **cfg['distil'],
@@ -511,6 +537,79 @@ def shift_table(
             'summary': summarise(per_fold),
         }
     return out
+
+
+def int8_logits(
+    model: Any, meta: Any, images: list[np.ndarray], trained: np.ndarray, held: np.ndarray
+) -> np.ndarray:
+    """Held-out logits of a fold model quantized on a quarter of its own training images."""
+    from .export import to_torchscript
+    from .quantize import quantize_module, run_onnx, split_calibration, to_batch
+
+    calib, _ = split_calibration(len(trained))
+    int8 = quantize_module(
+        to_torchscript(model, meta), meta, to_batch([images[j] for j in trained[calib]], meta)
+    )
+    return run_onnx(int8, to_batch([images[j] for j in held], meta))
+
+
+def int8_section(
+    oof: np.ndarray,
+    oof_int8: np.ndarray,
+    labels: np.ndarray,
+    folds: np.ndarray,
+    meta: Any,
+    report: dict[str, Any],
+) -> dict[str, Any]:
+    """Score the int8 fold models at the FP32 out-of-fold calibration; the gate entry."""
+    from grasp_classifier_ros.core.int8_backend import parity
+    from grasp_classifier_ros.core.metadata import cv_gate_problem, MAX_ACCURACY_DROP
+
+    from .quantize import cv_gate
+
+    k = int(folds.max()) + 1
+    t, thr = report['calibration']['temperature'], report['calibration']['threshold']
+    per_fold = [
+        fold_metrics(oof_int8[folds == i], labels[folds == i], t, thr, meta) for i in range(k)
+    ]
+    pooled = fold_metrics(oof_int8, labels, t, thr, meta)
+    agree = parity(oof, oof_int8, meta.with_updates(temperature=t, threshold=thr))
+    summary = summarise(per_fold)
+    entry = {
+        **cv_gate(report['pooled'], pooled),
+        'fold_mean_fp32_accuracy': report['summary']['accuracy']['mean'],
+        'fold_mean_int8_accuracy': summary['accuracy']['mean'],
+        'oof_top1_agreement': agree.top1_agreement,
+        'oof_verdict_agreement': agree.verdict_agreement,
+        'folds': k,
+        'images': int(len(labels)),
+        'method': 'grasp-train cv --int8: each fold model quantized on every 4th of its '
+        'training images, scored on its held-out fold at the FP32 out-of-fold temperature '
+        'and threshold',
+    }
+    problem = cv_gate_problem(entry, MAX_ACCURACY_DROP)
+    return {
+        'folds': [{'fold': i, **m} for i, m in enumerate(per_fold)],
+        'summary': summary,
+        'pooled': pooled,
+        'agreement_with_fp32': agree.to_dict(),
+        'gate_entry': entry,
+        'max_accuracy_drop': MAX_ACCURACY_DROP,
+        'passed': not problem,
+        'problem': problem,
+    }
+
+
+def int8_line(section: dict[str, Any]) -> str:
+    """One line: int8 against FP32 out of fold, and the gate."""
+    e = section['gate_entry']
+    verdict = 'passes' if section['passed'] else f'FAILS ({section["problem"]})'
+    return (
+        f'int8 out of fold: accuracy {e["int8_accuracy"]:.3f} (FP32 {e["fp32_accuracy"]:.3f}), '
+        f'failure-class accuracy {e["int8_failure_accuracy"]:.3f} (FP32 '
+        f'{e["fp32_failure_accuracy"]:.3f}), same class as FP32 on '
+        f'{e["oof_top1_agreement"]:.1%}; the 0.5-point gate {verdict}'
+    )
 
 
 def cache_images_from(
@@ -576,6 +675,8 @@ def format_report(report: dict[str, Any]) -> str:
         f'{fmt(p.get("failure_accuracy"))}, precision {fmt(p.get("precision"))}, '
         f'AUC {fmt(p.get("roc_auc"))}, ECE {fmt(p.get("ece"))}'
     )
+    if report.get('int8'):
+        lines.append(int8_line(report['int8']))
     c = report['cross_fitted']['summary']
     lines.append(
         'cross-fitted calibration (each fold calibrated on the others): '
@@ -617,10 +718,19 @@ def register(subparsers: Any) -> None:
     p.add_argument('--out', type=Path, required=True, help='report folder to create')
     add_recipe_args(p, 'a folder used for training only in every fold (e.g. synthetic frames)')
     data_mod.add_source_args(p)
+    from .train import add_trainer_flags
+
+    add_trainer_flags(p)
     p.add_argument(
         '--refit',
         action='store_true',
         help='then train on all images: OUT/refit/checkpoints/best.pt',
+    )
+    p.add_argument(
+        '--int8',
+        action='store_true',
+        help='also quantize every fold model to int8 and score it out of fold (the gate '
+        'grasp-train export --int8 reads from the refit checkpoint)',
     )
     p.add_argument(
         '--shifts',
@@ -643,10 +753,63 @@ def parse_shifts(text: str) -> list[str]:
     return names
 
 
+def trainer_overrides(args: argparse.Namespace, method: str) -> dict[str, Any]:
+    """
+    Return the Lightning flags for each fold's fit (``train.method: gradient`` only).
+
+    The fold models train one after another in this process. ``ddp_spawn`` starts a
+    fold's processes inside its fit and hands the weights back; ``ddp`` would re-run the
+    whole command (every fold, every report file) in every process, so it is refused.
+    """
+    from .train import refuse_trainer_flags, trainer_flags_given, trainer_overrides_from
+
+    why = {
+        'linear_probe': 'train.method=linear_probe fits its linear layer in closed form on '
+        'frozen features (seconds, one CPU process); no Lightning trainer runs',
+        'distil': 'train.method=distil trains its student in its own loop on cached CPU '
+        'features (~30 s per fold), not with Lightning, and in one process',
+    }
+    if method in why:
+        refuse_trainer_flags(args, why[method])
+        return {}
+    overrides = trainer_overrides_from(args)
+    strategy = str(overrides.get('strategy') or '')
+    if (
+        strategy.startswith('ddp')
+        and strategy != 'ddp_spawn'
+        or (overrides.get('num_nodes') or 1) > 1
+    ):
+        raise ConfigError(
+            f'{", ".join(trainer_flags_given(args))}: cv fits its fold models one after '
+            'another in this process; use --strategy ddp_spawn (each fit starts and joins its '
+            'processes) on one node, or grasp-train train for DDP across nodes'
+        )
+    if _processes(args) > 1 and strategy != 'ddp_spawn':
+        raise ConfigError(
+            f'--devices {args.devices}: several processes per fold need --strategy ddp_spawn '
+            'in cv (Lightning would pick ddp, which re-runs the whole command)'
+        )
+    return overrides
+
+
+def _processes(args: argparse.Namespace) -> int:
+    """How many processes ``--devices`` asks for ('auto': every GPU, or one CPU process)."""
+    devices = args.devices
+    if devices is None:
+        return 1
+    if devices == 'auto':
+        import torch
+
+        cpu = args.accelerator == 'cpu' or not torch.cuda.is_available()
+        return 1 if cpu else torch.cuda.device_count()
+    return len(devices) if isinstance(devices, list) else int(devices)
+
+
 def run(args: argparse.Namespace) -> int:
     from .train import resolve_config
 
     cfg = resolve_config(args.config, args.set, args.seed, args.max_epochs)
+    overrides = trainer_overrides(args, check_method(cfg))
     if args.folds_file is not None and args.folds is not None:
         k_file = data_mod.Folds.read(args.folds_file).k
         if k_file != args.folds:
@@ -665,6 +828,8 @@ def run(args: argparse.Namespace) -> int:
         shifts=parse_shifts(args.shifts),
         sources=data_mod.source_options(args, print),
         progress=not args.no_progress,
+        int8=args.int8,
+        trainer_overrides=overrides,
     )
     print(format_report(report))
     print(f'report folder {args.out}')

@@ -581,6 +581,25 @@ def add_source_args(p: Any, *, params: bool = True) -> None:
 
 
 VIEW_PARAMS = ('image_rotation', 'image_flip', 'roi', 'image_topic')
+SOURCE_DEFAULTS = {
+    'every': 1,
+    'max_per_episode': 0,
+    'labels': None,
+    'labels_time': 'auto',
+    'image_topic': None,
+    'label_topic': None,
+    'episode_gap': 0.5,
+    'params': None,
+}
+
+
+def source_args_given(args: Any) -> list[str]:
+    """Return the ``add_source_args`` options set to something other than their default."""
+    return [
+        f'--{name.replace("_", "-")}'
+        for name, default in SOURCE_DEFAULTS.items()
+        if getattr(args, name, default) != default
+    ]
 
 
 def node_params(path: Path | None, log: Any = None) -> tuple[Any, dict[str, Any]]:

@@ -30,6 +30,7 @@ from grasp_classifier_ros.core.metrics import (
     roc_auc,
 )
 from grasp_classifier_ros.core.model import load_model, read_metadata
+from grasp_classifier_ros.core.params import BACKEND_CHOICES
 from grasp_classifier_ros.core.preprocess import Preprocessor
 from grasp_classifier_ros.core.stats import percentiles
 import numpy as np
@@ -153,9 +154,13 @@ def evaluate(
     gallery: int = 24,
     progress: bool = True,
     sources: data_mod.SourceOptions | None = None,
+    backend: str = 'torchscript',
 ) -> dict[str, Any]:
     """
     Evaluate the exported model on the images; write metrics.json and plots to ``out``.
+
+    ``backend``: the engine, as the node's parameter (``onnxruntime-int8`` scores the
+    file's int8 variant).
 
     ``sources``: how recordings are read, and the camera view (roi, mount) every image
     gets through the runtime ``Preprocessor``, exactly as the node applies it.
@@ -165,7 +170,7 @@ def evaluate(
     recordings = any(data_mod.is_recording(Path(f)) for f in folders)
     names = read_metadata(model_path).class_names if recordings else None
     items, class_names = list_images(folders, split, subset, view, names)
-    loaded = load_model(model_path, device=device, fp16=False)
+    loaded = load_model(model_path, device=device, fp16=False, backend=backend)
     meta = loaded.metadata
     names = {name: i for i, name in enumerate(meta.class_names)}
     missing = [c for c in class_names if c not in names]
@@ -199,6 +204,7 @@ def evaluate(
         {
             'model': str(model_path),
             'model_id': loaded.model_id,
+            'backend': loaded.runner.label,
             'data': [str(f) for f in folders],
             'split': str(split) if split else None,
             'view': {
@@ -302,6 +308,13 @@ def register(subparsers: Any) -> None:
         help='train, val or test of a split.json; fold:K or train:K of a folds.json',
     )
     p.add_argument('--device', default='cpu', help='auto, cpu, cuda or cuda:N (default cpu)')
+    p.add_argument(
+        '--backend',
+        choices=BACKEND_CHOICES,
+        default='torchscript',
+        help="inference engine, as the node's parameter (default torchscript: the FP32 "
+        'model; onnxruntime-int8: its int8 variant)',
+    )
     p.add_argument('--threads', type=int, default=2, help='torch CPU threads (0: leave as is)')
     p.add_argument('--gallery', type=int, default=24, help='misclassified images to show')
     p.add_argument('--no-progress', action='store_true')
@@ -321,6 +334,7 @@ def run(args: argparse.Namespace) -> int:
         gallery=args.gallery,
         progress=not args.no_progress,
         sources=data_mod.source_options(args, _stderr),
+        backend=args.backend,
     )
     pcs = ', '.join(
         f'{k} {v:.3f}' for k, v in m.get('per_class_accuracy', {}).items() if v is not None

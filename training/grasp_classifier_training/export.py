@@ -30,6 +30,8 @@ import torch
 from torch import nn
 
 from .checkpoint import load_checkpoint, restore
+from .data import add_source_args, source_args_given, source_options, SourceOptions
+from .quantize import check_written, load_images, make_variant, QuantizeError, summary, Variant
 
 DEFAULT_TOLERANCE = 1e-4
 
@@ -114,9 +116,16 @@ def export_checkpoint(
     tolerance: float = DEFAULT_TOLERANCE,
     command: str | None = None,
     log: Any = print,
+    int8: list[Path] | None = None,
+    skip_cv_gate: bool = False,
+    view: Any = None,
 ) -> ExportResult:
     """
     Export ``ckpt`` to ``out``; raise ExportError when the checks fail.
+
+    ``int8`` (training images: folders or recordings): also embed a parity-gated int8
+    variant (``quantize.make_variant``); its out-of-fold gate comes from the
+    checkpoint (``grasp-train cv --int8 --refit``) unless ``skip_cv_gate``.
 
     ``optimize``: ``off`` never applies ``optimize_for_inference``, ``on``
     always does, ``auto`` keeps it only when it is at least 10 % faster at
@@ -168,12 +177,17 @@ def export_checkpoint(
         'optimize_for_inference': optimized,
         'latency_ms_batch1_2threads': latency,
     }
+    extras = {CHECKPOINT_FILE: Path(ckpt).read_bytes()}
+    if int8:
+        variant = _int8_variant(module, meta, data, int8, skip_cv_gate, view, provenance, log)
+        provenance['int8'] = summary(variant.record)
+        extras.update(variant.files)
     meta = meta.with_updates(provenance=provenance)
 
     target = Path(out)
     staging = target.with_name(f'.{target.name}.staging')
     # The checkpoint rides along (CHECKPOINT_FILE): grasp-train adapt starts from its weights.
-    save_model(module, meta, staging, {CHECKPOINT_FILE: Path(ckpt).read_bytes()})
+    save_model(module, meta, staging, extras)
     try:
         loaded = load_model(staging, device='cpu', fp16=False)
         expected = torch.softmax(eager.double() / meta.temperature, dim=1).numpy()
@@ -185,12 +199,44 @@ def export_checkpoint(
             )
         if loaded.metadata.to_json() != meta.to_json():
             raise ExportError('reloaded metadata differs from the metadata written')
+        if int8:
+            check_written(staging, lambda *_: None)
     except BaseException:
         staging.unlink(missing_ok=True)
         raise
     os.replace(staging, target)
-    log(f'wrote {target} ({loaded.model_id}); load_model check passed')
+    backends = 'torchscript and onnxruntime-int8' if int8 else 'torchscript'
+    log(f'wrote {target} ({loaded.model_id}); load_model check passed ({backends})')
     return ExportResult(target, meta, diff, optimized, latency)
+
+
+def _int8_variant(
+    module: Any,
+    meta: ModelMetadata,
+    data: dict[str, Any],
+    sources: list[Path],
+    skip_cv_gate: bool,
+    view: Any,
+    provenance: dict[str, Any],
+    log: Any,
+) -> Variant:
+    """Quantize the exported module on ``sources``, gated; the checkpoint holds the CV entry."""
+    cv = provenance.get('int8_cv')
+    if skip_cv_gate:
+        cv = None
+        log('out-of-fold int8 gate waived (--skip-cv-gate): the file records cv: null')
+    elif cv is None:
+        raise QuantizeError(
+            'the checkpoint has no out-of-fold int8 scores: export the refit checkpoint of '
+            "'grasp-train cv ... --int8 --refit', or pass --skip-cv-gate"
+        )
+    images, info = load_images(sources, meta, view or SourceOptions())
+    details = {
+        'quantized_from': {'checkpoint_epoch': data.get('epoch'), 'export': 'this file'},
+        'data': info,
+        'command': provenance['export']['command'],
+    }
+    return make_variant(module, meta, images, cv, details, log)
 
 
 def default_output(ckpt: Path) -> Path:
@@ -222,10 +268,52 @@ def register(subparsers: Any) -> None:
         default=DEFAULT_TOLERANCE,
         help='max abs difference allowed between exported and eager outputs',
     )
+    g = p.add_argument_group('int8 variant (see grasp-train quantize)')
+    g.add_argument(
+        '--int8',
+        action='store_true',
+        help='also embed a parity-gated int8 variant (needs --calibration)',
+    )
+    g.add_argument(
+        '--calibration',
+        nargs='+',
+        type=Path,
+        default=[],
+        metavar='DATA',
+        help='--int8: the training images (class folders, bags or videos)',
+    )
+    g.add_argument(
+        '--skip-cv-gate',
+        action='store_true',
+        help='--int8 without out-of-fold scores (the file records it; the node warns)',
+    )
+    add_source_args(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     out = args.out or default_output(args.ckpt)
-    export_checkpoint(args.ckpt, out, optimize=args.optimize, tolerance=args.tolerance)
+    if not args.int8:
+        given = [
+            f
+            for f, v in (
+                ('--calibration', args.calibration),
+                ('--skip-cv-gate', args.skip_cv_gate),
+            )
+            if v
+        ]
+        given += source_args_given(args)
+        if given:
+            raise ExportError(f'{", ".join(given)} only apply with --int8; add it or drop them')
+    elif not args.calibration:
+        raise ExportError('--int8 needs --calibration DATA (the training images)')
+    export_checkpoint(
+        args.ckpt,
+        out,
+        optimize=args.optimize,
+        tolerance=args.tolerance,
+        int8=list(args.calibration) if args.int8 else None,
+        skip_cv_gate=args.skip_cv_gate,
+        view=source_options(args, print) if args.int8 else None,
+    )
     return 0

@@ -12,7 +12,7 @@ before that final resize, at the cache resolution.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,7 @@ import lightning as L  # noqa: N812
 import numpy as np
 import torch
 from torch.nn import functional as F  # noqa: N812
-from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
+from torch.utils.data import DataLoader, Dataset, RandomSampler, Sampler, WeightedRandomSampler
 from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 from torchvision.transforms import v2
@@ -202,6 +202,28 @@ def sample_weights(
     return weights * len(labels_a)
 
 
+class ShardedSampler(Sampler[int]):
+    """
+    One process's share of a sampler's draw: every ``world``-th index from ``rank`` on.
+
+    Every process draws the same indices (same seed), so at each step the processes'
+    batches together are exactly the batch one process would load: DDP then matches a
+    single process (Lightning's own wrapper reshuffles the draw). Padded with the
+    draw's first indices so every process runs the same number of steps.
+    """
+
+    def __init__(self, sampler: Sampler[int], rank: int, world: int) -> None:
+        self.sampler, self.rank, self.world = sampler, rank, world
+
+    def __iter__(self) -> Iterator[int]:
+        draw = list(self.sampler)
+        draw += draw[: (-len(draw)) % self.world]
+        return iter(draw[self.rank :: self.world])
+
+    def __len__(self) -> int:
+        return -(-len(self.sampler) // self.world)  # type: ignore[arg-type]
+
+
 @dataclass
 class Loaders:
     """Dataloader settings shared by the data module."""
@@ -219,7 +241,10 @@ class GraspDataModule(L.LightningDataModule):
 
     The test set rides along as the second validation dataloader so that the
     model module can report test metrics every ``test_every`` epochs with the
-    same (DDP-synchronised) machinery.
+    same (DDP-synchronised) machinery. Under DDP (``Trainer(use_distributed_sampler=
+    False)``) the training draw is sharded by ``ShardedSampler`` and
+    ``train.batch_size`` is the global batch; every process scores the whole
+    val and test sets (small), so the synchronised metrics equal one process's.
     """
 
     def __init__(
@@ -235,10 +260,16 @@ class GraspDataModule(L.LightningDataModule):
         self.loaders = loaders
         self.train_sources = list(train_sources) if train_sources is not None else [0] * len(train)
 
+    @property
+    def per_process_batch(self) -> int:
+        """``batch_size`` is the global batch: each of the run's processes loads its share."""
+        world = self.trainer.world_size if self.trainer is not None else 1
+        return max(1, self.loaders.batch_size // world)
+
     def _loader(self, ds: CachedImageSet, **kw: Any) -> DataLoader[tuple[torch.Tensor, int]]:
         return DataLoader(
             ds,
-            batch_size=self.loaders.batch_size,
+            batch_size=self.per_process_batch,
             num_workers=self.loaders.num_workers,
             persistent_workers=self.loaders.num_workers > 0,
             **kw,
@@ -246,6 +277,7 @@ class GraspDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader[tuple[torch.Tensor, int]]:
         gen = torch.Generator().manual_seed(self.loaders.seed)
+        sampler: Sampler[int]
         if self.loaders.balance == 'sampler':
             weights = sample_weights(
                 self.train_set.labels, self.train_sources, self.loaders.source_shares
@@ -253,8 +285,11 @@ class GraspDataModule(L.LightningDataModule):
             sampler = WeightedRandomSampler(
                 weights.tolist(), len(weights), replacement=True, generator=gen
             )
-            return self._loader(self.train_set, sampler=sampler, drop_last=False)
-        return self._loader(self.train_set, shuffle=True, generator=gen, drop_last=False)
+        else:
+            sampler = RandomSampler(self.train_set, generator=gen)
+        if self.trainer is not None and self.trainer.world_size > 1:
+            sampler = ShardedSampler(sampler, self.trainer.global_rank, self.trainer.world_size)
+        return self._loader(self.train_set, sampler=sampler, drop_last=False)
 
     def val_dataloader(self) -> list[DataLoader[tuple[torch.Tensor, int]]]:
         loaders = [self._loader(self.val_set)]

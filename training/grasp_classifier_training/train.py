@@ -28,6 +28,7 @@ from grasp_classifier_ros.core.metadata import ModelMetadata
 from grasp_classifier_ros.core.preprocess import crop_resize, normalize_batch
 import lightning as L  # noqa: N812
 from lightning.pytorch.callbacks import EarlyStopping
+from lightning.pytorch.utilities import rank_zero_only
 import numpy as np
 import torch
 from tqdm import tqdm
@@ -327,17 +328,33 @@ def trainer_settings(cfg: dict[str, Any], overrides: dict[str, Any]) -> dict[str
         deterministic = (
             'warn'  # some CUDA kernels (e.g. pooling backward) have no deterministic twin
         )
+    devices = overrides.get('devices') or 1
+    count = len(devices) if isinstance(devices, list) else devices
+    several = count == 'auto' or count > 1 or int(overrides.get('num_nodes') or 1) > 1
     settings: dict[str, Any] = {
         'accelerator': accelerator,
-        'devices': overrides.get('devices') or 1,
+        'devices': devices,
         'precision': precision,
         'deterministic': deterministic,
+        # BatchNorm statistics over the global batch, as one process computes them; torch's
+        # SyncBatchNorm runs on GPUs only (on CPU each process normalises its own share).
+        'sync_batchnorm': bool(use_cuda and several),
+        'use_distributed_sampler': False,  # lit_module.ShardedSampler does it, in order
     }
     if overrides.get('strategy'):
         settings['strategy'] = overrides['strategy']
     if overrides.get('num_nodes'):
         settings['num_nodes'] = int(overrides['num_nodes'])
     return settings
+
+
+def check_global_batch(batch_size: int, world_size: int) -> None:
+    """``train.batch_size`` is the global batch: it must split evenly over the processes."""
+    if batch_size % world_size:
+        raise ConfigError(
+            f'train.batch_size={batch_size} is the global batch and must split evenly over '
+            f'the {world_size} processes (devices x nodes); choose a multiple of {world_size}'
+        )
 
 
 def _parse_devices(value: str) -> Any:
@@ -387,16 +404,20 @@ def train(
                 f'the {name} split is empty; add images from more groups or change '
                 'data.val_fraction/data.test_fraction'
             )
-    prep.split.write(out / 'split.json')
+    # Under DDP every process runs this function; only the first writes the run folder.
+    first = rank_zero_only.rank == 0
+    if first:
+        prep.split.write(out / 'split.json')
     meta = model_metadata(model_cfg, prep.class_names)
-    dump(cfg, out / 'config.yaml')
     command = command or shlex.join(sys.argv)
     run_info = {
         **run_header(command, seed, model_cfg),
         'data': prep.folders,
         'split': split_summary(prep),
     }
-    (out / 'run.json').write_text(json.dumps(run_info, indent=2))
+    if first:
+        dump(cfg, out / 'config.yaml')
+        (out / 'run.json').write_text(json.dumps(run_info, indent=2))
 
     size = train_cache_size(cfg, meta)
     train_imgs = cache_images(prep.records['train'], size, meta, 'train', sources)
@@ -474,6 +495,8 @@ def train(
         log_every_n_steps=1,
         **trainer_settings(cfg, trainer_overrides or {}),
     )
+    check_global_batch(int(tcfg['batch_size']), trainer.world_size)
+    run_info['processes'] = trainer.world_size
     trainer.fit(module, datamodule=dm)
     if not trainer.is_global_zero:
         return {}
@@ -583,6 +606,25 @@ def add_trainer_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument('--strategy', help='e.g. ddp, ddp_spawn (default: Lightning auto)')
     g.add_argument('--num-nodes', type=int, help='nodes for multi-node DDP')
     g.add_argument('--precision', help='32-true, 16-mixed, bf16-mixed (default: auto)')
+
+
+TRAINER_FLAGS = ('accelerator', 'devices', 'strategy', 'num_nodes', 'precision')
+
+
+def trainer_flags_given(args: argparse.Namespace) -> list[str]:
+    """Return the Lightning passthrough flags set on the command line (``--devices 2``)."""
+    return [
+        f'--{name.replace("_", "-")} {getattr(args, name)}'
+        for name in TRAINER_FLAGS
+        if getattr(args, name, None) is not None
+    ]
+
+
+def refuse_trainer_flags(args: argparse.Namespace, why: str) -> None:
+    """Raise ConfigError naming the passthrough flags given and ``why`` they do not apply."""
+    given = trainer_flags_given(args)
+    if given:
+        raise ConfigError(f'{", ".join(given)}: {why}; drop them')
 
 
 def trainer_overrides_from(args: argparse.Namespace) -> dict[str, Any]:

@@ -23,6 +23,7 @@ COMMANDS = (
     'extract',
     'evaluate',
     'export',
+    'quantize',
     'tune',
     'augment',
     'synth',
