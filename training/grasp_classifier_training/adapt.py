@@ -69,12 +69,12 @@ class AdaptSettings:
     epochs: int = 20
     lr: float = 0.0005
     weight_decay: float = 0.0
-    l2sp: float = 0.01
+    l2sp: float = 0.1
     batch: int = 64
     views: int = 16
     strength: float = 0.5
     warmup: float = 0.1
-    probe_l2: float = 0.01
+    probe_l2: float = 1.0
     label_smoothing: float = 0.05
     target_precision: float | None = None  # None: the starting model's recipe's
 
@@ -167,6 +167,7 @@ class Adapter:
     def fit(self, index: np.ndarray) -> Any:
         """Adapt a copy of the starting model on the images ``index``; return it in eval mode."""
         import torch
+        from torch import nn
         from torch.nn import functional as F  # noqa: N812
 
         from .distil import tail_features, trained_tail
@@ -180,15 +181,16 @@ class Adapter:
         counts = torch.bincount(y, minlength=n_classes).double()
         if int((counts > 0).sum()) < 2:
             return model  # one class only: nothing to learn a boundary from; keep the start
-        first = min(2, s.views)
-        with torch.no_grad():
-            feats = torch.cat(
-                [tail_features(model, self.activations[v, idx]) for v in range(first)]
-            )
-            probe = fit_logistic(feats.double(), y.repeat(first), s.probe_l2)
-            model.fc.weight.copy_(probe.weight)
-            model.fc.bias.copy_(probe.bias)
         if s.method == 'probe' or s.epochs == 0:
+            # The linear layer refitted on the new frames, pulled towards the starting one.
+            first = min(2, s.views)
+            with torch.no_grad():
+                feats = torch.cat(
+                    [tail_features(model, self.activations[v, idx]) for v in range(first)]
+                )
+                fitted = fit_logistic(feats.double(), y.repeat(first), s.probe_l2, model.fc)
+                model.fc.weight.copy_(fitted.weight)
+                model.fc.bias.copy_(fitted.bias)
             return model.eval()
         weights = (counts.sum() / (n_classes * counts.clamp_min(1))).float()
         params = [p for p in model.parameters() if p.requires_grad]
@@ -201,15 +203,18 @@ class Adapter:
         )
         gen = torch.Generator().manual_seed(self.seed)
         model.train()
+        for m in model.modules():
+            # Batches of a few dozen new frames would drag the BatchNorm statistics about.
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.eval()
         for _ in range(steps):
             j = torch.randint(0, len(idx), (s.batch,), generator=gen)
             v = torch.randint(0, s.views, (s.batch,), generator=gen)
             logits = trained_tail(model, self.activations[v, idx[j]])
             loss = F.cross_entropy(logits, y[j], weight=weights, label_smoothing=s.label_smoothing)
             if s.l2sp:
-                loss = loss + 0.5 * s.l2sp * sum(
-                    ((p - a) ** 2).sum() for p, a in zip(params, anchor)
-                )
+                drift = sum(((p - a) ** 2).sum() for p, a in zip(params, anchor))
+                loss = loss + 0.5 * s.l2sp * drift
             opt.zero_grad()
             loss.backward()
             opt.step()

@@ -52,6 +52,7 @@ class DistilSettings:
     extra_targets: str = 'labels'
     camera: float = 0.0
     camera_views: int = 0
+    camera_zoom: tuple[float, float] | None = None
     targets: str = 'view'
 
     @classmethod
@@ -66,6 +67,7 @@ class DistilSettings:
             str(d.get('extra_targets', 'labels')),
             float(d.get('camera', 0.0)),
             int(d.get('camera_views', 0)),
+            _zoom(d.get('camera_zoom')),
             str(d.get('targets', 'view')),
         )
         if s.views < 1:
@@ -87,6 +89,19 @@ class DistilSettings:
                 f"distil.extra_targets='{s.extra_targets}' must be 'labels' or 'teacher'"
             )
         return s
+
+
+def _zoom(value: Any) -> tuple[float, float] | None:
+    """``distil.camera_zoom``: null, or [smallest, largest] scene scale (0 < lo <= hi)."""
+    if value is None:
+        return None
+    try:
+        lo, hi = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ConfigError(f'distil.camera_zoom={value!r} must be null or [lo, hi]') from None
+    if not 0 < lo <= hi:
+        raise ConfigError(f'distil.camera_zoom={value!r} needs 0 < lo <= hi')
+    return (lo, hi)
 
 
 def kd_loss(
@@ -112,6 +127,7 @@ def make_views(
     seed: int,
     camera: float = 0.0,
     camera_views: int | None = None,
+    zoom: tuple[float, float] | None = None,
 ) -> Iterator[list[np.ndarray]]:
     """
     Yield ``n_views`` lists of views of ``images``: as is, mirrored, then augmented.
@@ -122,7 +138,7 @@ def make_views(
     from .lit_module import build_augment
 
     aug = build_augment(strength, hflip=True)
-    cam = build_augment(strength, hflip=True, camera=camera) if camera > 0 else aug
+    cam = build_augment(strength, hflip=True, camera=camera, zoom=zoom) if camera > 0 else aug
     first_cam = 2 if camera_views is None else n_views - camera_views
     with torch.random.fork_rng():
         torch.manual_seed(seed)
@@ -211,6 +227,7 @@ class Distiller:
             seed,
             settings.camera,
             settings.camera_views or None,
+            settings.camera_zoom,
         )
         with torch.inference_mode():
             for v, view in enumerate(views):

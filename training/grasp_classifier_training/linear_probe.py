@@ -38,25 +38,36 @@ def pooled_features(
     return torch.cat(out)
 
 
-def fit_logistic(features: torch.Tensor, labels: torch.Tensor, l2: float) -> nn.Linear:
+def fit_logistic(
+    features: torch.Tensor, labels: torch.Tensor, l2: float, prior: nn.Linear | None = None
+) -> nn.Linear:
     """
-    Multinomial logistic regression (mean cross-entropy + ``l2/2 * |W|^2``) by LBFGS.
+    Multinomial logistic regression (mean cross-entropy + ``l2/2 * |W - W0|^2``) by LBFGS.
 
-    Returns a float32 ``nn.Linear`` acting on the *unstandardised* features.
+    ``W0`` is 0, or the weights of ``prior`` (a linear layer on the same features, e.g. a
+    starting model's): with little data the fit stays near it. The penalty is on the
+    weights of the standardised features. Returns a float32 ``nn.Linear`` acting on the
+    *unstandardised* features.
     """
     mu = features.mean(0)
     sd = features.std(0).clamp_min(1e-6)
     z = (features - mu) / sd
     n_classes = int(labels.max()) + 1
-    w = torch.zeros(n_classes, z.shape[1], dtype=torch.float64, requires_grad=True)
-    b = torch.zeros(n_classes, dtype=torch.float64, requires_grad=True)
+    w0 = torch.zeros(n_classes, z.shape[1], dtype=torch.float64)
+    b0 = torch.zeros(n_classes, dtype=torch.float64)
+    if prior is not None:
+        pw = prior.weight.detach().double()
+        n_classes = pw.shape[0]
+        w0, b0 = pw * sd, prior.bias.detach().double() + pw @ mu  # the prior, standardised
+    w = w0.clone().requires_grad_(True)
+    b = b0.clone().requires_grad_(True)
     opt = torch.optim.LBFGS(
         [w, b], max_iter=2000, line_search_fn='strong_wolfe', tolerance_grad=1e-10
     )
 
     def closure() -> torch.Tensor:
         opt.zero_grad()
-        loss = F.cross_entropy(z @ w.T + b, labels) + 0.5 * l2 * (w**2).sum()
+        loss = F.cross_entropy(z @ w.T + b, labels) + 0.5 * l2 * ((w - w0) ** 2).sum()
         loss.backward()
         return loss
 

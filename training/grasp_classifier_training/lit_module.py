@@ -87,14 +87,20 @@ class SensorColour:
         return (x.clamp(0, 1) * 255.0 + 0.5).to(torch.uint8)
 
 
-def build_augment(strength: float, hflip: bool = True, camera: float = 0.0) -> Augment | None:
+def build_augment(
+    strength: float,
+    hflip: bool = True,
+    camera: float = 0.0,
+    zoom: tuple[float, float] | None = None,
+) -> Augment | None:
     """
     Return a torchvision v2 pipeline on uint8 ``(3, H, W)`` tensors, or None for strength 0.
 
     Keeps the size: a random resized crop re-fills the cached resolution, and
     the runtime resize to the model input happens afterwards. ``camera`` > 0 adds
     what another robot's camera changes (``CameraWarp``: field of view and pitch;
-    ``SensorColour``: white balance, gamma, noise; blur; JPEG), scaled by ``camera``.
+    ``SensorColour``: white balance, gamma, noise; blur; JPEG), scaled by ``camera``;
+    ``zoom`` overrides its field-of-view range (scene scale, < 1: a wider lens).
     """
     s = float(strength)
     if s <= 0:
@@ -118,7 +124,8 @@ def build_augment(strength: float, hflip: bool = True, camera: float = 0.0) -> A
         v2.RandomGrayscale(p=min(1.0, 0.05 * s)),
     ]
     if c > 0:
-        ops.insert(1, CameraWarp((1.0 - 0.45 * c, 1.0 + 0.4 * c), pitch=0.35 * c, drop=0.15 * c))
+        scale = zoom or (1.0 - 0.45 * c, 1.0 + 0.4 * c)
+        ops.insert(1, CameraWarp(scale, pitch=0.35 * c, drop=0.15 * c))
         ops += [
             SensorColour(gain=0.3 * c, gamma=0.35 * c, noise_sd=16.0 * c),
             v2.RandomApply([v2.GaussianBlur(kernel_size=7, sigma=(0.5, 2.5))], p=0.3 * c),

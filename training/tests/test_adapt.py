@@ -16,7 +16,7 @@ import pytest
 from toy_data import make_bags, make_images, make_start_model, needs_weights
 
 REPO = Path(__file__).resolve().parents[2]
-FAST = ['--set', 'adapt.method=probe', '--set', 'adapt.views=4']
+FAST = ['--set', 'adapt.method=probe', '--set', 'adapt.probe_l2=0.01', '--set', 'adapt.views=4']
 
 
 @pytest.fixture(scope='module')
@@ -162,6 +162,26 @@ def test_adapt_from_a_model_without_weights_is_one_error_line(tmp_path, capsys):
     assert main(['adapt', *map(str, bags), '--out', str(tmp_path / 'o'), '--from', str(bare)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and 'carries no trainable weights' in err[0]
+
+
+def test_a_probe_with_a_prior_stays_near_it_when_the_data_say_little():
+    import torch
+
+    from grasp_classifier_training.linear_probe import fit_logistic
+
+    torch.manual_seed(0)
+    x = torch.randn(40, 5, dtype=torch.float64)
+    y = (x[:, 0] > 0).long()
+    prior = torch.nn.Linear(5, 2)
+    with torch.no_grad():
+        prior.weight.copy_(torch.tensor([[0.0, 0, 0, 0, 1], [0.0, 0, 0, 0, -1]]))
+        prior.bias.zero_()
+    near = fit_logistic(x, y, 1e6, prior)
+    assert torch.allclose(near.weight, prior.weight, atol=1e-3)
+    free = fit_logistic(x, y, 1e-3, prior)
+    assert float(free.weight[1, 0] - free.weight[0, 0]) > 1.0  # the data's feature wins
+    zero = fit_logistic(x, y, 1e6)
+    assert float(zero.weight.abs().max()) < 1e-3
 
 
 def test_binary_scores_and_balanced_accuracy():
