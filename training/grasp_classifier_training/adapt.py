@@ -12,10 +12,13 @@ image_flip) applied exactly as the node applies it.
 1. **Before**: the starting model, as deployed (its own temperature and threshold),
    on every frame.
 2. **Leave-recordings-out CV**: whole recordings per fold (``data.group_folds``); in
-   each fold the recipe (``adapt:`` in the config; ``finetune`` re-trains the
-   starting model's trainable blocks and linear layer on fixed augmented views of the
-   fold's training frames, pulled towards the starting weights; ``probe`` refits the
-   linear layer only) adapts on the other recordings and predicts the held-out ones.
+   each fold the recipe (``adapt:`` in the config) adapts on the other recordings and
+   predicts the held-out ones. ``finetune`` trains the starting model's trainable
+   blocks and linear layer, from its own weights, on fixed augmented views of the
+   fold's frames (its BatchNorm statistics kept, L2-SP towards the starting weights):
+   a few recordings move it a little, many move it more, and what they do not show
+   (kinds of grasp nobody recorded) it keeps from the start. ``probe`` refits the
+   linear layer only, pulled towards the starting one.
 3. **Calibration** on the out-of-fold logits (temperature, then the threshold for the
    target success precision); **after** is scored cross-fitted (each fold at the
    calibration chosen without it), the honest estimate of the shipped threshold.

@@ -165,9 +165,8 @@ def test_adapt_from_a_model_without_weights_is_one_error_line(tmp_path, capsys):
 
 
 def test_a_probe_with_a_prior_stays_near_it_when_the_data_say_little():
-    import torch
-
     from grasp_classifier_training.linear_probe import fit_logistic
+    import torch
 
     torch.manual_seed(0)
     x = torch.randn(40, 5, dtype=torch.float64)
