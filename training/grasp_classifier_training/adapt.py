@@ -80,6 +80,8 @@ class AdaptSettings:
     probe_l2: float = 1.0
     label_smoothing: float = 0.05
     target_precision: float | None = None  # None: the starting model's recipe's
+    temperature: str = 'start'  # start: keep the starting model's | fit: on out-of-fold logits
+    threshold_floor: bool = True  # never below the starting model's threshold
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any]) -> AdaptSettings:
@@ -90,6 +92,8 @@ class AdaptSettings:
         s = cls(**raw)
         if s.method not in ('finetune', 'probe'):
             raise ConfigError(f"adapt.method='{s.method}' must be finetune or probe")
+        if s.temperature not in ('start', 'fit'):
+            raise ConfigError(f"adapt.temperature='{s.temperature}' must be start or fit")
         if s.views < 1 or s.epochs < 0 or s.batch < 1:
             raise ConfigError('adapt.views and adapt.batch must be >= 1, adapt.epochs >= 0')
         return s
@@ -300,24 +304,74 @@ def bootstrap(
     return out
 
 
-def cross_fitted(
-    logits: np.ndarray, labels: np.ndarray, folds: np.ndarray, success_index: int, target: float
-) -> tuple[np.ndarray, np.ndarray, list[dict[str, float]]]:
-    """Success probabilities and decisions of each fold at a calibration chosen without it."""
+@dataclass(frozen=True)
+class AdaptCalibration:
+    """Temperature and threshold of an adapted model, and how they were chosen."""
+
+    temperature: float
+    threshold: float
+    chosen_threshold: float  # what the out-of-fold data asked for, before the floor
+    floor: float | None  # the starting model's threshold, when it applies
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def choose_adapt_calibration(
+    logits: np.ndarray,
+    labels: np.ndarray,
+    success_index: int,
+    target: float,
+    settings: AdaptSettings,
+    start_meta: Any,
+) -> AdaptCalibration:
+    """
+    Calibrate adapted logits: temperature (the start's, or fitted), then the threshold.
+
+    The threshold is the lowest reaching ``target`` success precision on these logits, but
+    not below the starting model's (``threshold_floor``): a few easy recordings (every
+    failure an open gripper, say) would otherwise pull it down to where an unseen kind of
+    failure passes as a grasp that held.
+    """
     import torch
 
+    from .calibrate import select_threshold
     from .cv import choose_calibration
+
+    if settings.temperature == 'fit':
+        t = choose_calibration(logits, labels, success_index, target).temperature
+    else:
+        t = float(start_meta.temperature)
+    p = torch.softmax(torch.as_tensor(logits, dtype=torch.float64) / t, 1).numpy()
+    chosen = select_threshold(p[:, success_index], labels == success_index, target).threshold
+    floor = float(start_meta.threshold) if settings.threshold_floor else None
+    return AdaptCalibration(t, max(chosen, floor or 0.0), chosen, floor)
+
+
+def cross_fitted(
+    logits: np.ndarray,
+    labels: np.ndarray,
+    folds: np.ndarray,
+    success_index: int,
+    target: float,
+    settings: AdaptSettings,
+    start_meta: Any,
+) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]]]:
+    """Success probabilities and decisions of each fold at a calibration chosen without it."""
+    import torch
 
     p = np.zeros(len(labels))
     called = np.zeros(len(labels), bool)
     cals = []
     for i in range(int(folds.max()) + 1):
         rest, held = folds != i, folds == i
-        c = choose_calibration(logits[rest], labels[rest], success_index, target)
+        c = choose_adapt_calibration(
+            logits[rest], labels[rest], success_index, target, settings, start_meta
+        )
         probs = torch.softmax(torch.as_tensor(logits[held]) / c.temperature, 1).numpy()
         p[held] = probs[:, success_index]
         called[held] = p[held] >= c.threshold
-        cals.append({'fold': i, 'temperature': c.temperature, 'threshold': c.threshold})
+        cals.append({'fold': i, **c.to_dict()})
     return p, called, cals
 
 
@@ -406,7 +460,7 @@ def run_adapt(
     """Adapt, measure before and after, and write the report (and the model when better)."""
     import torch
 
-    from .cv import choose_calibration, write_oof
+    from .cv import write_oof
     from .provenance import git_revision, library_versions, utc_now
 
     t0 = time.perf_counter()
@@ -455,9 +509,9 @@ def run_adapt(
         oof[held] = _logits(model, [prep.eval_imgs[j] for j in held], meta)
         fold_times.append(round(time.perf_counter() - t1, 1))
         log(f'fold {i}: {len(held)} frames held out, {fold_times[-1]} s')
-    cal = choose_calibration(oof, prep.labels, meta.success_index, target)
+    cal = choose_adapt_calibration(oof, prep.labels, meta.success_index, target, settings, meta)
     p_after, called_after, fold_cals = cross_fitted(
-        oof, prep.labels, fold, meta.success_index, target
+        oof, prep.labels, fold, meta.success_index, target, settings, meta
     )
     before = binary_scores(called_before, prep.success)
     after = binary_scores(called_after, prep.success)
@@ -506,8 +560,7 @@ def run_adapt(
         'folds': k,
         'fold_wall_time_s': fold_times,
         'calibration': {
-            'temperature': cal.temperature,
-            'threshold': cal.threshold,
+            **cal.to_dict(),
             'fitted_on': f'out-of-fold logits of {k}-fold leave-recordings-out CV',
             'cross_fitted_folds': fold_cals,
         },
@@ -658,8 +711,6 @@ def run_learning_curve(
     log: Any,
 ) -> list[dict[str, Any]]:
     """Accuracy on held-out folds when adapting on 1, 2, 4, ... of the training recordings."""
-    from .cv import choose_calibration
-
     rng = np.random.default_rng(seed)
     k = int(fold.max()) + 1
     most = min(len(set(prep.groups[fold != i].tolist())) for i in range(k))
@@ -677,10 +728,17 @@ def run_learning_curve(
             held = np.flatnonzero(fold == i)
             fit_logits = _logits(model, [prep.eval_imgs[j] for j in idx], meta)
             if len(set(prep.labels[idx].tolist())) > 1:
-                c = choose_calibration(fit_logits, prep.labels[idx], meta.success_index, target)
+                c = choose_adapt_calibration(
+                    fit_logits,
+                    prep.labels[idx],
+                    meta.success_index,
+                    target,
+                    adapter.settings,
+                    meta,
+                )
                 t, thr = c.temperature, c.threshold
             else:
-                t, thr = 1.0, 0.5
+                t, thr = meta.temperature, meta.threshold
             logits = _logits(model, [prep.eval_imgs[j] for j in held], meta)
             z = logits / t
             p = np.exp(z - z.max(1, keepdims=True))
@@ -766,8 +824,7 @@ def report_markdown(r: dict[str, Any]) -> str:
         lines.append(
             f'**Better out of fold: wrote `{model["path"]}`** (sha256 `{model["sha256"]}`, '
             f'temperature {r["calibration"]["temperature"]:.3f}, threshold '
-            f'{r["calibration"]["threshold"]:.3f} for {r["target_precision"]:.2f} success '
-            'precision).'
+            f'{r["calibration"]["threshold"]:.3f}: {_threshold_story(r)}).'
         )
     elif model:
         lines.append(
@@ -827,6 +884,17 @@ def report_markdown(r: dict[str, Any]) -> str:
             '```',
         ]
     return '\n'.join(lines) + '\n'
+
+
+def _threshold_story(r: dict[str, Any]) -> str:
+    c = r['calibration']
+    target = f'{r["target_precision"]:.2f} success precision out of fold'
+    if c['floor'] is not None and c['chosen_threshold'] < c['floor']:
+        return (
+            f"{target} asked for {c['chosen_threshold']:.3f}; kept at the starting model's "
+            f'{c["floor"]:.3f}, never looser (adapt.threshold_floor)'
+        )
+    return f'the lowest reaching {target}'
 
 
 def _plot_reliability(p: np.ndarray, success: np.ndarray, path: Path) -> None:

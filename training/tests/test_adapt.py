@@ -183,6 +183,24 @@ def test_a_probe_with_a_prior_stays_near_it_when_the_data_say_little():
     assert float(zero.weight.abs().max()) < 1e-3
 
 
+def test_the_threshold_never_drops_below_the_starting_models():
+    """Easy recordings (every failure far below every success) would pull it near 0."""
+    from grasp_classifier_ros.core.metadata import ModelMetadata
+    from grasp_classifier_training.adapt import AdaptSettings, choose_adapt_calibration
+
+    meta = ModelMetadata(16, 16, ('grasped', 'notgrasped'), 0, temperature=0.8, threshold=0.7)
+    labels = np.array([0] * 10 + [1] * 10)
+    margin = np.where(labels == 0, 1.0, -12.0)  # successes barely above 0.5, failures far
+    logits = np.stack([margin, np.zeros(20)], 1)
+    floored = choose_adapt_calibration(logits, labels, 0, 0.97, AdaptSettings(), meta)
+    assert floored.temperature == 0.8 and floored.floor == 0.7
+    assert floored.chosen_threshold < 0.7 and floored.threshold == 0.7
+    free = choose_adapt_calibration(
+        logits, labels, 0, 0.97, AdaptSettings(threshold_floor=False), meta
+    )
+    assert free.threshold == free.chosen_threshold < 0.7
+
+
 def test_binary_scores_and_balanced_accuracy():
     success = np.array([True, True, False, False, False])
     called = np.array([True, False, False, False, True])
