@@ -21,21 +21,22 @@ test -d "$DATA" || { echo "real data '$DATA' not found (set SHARED_DATA)"; exit 
 mkdir -p "$WORK" "$OUT"
 start=$(date +%s)
 
-# build CONFIG RUN MODEL_FILE METRICS_FILE RELIABILITY_FILE [int8]
+# build CONFIG RUN MODEL_FILE METRICS_FILE RELIABILITY_FILE [default]
 build() {
-    local config=$1 run=$2 model=$3 metrics=$4 reliability=$5 int8=${6:-}
-    local cv_int8=() export_int8=()
-    if [ -n "$int8" ]; then
+    local config=$1 run=$2 model=$3 metrics=$4 reliability=$5 default=${6:-}
+    local cv_extra=() export_int8=()
+    if [ -n "$default" ]; then
         # every fold model also quantized and scored out of fold (the gate export reads), and
-        # the exported file carries the int8 variant, calibrated on every 4th real image
-        cv_int8=(--int8)
+        # the exported file carries the int8 variant, calibrated on every 4th real image; the
+        # held-out folds are also scored through other cameras (shifts.py: the shift table)
+        cv_extra=(--int8 --shifts all)
         export_int8=(--int8 --calibration "$DATA")
     fi
     # 1. 5-fold leave-sessions-out CV of the recipe; temperature + threshold from the out-of-fold
     #    predictions; then the same recipe on all real images (--refit), calibrated with them.
     rm -rf "$run"
     $NICE "$BIN/grasp-train" cv "$DATA" --config "$config" --folds 5 --seed 0 \
-        --out "$run" --refit --no-progress ${cv_int8[@]+"${cv_int8[@]}"}
+        --out "$run" --refit --no-progress ${cv_extra[@]+"${cv_extra[@]}"}
     # 2. export (checks exported == eager, reloads with load_model; with int8: refused unless
     #    int8 agrees with FP32 on >= 99 % of the other images and its out-of-fold accuracy and
     #    failure-class accuracy are within 0.5 points of FP32's)
@@ -93,6 +94,8 @@ result = {
         'folds': [{k: v for k, v in m.items() if k not in drop} for m in cv['folds']],
         'pooled': {k: v for k, v in cv['pooled'].items() if k not in drop},
         'cross_fitted': cv['cross_fitted'],
+        # held-out folds through other cameras, at the unshifted calibration (cv --shifts)
+        'shifts': cv.get('shifts'),
     },
     'all_real_images_seen_in_training': {
         'note': 'the shipped model has seen these images: a check of the export, not a score',
@@ -122,5 +125,5 @@ PY
 # every fold on that fold's training images.
 build lite0_probe "$WORK/lite0_probe" grasp_classifier_accurate.pt metrics_accurate.json \
     reliability_oof_accurate.png
-build lite0_distil "$WORK/lite0_distil" grasp_classifier.pt metrics.json reliability_oof.png int8
+build lite0_distil "$WORK/lite0_distil" grasp_classifier.pt metrics.json reliability_oof.png default
 echo "make model wall time: $(( $(date +%s) - start )) s"
