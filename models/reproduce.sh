@@ -123,7 +123,13 @@ PY
 # The teacher first (the accurate file), then the student distilled from it (the default).
 # Both use the same folds (group_folds k=5, seed 0); the student's teacher is refitted inside
 # every fold on that fold's training images.
-build lite0_probe "$WORK/lite0_probe" grasp_classifier_accurate.pt metrics_accurate.json \
-    reliability_oof_accurate.png
-build lite0_distil "$WORK/lite0_distil" grasp_classifier.pt metrics.json reliability_oof.png default
+# STEPS picks which to rebuild (default both; `STEPS=default` when only the student's recipe changed).
+STEPS=${STEPS:-accurate default}
+case " $STEPS " in *" accurate "*)
+    build lite0_probe "$WORK/lite0_probe" grasp_classifier_accurate.pt metrics_accurate.json \
+        reliability_oof_accurate.png ;;
+esac
+case " $STEPS " in *" default "*)
+    build lite0_distil "$WORK/lite0_distil" grasp_classifier.pt metrics.json reliability_oof.png default ;;
+esac
 echo "make model wall time: $(( $(date +%s) - start )) s"

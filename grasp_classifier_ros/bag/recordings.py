@@ -334,7 +334,8 @@ class Recording:
             name = 'success' if lab else 'failure'
             self.info.episodes[name] = self.info.episodes.get(name, 0) + 1
         keep = o.sampling.pick(eps, labelled)
-        self._plan = [(i, bool(records[i].label), int(eps[i])) for i in keep]  # type: ignore[arg-type]
+        # every kept index is labelled, so its episode is an int
+        self._plan = [(i, bool(records[i].label), int(eps[i] or 0)) for i in keep]
         self._stamps = [records[i].stamp_ns for i in keep]
         self.info.kept = len(keep)
 

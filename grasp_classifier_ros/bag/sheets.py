@@ -34,7 +34,7 @@ BAR = 13  # caption bar height, pixels
 
 
 def thumbnail(bgr: np.ndarray, size: int) -> np.ndarray:
-    """Return a ``size`` x ``size`` thumbnail (area shrink, bilinear enlarge)."""
+    """Shrink (area) or enlarge (bilinear) ``bgr`` to a ``size`` x ``size`` square."""
     h, w = bgr.shape[:2]
     interp = cv2.INTER_AREA if h >= size and w >= size else cv2.INTER_LINEAR
     return cv2.resize(np.ascontiguousarray(bgr), (size, size), interpolation=interp)
@@ -51,7 +51,8 @@ def caption(
     bars = [tile]
     for text in lines:
         bar = np.full((BAR, tile.shape[1], 3), 255, np.uint8)
-        text = text if len(text) <= chars else '~' + text[-chars + 1 :]
+        tail = 1 - chars  # the end of a long path says most: keep it
+        text = text if len(text) <= chars else '~' + text[tail:]
         cv2.putText(bar, text, (1, 10), cv2.FONT_HERSHEY_SIMPLEX, 0.3, colour, 1, cv2.LINE_AA)
         bars.append(bar)
     return np.vstack(bars)
@@ -72,7 +73,8 @@ def sheet(tiles: Sequence[np.ndarray], cols: int, title: str) -> np.ndarray:
     for k, t in enumerate(tiles):
         r, c = divmod(k, cols)
         y, x = 24 + r * (h + 2), c * (w + 2)
-        grid[y : y + t.shape[0], x : x + t.shape[1]] = t
+        y2, x2 = y + t.shape[0], x + t.shape[1]
+        grid[y:y2, x:x2] = t
     return grid
 
 

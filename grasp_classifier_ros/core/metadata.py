@@ -257,7 +257,7 @@ class Int8Record:
     max_accuracy_drop: float = MAX_ACCURACY_DROP
     min_load_agreement: float = MIN_LOAD_AGREEMENT
     details: dict[str, Any] = field(default_factory=dict)
-    format: int = INT8_FORMAT
+    format: int = INT8_FORMAT  # noqa: A003 (the record's JSON key)
 
     def __post_init__(self) -> None:
         for name in ('top1_agreement', 'min_top1_agreement', 'min_load_agreement'):
