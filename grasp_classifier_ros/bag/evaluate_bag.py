@@ -260,6 +260,8 @@ def check_options(args: argparse.Namespace) -> None:
         raise EvaluationError(f'--rate must be > 0, got {args.rate}')
     if args.recorded and (args.realtime or args.out_bag):
         raise EvaluationError('--recorded scores recorded results: no --realtime or --out-bag')
+    if args.list and args.preview is not None:
+        raise EvaluationError('--list and --preview are two separate jobs: give one of them')
     if args.list:
         return
     if args.preview is not None:
