@@ -324,7 +324,7 @@ class Params:
     )
     outcome_topic: str = _param(
         'grasp/outcome',
-        "std_msgs/Bool the grasp controller publishes once per attempt when it knows (true = "
+        'std_msgs/Bool the grasp controller publishes once per attempt when it knows (true = '
         'the grasp held); paired with the last completed ~/check, else the verdict over the '
         'most recent frames, for the live agreement in /diagnostics (and capture).',
         dynamic=False,
