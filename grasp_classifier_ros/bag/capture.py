@@ -71,6 +71,7 @@ MAX_HOLD_S = 120.0  # frames held for an open ~/check at most this long
 MAX_BUFFER_BYTES = 512 << 20  # frames held in memory at most (oldest dropped first)
 ROTATE_S = 3600.0  # a bag is closed after this much wall time
 RESULT_GRACE_S = 0.3  # wall time an ended attempt waits for its last frames' results
+POLL_S = 0.02  # the writer looks for new items this often
 MB = 1 << 20
 
 Serialize = Callable[[Any], bytes]
@@ -145,8 +146,11 @@ class _Pending:
 class CaptureStats:
     """What capture did; ``stopped`` is why it stopped ('' while it runs)."""
 
-    offered: int = 0
-    dropped: int = 0  # queue full or held past the memory bound: never written
+    frames_offered: int = 0
+    frames_dropped: int = 0  # the queue was full
+    results_offered: int = 0
+    results_dropped: int = 0
+    held_dropped: int = 0  # frames held past the memory bound (MAX_BUFFER_BYTES)
     attempts: int = 0  # outcomes seen
     written: int = 0  # attempts written
     skipped: int = 0  # not wanted by the policy
@@ -156,6 +160,15 @@ class CaptureStats:
     bytes_used: int = 0  # under root, as last measured
     stopped: str = ''
     last_bag: str = ''
+
+    @property
+    def offered(self) -> int:
+        return self.frames_offered + self.results_offered
+
+    @property
+    def dropped(self) -> int:
+        """Frames and results never written: the queue was full, or memory bound."""
+        return self.frames_dropped + self.results_dropped + self.held_dropped
 
 
 @dataclass
@@ -188,9 +201,9 @@ class CaptureWriter:
         self.queue_frames = queue_frames
         self.grace_s = grace_s
         self.stats = CaptureStats()
-        self._cond = threading.Condition()
         self._items: deque[tuple[str, Any]] = deque()
-        self._queued_frames = 0
+        self._busy = True  # the writer thread is handling items (until it next waits)
+        self._wake = threading.Event()  # set by stop() only
         self._stop = False
         self._thread = threading.Thread(target=self._run, name='grasp-capture', daemon=True)
         # writer-thread state
@@ -213,53 +226,60 @@ class CaptureWriter:
         """Change the policy from the next attempt on (a parameter change)."""
         self.config = replace(self.config, policy=policy, every=every)
 
-    def _put(self, kind: str, item: Any, bounded: bool) -> bool:
-        with self._cond:
-            if self._stop or self.stats.stopped:
-                return False
-            if bounded:
-                self.stats.offered += 1
-                if self._queued_frames >= self.queue_frames:
-                    self.stats.dropped += 1
-                    return False
-                self._queued_frames += 1
-            self._items.append((kind, item))
-            self._cond.notify()
+    def _put(self, kind: str, item: Any) -> bool:
+        # No lock, no wake-up: a deque append is atomic in CPython and the writer polls
+        # (POLL_S), so the caller (the inference thread) never waits for the writer.
+        if self._stop or self.stats.stopped:
+            return False
+        self._items.append((kind, item))
         return True
+
+    def _full(self) -> bool:
+        return len(self._items) >= self.queue_frames
 
     def offer_frame(self, msg: Any, rx_ns: int) -> bool:
         """Hand over a frame as received at node time ``rx_ns``; False when dropped."""
-        return self._put('frame', (msg, rx_ns), True)
+        st = self.stats  # each counter has one writing thread: no update is lost
+        st.frames_offered += 1
+        if self._full():
+            st.frames_dropped += 1
+            return False
+        return self._put('frame', (msg, rx_ns))
 
     def offer_result(self, result: Any) -> bool:
         """Hand over a processed frame (a ``FrameResult``); only published ones are kept."""
         if result.decision is None or result.probabilities is None:
             return False
-        return self._put('result', result, True)
+        st = self.stats
+        st.results_offered += 1
+        if self._full():
+            st.results_dropped += 1
+            return False
+        return self._put('result', result)
 
     def mark_check(self, called_ns: int) -> None:
         """Note a ``~/check`` called at node time ``called_ns``: hold frames from before it."""
-        self._put('check', called_ns, False)
+        self._put('check', called_ns)
 
     def end_attempt(self, attempt: Attempt, threshold: float) -> None:
         """Close an attempt (its outcome arrived): write it if the policy wants it."""
-        self._put('outcome', (attempt, threshold), False)
+        self._put('outcome', (attempt, threshold))
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Write what is pending (no grace), close the bag, end the thread."""
-        with self._cond:
-            self._stop = True
-            self._cond.notify_all()
+        self._stop = True
+        self._wake.set()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout_s)
+        elif not self._thread.is_alive() and self._items:  # never started: nothing to write
+            self._items.clear()
 
     def wait_idle(self, timeout_s: float = 10.0) -> bool:
         """Block until the queue is empty and no attempt waits (tests); False on timeout."""
         end = time.monotonic() + timeout_s
         while time.monotonic() < end:
-            with self._cond:
-                if not self._items and not self._pending:
-                    return True
+            if not self._items and not self._pending and not self._busy:
+                return True
             time.sleep(0.01)
         return False
 
@@ -284,12 +304,11 @@ class CaptureWriter:
 
     def _run(self) -> None:
         while True:
-            with self._cond:
-                self._cond.wait_for(lambda: self._items or self._stop, timeout=0.1)
-                items = list(self._items)
-                self._items.clear()
-                self._queued_frames = 0
-                stopping = self._stop
+            self._busy = True
+            stopping = self._stop
+            items = []
+            while self._items:  # only this thread pops
+                items.append(self._items.popleft())
             try:
                 for kind, item in items:
                     self._handle(kind, item)
@@ -299,7 +318,11 @@ class CaptureWriter:
                 self._fail(f'capture failed: {type(exc).__name__}: {exc}')
             if stopping:
                 self._close_bag()
+                self._busy = False
                 return
+            if not items:
+                self._busy = False
+                self._wake.wait(POLL_S)
 
     def _handle(self, kind: str, item: Any) -> None:
         if kind == 'frame':
@@ -354,7 +377,7 @@ class CaptureWriter:
             self._held_bytes -= old.size
             self._results.pop((old.rx_ns, old.stamp_ns), None)
             if old.rx_ns >= keep_from:
-                self.stats.dropped += 1  # over the memory bound
+                self.stats.held_dropped += 1  # over the memory bound
 
     def _window(self, attempt: Attempt) -> tuple[int, int]:
         start = attempt.start_ns - round(self.config.before_s * NS)
@@ -375,7 +398,10 @@ class CaptureWriter:
         if not frames:
             self.stats.empty += 1
             return
-        raw = [self.serialize(f.msg) for f in frames]
+        raw = []
+        for f in frames:
+            raw.append(self.serialize(f.msg))
+            time.sleep(0)  # hand the GIL to inference between frames: never hold it long
         results = [self._results.get((f.rx_ns, f.stamp_ns)) for f in frames]
         need = sum(len(r) for r in raw) + 200 * len(frames) + 4096
         if self.stats.bytes_used + need > self.config.max_bytes:
@@ -405,6 +431,7 @@ class CaptureWriter:
                 hdr = header(r.stamp_ns, str(getattr(r.header, 'frame_id', '') or ''))
                 msg = classification_msg(hdr, r.class_names, r.probabilities.tolist())
                 w.write(RESULT.in_bag, max(r.done_ns, f.rx_ns), msg)
+            time.sleep(0)  # as above
         bag.episodes.append(
             Episode(len(bag.episodes), first_ns, last_ns, attempt.held, _episode_name(attempt))
         )
