@@ -78,3 +78,13 @@ def test_adapt_learns_from_a_capture_folder(capture, tmp_path, capsys):
     assert r['frames'] == 80 and r['recordings'] == 5 and r['episodes'] == 20
     assert r['after']['balanced_accuracy'] > r['before']['balanced_accuracy']
     assert (out / 'model.pt').is_file()
+
+
+def test_extract_and_inspect_read_every_bag_of_a_capture_folder(capture, tmp_path):
+    out = tmp_path / 'ext'
+    assert main(['extract', str(capture), '--out', str(out)]) == 0
+    rows = (out / 'groups.csv').read_text().splitlines()[1:]
+    assert len(rows) == 80 and len({r.split(',')[2] for r in rows}) == 5
+    assert main(['inspect', str(capture), '--out', str(tmp_path / 'ins')]) == 0
+    summary = json.loads((tmp_path / 'ins' / 'report.json').read_text())['summary']
+    assert summary['images'] == 80 and summary['groups'] == 5
