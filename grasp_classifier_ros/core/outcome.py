@@ -95,12 +95,12 @@ class LiveAgreement:
 
     @property
     def false_successes(self) -> int:
-        """Attempts the node called held that failed (the costly error: no retry)."""
+        """Count the attempts the node called held that failed (the costly error: no retry)."""
         return sum(1 for p, h in self._pairs if p and not h)
 
     @property
     def false_failures(self) -> int:
-        """Attempts the node called failed that held (a needless retry)."""
+        """Count the attempts the node called failed that held (a needless retry)."""
         return sum(1 for p, h in self._pairs if not p and h)
 
     @property
