@@ -38,8 +38,9 @@ keep attempts apart even when two in a row have the same label.
 Bags lie under ``root`` (``capture_dir/<node>``) as ``<date>/<date>T<time>``; a bag is
 closed (and readable) after ``max_attempts`` attempts, after ``ROTATE_S`` of wall time, and
 when the writer stops. The quota (``max_bytes``, counting what ``root`` already holds)
-is checked before each attempt: an attempt that would pass it stops capture with a
-warning; capture never fills the disk. A write error stops capture too (logged once).
+is checked before each attempt: an attempt that would pass it, or leave less than
+``MIN_FREE_BYTES`` free on the disk, stops capture with a warning; capture never fills the
+disk. A write error stops capture too (logged once).
 A capture folder is read as is by ``recordings`` (grasp-train) and ``evaluate_bag``.
 """
 
@@ -52,6 +53,7 @@ import datetime
 import logging
 import os
 from pathlib import Path
+import shutil
 import threading
 import time
 from typing import Any
@@ -72,6 +74,7 @@ MAX_BUFFER_BYTES = 512 << 20  # frames held in memory at most (oldest dropped fi
 ROTATE_S = 3600.0  # a bag is closed after this much wall time
 RESULT_GRACE_S = 0.3  # wall time an ended attempt waits for its last frames' results
 POLL_S = 0.02  # the writer looks for new items this often
+MIN_FREE_BYTES = 256 << 20  # capture stops before the disk's free space would fall below this
 MB = 1 << 20
 
 Serialize = Callable[[Any], bytes]
@@ -193,8 +196,10 @@ class CaptureWriter:
         monotonic_s: Callable[[], float] = time.monotonic,
         queue_frames: int = QUEUE_FRAMES,
         grace_s: float = RESULT_GRACE_S,
+        free_bytes: Callable[[Path], int] = lambda p: shutil.disk_usage(p).free,
     ) -> None:
         self.config = config
+        self.free_bytes = free_bytes
         self.serialize = serialize
         self.wall_s = wall_s
         self.monotonic_s = monotonic_s
@@ -412,6 +417,14 @@ class CaptureWriter:
                 'capture_max_mb, then restart the node'
             )
             return
+        free = self._free()
+        if free is not None and free - need < MIN_FREE_BYTES:
+            self._stop_capture(
+                f'the disk holding {self.config.root} is nearly full ({free / MB:.0f} MB free, '
+                f'capture keeps {MIN_FREE_BYTES / MB:.0f} MB free); free space, then restart '
+                'the node'
+            )
+            return
         bag = self._open_bag()
         w = bag.writer
         first_ns = min(min(f.rx_ns, f.stamp_ns or f.rx_ns) for f in frames)
@@ -441,6 +454,14 @@ class CaptureWriter:
         self.stats.bytes_used += need
         if bag.attempts >= self.config.max_attempts:
             self._close_bag()
+
+    def _free(self) -> int | None:
+        """Return the free bytes of the capture folder's disk (None: cannot tell)."""
+        try:
+            self.config.root.mkdir(parents=True, exist_ok=True)
+            return int(self.free_bytes(self.config.root))
+        except OSError:
+            return None
 
     def _open_bag(self) -> _OpenBag:
         if self._bag is not None:

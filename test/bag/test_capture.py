@@ -259,3 +259,16 @@ def test_full_queue_drops_without_blocking(tmp_path):
     w.stop()
     assert w.stats.written == 1
     assert dict(w.diagnostic_values())['capture frames dropped'] == '7'
+
+
+def test_a_nearly_full_disk_stops_capture_whatever_the_quota(tmp_path):
+    cfg = CaptureConfig(
+        root=tmp_path / 'cap' / 'grasp_classifier',
+        image_topic='/camera/image_raw',
+        image_type=IMAGE_TYPE,
+        before_s=1.0,
+    )
+    w = CaptureWriter(cfg, grace_s=0.0, free_bytes=lambda p: 200 * MB).start()
+    run_attempts(w, [(True, True)])
+    w.stop()
+    assert w.stats.written == 0 and 'nearly full (200 MB free' in w.stats.stopped
