@@ -26,6 +26,10 @@ outcome labels and every frame. The quota stops capture with a WARN.
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
+import shutil
+import subprocess
 import threading
 import time
 from typing import Any
@@ -49,6 +53,13 @@ except ImportError as exc:  # not where ROS 2 is sourced
 
 __all__ = ['ros']  # the fixture is used by name
 STATUS = 'grasp classifier'
+REPO = Path(__file__).resolve().parents[2]
+
+
+def grasp_train() -> str | None:
+    """Return the dev environment's grasp-train (training is not in the ROS Python), or None."""
+    local = REPO / '.venv' / 'bin' / 'grasp-train'
+    return str(local) if local.is_file() else shutil.which('grasp-train')
 
 
 class Controller:
@@ -208,6 +219,21 @@ def test_capture_bags_read_back_with_outcome_labels_and_every_frame(ros, tmp_pat
     assert m['episodes']['count'] == 3 and m['episodes']['labelled'] == 3
     assert m['frames']['total'] == topics['/grasp/result']
     assert m['episodes']['correct'] == 2  # the third attempt: BRIGHT (said held), it failed
+    # grasp-train itself, where the dev environment (training's dependencies) is beside ROS
+    exe = grasp_train()
+    if exe is not None:
+        env = {k: v for k, v in os.environ.items() if k not in ('PYTHONPATH', 'PYTHONHOME')}
+        out = tmp_path / 'train_eval'
+        model = str(ros.model)
+        run = subprocess.run(
+            [exe, 'evaluate', model, str(capture_dir), '--out', str(out), '--no-progress'],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+        assert run.returncode == 0, run.stderr
+        assert json.loads((out / 'metrics.json').read_text())['n'] == stats.frames_written
 
 
 def test_the_quota_stops_capture_with_a_warning(ros, tmp_path) -> None:
