@@ -365,7 +365,8 @@ class Params:
     )
     capture_before: float = _param(
         2.0,
-        'Seconds of frames captured before the ~/check call (or, without one, the outcome).',
+        'Seconds of frames captured before the ~/check call (or, without one, the outcome); '
+        'frames are held in memory until the outcome, at most 512 MB (the oldest go first).',
         dynamic=False,
         rules=(Bounds(0.0, 60.0),),
     )
