@@ -74,6 +74,7 @@ MAX_BUFFER_BYTES = 512 << 20  # frames held in memory at most (oldest dropped fi
 ROTATE_S = 3600.0  # a bag is closed after this much wall time
 RESULT_GRACE_S = 0.3  # wall time an ended attempt waits for its last frames' results
 POLL_S = 0.02  # the writer looks for new items this often
+RESULTS_SLACK = 64  # results kept beyond the held frames (theirs dropped) before a sweep
 MIN_FREE_BYTES = 256 << 20  # capture stops before the disk's free space would fall below this
 MB = 1 << 20
 
@@ -383,6 +384,9 @@ class CaptureWriter:
             self._results.pop((old.rx_ns, old.stamp_ns), None)
             if old.rx_ns >= keep_from:
                 self.stats.held_dropped += 1  # over the memory bound
+        if len(self._results) > len(frames) + RESULTS_SLACK:  # results of frames never held
+            oldest = frames[0].rx_ns if frames else newest_ns
+            self._results = {k: r for k, r in self._results.items() if k[0] >= oldest}
 
     def _window(self, attempt: Attempt) -> tuple[int, int]:
         start = attempt.start_ns - round(self.config.before_s * NS)

@@ -272,3 +272,13 @@ def test_a_nearly_full_disk_stops_capture_whatever_the_quota(tmp_path):
     run_attempts(w, [(True, True)])
     w.stop()
     assert w.stats.written == 0 and 'nearly full (200 MB free' in w.stats.stopped
+
+
+def test_results_of_frames_never_held_do_not_pile_up(tmp_path):
+    w = writer(tmp_path)
+    for i in range(500):  # results whose frames were dropped: only results arrive
+        m = frame(i * S // 10)
+        w._handle('result', result(m, i * S // 10, 0.9))
+    for i in range(500, 510):
+        w._hold(frame(i * S // 10), i * S // 10)
+    assert len(w._results) <= len(w._frames) + 64
