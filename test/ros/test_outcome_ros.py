@@ -42,7 +42,9 @@ try:
     from grasp_classifier_ros.bag.evaluate_bag import main as evaluate_bag
     from grasp_classifier_ros.bag.io import BagReader
     from grasp_classifier_ros.bag.recordings import bags_in, collect
+    from grasp_classifier_ros.core.errors import ParameterError
     from node_harness import BRIGHT, DARK, ros, TIMEOUT, wait_for
+    from rclpy.lifecycle import TransitionCallbackReturn
     from std_msgs.msg import Bool
     from std_srvs.srv import Trigger
 except ImportError as exc:  # not where ROS 2 is sourced
@@ -265,3 +267,29 @@ def test_the_quota_stops_capture_with_a_warning(ros, tmp_path) -> None:
     assert 'capture_max_mb is 1' in stats.stopped
     assert folder_bytes(capture_dir) <= 1 * MB  # never past the quota
     assert stats.written < stats.attempts
+
+
+def test_deactivate_closes_the_capture_bag_and_the_agreement_lives_on(ros, tmp_path) -> None:
+    capture_dir = tmp_path / 'capture'
+    node = ros.start(lifecycle=True, check_frames=2, capture_dir=str(capture_dir))
+    success = TransitionCallbackReturn.SUCCESS
+    assert node.trigger_configure() == success and node.trigger_activate() == success
+    ctl = Controller(ros)
+    try:
+        ctl.attempt(BRIGHT, True)
+        wait_for(lambda: node.capture.stats.written == 1, what='the attempt written')
+        assert bags_in(capture_dir) == []  # the bag is still open
+    finally:
+        ctl.stop()
+    assert node.trigger_deactivate() == success
+    (bag,) = bags_in(capture_dir)  # closed on deactivate: readable now
+    assert len(collect([bag])) > 0
+    assert node.trigger_activate() == success
+    assert node.outcomes.summary()['count'] == 1  # the live agreement outlives deactivate
+
+
+def test_a_capture_dir_that_cannot_be_made_refuses_to_start(ros, tmp_path) -> None:
+    blocker = tmp_path / 'file'
+    blocker.write_text('not a folder')
+    with pytest.raises(ParameterError, match="parameter 'capture_dir'"):
+        ros.start(capture_dir=str(blocker / 'capture'))
