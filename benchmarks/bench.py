@@ -20,7 +20,8 @@ Latency, throughput and real-time replay of the product pipeline vs the notebook
 ``Pipeline.process`` -- the node's own path, with its per-stage timings -- on
 640x480 and 1280x720 frames as raw ``bgr8`` Images and JPEG CompressedImages,
 on CPU (and CUDA when present); runs the original notebook pipeline on the same
-frames; replays frames through ``NewestFrameWorker`` at 30/60/120 Hz; prints
+frames; replays frames through ``NewestFrameWorker`` at 30/60/120 Hz; measures what
+self-labelled capture costs the verdict (``capture_cost.py``); prints
 one table and writes everything, with the machine description and the
 real-time targets, to a JSON file.
 """
@@ -38,6 +39,7 @@ import threading
 import time
 from typing import Any
 
+import capture_cost
 import frames as bench_frames
 from grasp_classifier_ros.core import int8_backend, onnx_backend
 from grasp_classifier_ros.core.decision import DecisionConfig
@@ -107,6 +109,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument('--replay-rates', default='30,60,120', help='replay rates in Hz ("" to skip)')
     p.add_argument('--replay-seconds', type=float, default=5.0, help='seconds per replay rate')
     p.add_argument('--bag', type=Path, default=DEMO_BAG, help='bag replayed in real time')
+    p.add_argument(
+        '--capture-seconds',
+        type=float,
+        default=8.0,
+        help='seconds of 30 Hz frames per arm (capture off / on) for the capture cost; 0 skips',
+    )
     return p.parse_args(argv)
 
 
@@ -659,6 +667,19 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 run = run_replay(models[label], msgs, compressed, rate, args.replay_seconds)
                 report['replay'].append({'config': label, **run})
+    if args.capture_seconds > 0 and default_label in models:
+        apply_threads(int(default_label.rsplit('t=', 1)[1]))
+        print(f'capture cost {default_label} ...', file=sys.stderr)
+        report['capture'] = {
+            'config': default_label,
+            'case': '640x480 bgr8',
+            **capture_cost.measure(
+                models[default_label],
+                messages[(480, 640), 'bgr8'],
+                False,
+                seconds=args.capture_seconds,
+            ),
+        }
     report['targets'] = {label: evaluate_targets(report, label) for label in evaluated}
     report['speedup_vs_notebook'] = speedups(report)
     report['targets_reference'] = (
@@ -678,6 +699,8 @@ def main(argv: list[str] | None = None) -> int:
         'replay rows: total = end-to-end stamp -> verdict callback'
     )
     print(table(report))
+    if 'capture' in report:
+        print(capture_cost.line(f'{default_label} 640x480 bgr8', report['capture']))
     for label, targets in report['targets'].items():
         kind = 'node defaults' if label == default_label else 'fastest measured'
         results = '; '.join(

@@ -943,7 +943,10 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        'data', nargs='+', type=Path, help='rosbag2 bag(s), video(s) or class folder(s)'
+        'data',
+        nargs='+',
+        type=Path,
+        help='rosbag2 bag(s), video(s), class folder(s) or folders of bags (a capture_dir)',
     )
     p.add_argument('--out', type=Path, required=True, help='report (and model) folder')
     p.add_argument(
