@@ -87,7 +87,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def tiles(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """The image cut in 4x4 tiles, shuffled: its colours without its layout."""
+    """Return the image cut in 4x4 tiles, shuffled: its colours without its layout."""
     im = cv2.resize(rgb, (128, 128), interpolation=cv2.INTER_AREA)
     parts = [im[y : y + 32, x : x + 32] for y in range(0, 128, 32) for x in range(0, 128, 32)]
     idx = rng.permutation(16)
@@ -214,7 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     report = measure(args)
     args.out.write_text(json.dumps(report, indent=2))
     for key, res in report['results'].items():
-        print(f'{key}: share of windows that fire (sessions with any alarm of {report["sessions"]})')
+        print(
+            f'{key}: share of windows that fire (sessions with any alarm of {report["sessions"]})'
+        )
         for name, r in res.items():
             print(
                 f'  {name:26s} {r["windows_fired"]:6.1%}  ({r["sessions_with_an_alarm"]:2d})  '

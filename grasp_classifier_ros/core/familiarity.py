@@ -14,7 +14,7 @@
 #
 # SPDX-License-Identifier: Apache-2.0
 """
-The out-of-depth monitor: are the live inputs like the ones the model was trained on?
+The out-of-depth monitor: are the live inputs like the ones the model was trained on.
 
 A gripper camera sees its own fingers in the same place in every frame, lit and framed
 the same way; a camera turned on its mount, a wider lens or a different scene moves all
@@ -45,6 +45,7 @@ import cv2
 import numpy as np
 
 from .metadata import FamiliarityRecord
+from .mount import Mount, UPRIGHT
 
 GRID = 8
 SHRINKAGE = 0.02  # covariance shrinkage towards its mean variance (benchmarks/familiarity.py)
@@ -127,7 +128,7 @@ def turn_distances(
 
 def orientation_ratio(turn_dist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
-    Return, per row of ``turn_distances``, the as-is distance over the best turned one, and that turn.
+    Return per row of ``turn_distances`` the as-is over the best turned distance, and the turn.
 
     Above 1: the frame fits the training data better turned (a camera turned on its mount).
     """
@@ -262,7 +263,7 @@ class FamiliarityState:
     ratio: float | None = None  # median distance ratio as-is / best quarter turn
     ratio_limit: float | None = None
     turn: int = 0  # the quarter turns (clockwise) most frames fit best, when ratio > ratio_limit
-    rotation: int = 0  # the image_rotation in force, for the suggestion
+    mount: Mount = UPRIGHT  # image_rotation and image_flip in force, for the suggestion
 
     @property
     def unfamiliar(self) -> bool:
@@ -275,7 +276,9 @@ class FamiliarityState:
             assert self.distance is not None and self.limit is not None
             why = f'familiarity distance {self.distance:.2f}, limit {self.limit:.2f}'
             if self.turn:
-                suggest = (self.rotation + 90 * self.turn) % 360
+                # image_rotation turns before image_flip mirrors: behind a mirror, the other way
+                turn = -self.turn if self.mount.flip else self.turn
+                suggest = (self.mount.rotation + 90 * turn) % 360
                 why = (
                     f'they look like the training data turned {90 * self.turn} deg further '
                     f'clockwise: try image_rotation {suggest}; {why}'
@@ -321,13 +324,13 @@ class FamiliarityMonitor:
         window: int = REFERENCE_WINDOW,
         scale: float = 1.0,
         color_order: str = 'rgb',
-        rotation: int = 0,
+        mount: Mount = UPRIGHT,
     ) -> None:
         self.record = record
         self.window = window
         self.scale = scale
         self.color_order = color_order
-        self.rotation = rotation
+        self.mount = mount
         self._lock = threading.Lock()
         self._scores: deque[tuple[float, float, int]] = deque(maxlen=window)
         if record is not None:
@@ -360,14 +363,22 @@ class FamiliarityMonitor:
         with self._lock:
             self._scores.clear()
 
-    def configure(self, window: int, scale: float, rotation: int | None = None) -> None:
-        """Apply new ``familiarity_window``/``familiarity_threshold`` values (keeps the last)."""
+    def configure(
+        self, window: int | None = None, scale: float | None = None, mount: Mount | None = None
+    ) -> None:
+        """
+        Apply new ``familiarity_window``/``familiarity_threshold`` values and the mount.
+
+        A new window length starts afresh (a window of other length is another statistic).
+        """
         with self._lock:
-            if window != self.window:
-                self._scores = deque(self._scores, maxlen=window)
-            self.window, self.scale = window, scale
-            if rotation is not None:
-                self.rotation = rotation
+            if window is not None and window != self.window:
+                self._scores = deque(maxlen=window)
+                self.window = window
+            if scale is not None:
+                self.scale = scale
+            if mount is not None:
+                self.mount = mount
 
     def state(self) -> FamiliarityState:
         """Return the verdict over the last ``window`` frames."""
@@ -388,5 +399,5 @@ class FamiliarityMonitor:
         turn = int(np.bincount(arr[:, 2].astype(int), minlength=4).argmax()) if turned_mount else 0
         status = 'unfamiliar' if distance > limit or turned_mount else 'familiar'
         return FamiliarityState(
-            status, len(scores), window, distance, limit, ratio, ratio_limit, turn, self.rotation
+            status, len(scores), window, distance, limit, ratio, ratio_limit, turn, self.mount
         )

@@ -357,7 +357,7 @@ def extra_files(meta: ModelMetadata) -> dict[str, str]:
 @dataclass(frozen=True)
 class FamiliarityRecord:
     """
-    What a model's training inputs looked like (``FAMILIARITY_FILE``), for the out-of-depth monitor.
+    What a model's training inputs looked like (``FAMILIARITY_FILE``), for the monitor.
 
     Features: the preprocessed model input (mount, ROI and resize applied), area-averaged to
     a ``grid`` x ``grid`` RGB thumbnail scaled to 0..1 (``3 * grid**2`` numbers, row-major,
@@ -384,9 +384,7 @@ class FamiliarityRecord:
     format: int = FAMILIARITY_FORMAT  # noqa: A003 (the record's JSON key)
 
     def __post_init__(self) -> None:
-        _check(
-            _is_int(self.grid) and 1 <= self.grid <= 32, 'grid', self.grid, 'must be in 1..32'
-        )
+        _check(_is_int(self.grid) and 1 <= self.grid <= 32, 'grid', self.grid, 'must be in 1..32')
         _check(
             isinstance(self.mean, tuple)
             and len(self.mean) == self.dim
