@@ -214,7 +214,8 @@ class Pipeline:
                 self.decider.set_config(decision)
             if mount != self.preprocessor.mount or tuple(roi) != tuple(self.preprocessor.roi):
                 self.familiarity.reset()
-            self.familiarity.configure(*(familiarity or ()), mount=mount)
+            window, scale = familiarity or (None, None)
+            self.familiarity.configure(window, scale, mount)
             self.preprocessor.roi = roi
             self.preprocessor.mount = mount
             self.max_pixels = max_pixels
