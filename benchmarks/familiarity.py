@@ -89,7 +89,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def tiles(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Return the image cut in 4x4 tiles, shuffled: its colours without its layout."""
     im = cv2.resize(rgb, (128, 128), interpolation=cv2.INTER_AREA)
-    parts = [im[y : y + 32, x : x + 32] for y in range(0, 128, 32) for x in range(0, 128, 32)]
+    parts = []
+    for y in range(0, 128, 32):
+        for x in range(0, 128, 32):
+            y1, x1 = y + 32, x + 32
+            parts.append(im[y:y1, x:x1])
     idx = rng.permutation(16)
     rows = [np.concatenate([parts[idx[4 * r + c]] for c in range(4)], 1) for r in range(4)]
     return np.concatenate(rows, 0)
@@ -99,7 +103,8 @@ def zoom_crop(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     h, w = rgb.shape[:2]
     s = int(0.4 * min(h, w))
     y, x = int(rng.integers(0, h - s)), int(rng.integers(0, w - s))
-    return rgb[y : y + s, x : x + s]
+    y1, x1 = y + s, x + s
+    return rgb[y:y1, x:x1]
 
 
 def image_sets(raw: list[np.ndarray], seed: int = 0) -> dict[str, Any]:

@@ -419,7 +419,7 @@ class FamiliarityRecord:
 
     @property
     def dim(self) -> int:
-        """Number of features: 3 x grid x grid."""
+        """Return the number of features: 3 x grid x grid."""
         return 3 * self.grid * self.grid
 
     def whitening_matrix(self) -> Any:

@@ -33,7 +33,7 @@ try:
     from grasp_classifier_ros.core.familiarity import NO_REFERENCE, REASON
     from grasp_classifier_ros.ros.conversions import bgr8_image_msg
     from model_factory import gripper_sessions, write_familiar_model
-    from node_harness import BRIGHT, ros, TIMEOUT, wait_for  # noqa: F401 (ros: the fixture)
+    from node_harness import BRIGHT, ros, TIMEOUT, wait_for
     import numpy as np
     from rclpy.parameter import Parameter
     from sensor_msgs.msg import Image
@@ -43,6 +43,8 @@ except ImportError as exc:  # not where ROS 2 is sourced
         f'ROS 2 (rclpy) not installed ({exc}): node tests run where ROS 2 is sourced',
         allow_module_level=True,
     )
+
+__all__ = ['ros']  # the fixture is used by name
 
 
 def _ours(ros: Any, diagnostics: list[Any]) -> list[Any]:

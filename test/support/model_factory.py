@@ -169,7 +169,7 @@ def familiarity_record(
 
 
 def write_familiar_model(path: Path, meta: ModelMetadata | None = None) -> Path:
-    """BrightnessModel with reference statistics of rendered gripper frames embedded."""
+    """Write a ``BrightnessModel`` carrying reference statistics of rendered gripper frames."""
     meta = meta if meta is not None else brightness_metadata()
     record = familiarity_record(meta)
     scripted = torch.jit.script(BrightnessModel())
