@@ -28,9 +28,10 @@ mean squared whitened coordinate, about 1 on training frames).
 threshold is the largest median distance of a ``window``-frame window of any session when
 the statistics are fitted without that session's fold (``FOLDS`` folds of whole groups),
 times ``MARGIN``; so it reflects sessions the statistics have never seen.
-``FamiliarityMonitor`` scores each classified frame (``observe``, a few microseconds) and
-judges the median of the last ``familiarity_window`` distances against that threshold times
-the ``familiarity_threshold`` parameter (``state``). No ROS, no torch.
+``FamiliarityMonitor`` keeps each classified frame's thumbnail (``observe``: ~0.01 ms on the
+inference thread), scores them in a batch when diagnostics ask (``state``, once a second) and
+judges the medians of the last ``familiarity_window`` frames against those thresholds times
+the ``familiarity_threshold`` parameter. No ROS, no torch.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ MARGIN = 1.0  # threshold = MARGIN x the largest out-of-fold window median of th
 # turned (out of fold, real windows reach 1.16; turned cameras' windows 1.5 and more).
 ORIENTATION_FLOOR = 1.3
 REFERENCE_WINDOW = 30
+CHUNK = 4  # rows per matrix product (see ``distances``)
 REASON = (
     'inputs unlike the training data: check the camera mount, image_rotation, roi, '
     'or adapt the model'
@@ -102,9 +104,20 @@ def fit_statistics(features: np.ndarray, shrinkage: float = SHRINKAGE) -> tuple[
 
 
 def distances(features: np.ndarray, mean: np.ndarray, whitening: np.ndarray) -> np.ndarray:
-    """Return each row's distance: the mean squared whitened coordinate."""
-    z = (np.asarray(features, dtype=np.float32) - mean) @ whitening
-    return (z * z).mean(axis=1)
+    """
+    Return each row's distance: the mean squared whitened coordinate.
+
+    In products of ``CHUNK`` rows: larger ones make OpenBLAS start its threads, which on a
+    loaded 2-core machine stalled a 120-row product for up to 20 ms and spin on the core
+    inference needs; 4 rows stay single-threaded (~4 us each).
+    """
+    x = np.asarray(features, dtype=np.float32) - mean
+    out = np.empty(len(x), dtype=np.float32)
+    for i in range(0, len(x), CHUNK):
+        j = i + CHUNK
+        z = x[i:j] @ whitening
+        out[i:j] = (z * z).mean(axis=1)
+    return out
 
 
 def turned(features: np.ndarray, grid: int = GRID) -> np.ndarray:
@@ -312,9 +325,11 @@ class FamiliarityMonitor:
     """
     Score classified frames against a model's ``FamiliarityRecord``; judge a sliding window.
 
-    ``observe`` runs on the inference thread (per frame: a thumbnail and its three quarter
-    turns through one 4x192 by 192x192 product); ``state`` on the diagnostics thread (the
-    window's medians). ``record`` None: the model carries no statistics; ``scale`` 0: off.
+    ``observe`` runs on the inference thread and only keeps the frame's thumbnail (one
+    ``cv2.resize`` to 8x8: the per-frame cost); ``state`` runs on the diagnostics thread,
+    about once a second, and scores the thumbnails it has not scored yet in one batch (each
+    as it is and turned by quarter turns: ``turn_distances``), then judges the window's
+    medians. ``record`` None: the model carries no statistics; ``scale`` 0: off.
     """
 
     def __init__(
@@ -332,36 +347,30 @@ class FamiliarityMonitor:
         self.color_order = color_order
         self.mount = mount
         self._lock = threading.Lock()
-        self._scores: deque[tuple[float, float, int]] = deque(maxlen=window)
+        # [thumbnail (grid, grid, 3) uint8, its (distance, turn ratio, best turn) or None]
+        self._frames: deque[list[Any]] = deque(maxlen=window)
+        self._grid = record.grid if record is not None else GRID
         if record is not None:
             self._mean = np.asarray(record.mean, dtype=np.float32)
             self._white = np.ascontiguousarray(record.whitening_matrix())
-            self._grid = record.grid
-            # index of each quarter turn's features in the as-is thumbnail: one gather
-            index = np.arange(record.dim, dtype=np.float32)[None]
-            self._turn_index = turned(index, record.grid)[0].astype(np.intp)
 
     @property
     def active(self) -> bool:
         return self.record is not None and self.scale > 0
 
-    def observe(self, small: np.ndarray) -> float | None:
-        """Score one preprocessed model input (``(H, W, 3)`` uint8); return its distance."""
+    def observe(self, small: np.ndarray) -> None:
+        """Keep one preprocessed model input's thumbnail (``(H, W, 3)`` uint8 in)."""
         if not self.active:
-            return None
-        t = thumbnail(small, self.color_order, self._grid)
-        z = (t[self._turn_index] - self._mean) @ self._white
-        d = (z * z).sum(axis=1).tolist()
-        best = 1 + min(range(3), key=lambda i: d[i + 1])
-        score = (d[0] / len(t), d[0] / max(d[best], 1e-12), best)
+            return
+        g = self._grid
+        thumb = cv2.resize(small, (g, g), interpolation=cv2.INTER_AREA)
         with self._lock:
-            self._scores.append(score)
-        return score[0]
+            self._frames.append([thumb, None])
 
     def reset(self) -> None:
         """Forget the window (a new camera mount, ROI or model: judge afresh)."""
         with self._lock:
-            self._scores.clear()
+            self._frames.clear()
 
     def configure(
         self, window: int | None = None, scale: float | None = None, mount: Mount | None = None
@@ -373,25 +382,39 @@ class FamiliarityMonitor:
         """
         with self._lock:
             if window is not None and window != self.window:
-                self._scores = deque(maxlen=window)
+                self._frames = deque(maxlen=window)
                 self.window = window
             if scale is not None:
                 self.scale = scale
             if mount is not None:
                 self.mount = mount
 
+    def scores(self) -> np.ndarray:
+        """Return the window's ``(distance, turn ratio, best turn)`` rows, scoring new frames."""
+        with self._lock:
+            frames = list(self._frames)
+        new = [f for f in frames if f[1] is None]
+        if new and self.record is not None:
+            thumbs = np.stack([f[0] for f in new])
+            if self.color_order == 'bgr':
+                thumbs = thumbs[..., ::-1]
+            x = thumbs.reshape(len(new), -1).astype(np.float32) * np.float32(1.0 / 255.0)
+            turns = turn_distances(x, self._mean, self._white, self._grid)
+            ratio, best = orientation_ratio(turns)
+            for f, d, r, b in zip(new, turns[:, 0].tolist(), ratio.tolist(), best.tolist()):
+                f[1] = (d, r, b)
+        return np.array([f[1] for f in frames if f[1] is not None]).reshape(-1, 3)
+
     def state(self) -> FamiliarityState:
         """Return the verdict over the last ``window`` frames."""
-        with self._lock:
-            scores = list(self._scores)
-            window = self.window
+        window = self.window
         if self.record is None:
             return FamiliarityState('no_reference', 0, window)
         if self.scale <= 0:
             return FamiliarityState('off', 0, window)
-        if len(scores) < window:
-            return FamiliarityState('collecting', len(scores), window)
-        arr = np.asarray(scores)
+        arr = self.scores()
+        if len(arr) < window:
+            return FamiliarityState('collecting', len(arr), window)
         distance, ratio = float(np.median(arr[:, 0])), float(np.median(arr[:, 1]))
         limit = self.record.threshold * self.scale
         ratio_limit = max(1.0, self.record.orientation_threshold * self.scale)
@@ -399,5 +422,5 @@ class FamiliarityMonitor:
         turn = int(np.bincount(arr[:, 2].astype(int), minlength=4).argmax()) if turned_mount else 0
         status = 'unfamiliar' if distance > limit or turned_mount else 'familiar'
         return FamiliarityState(
-            status, len(scores), window, distance, limit, ratio, ratio_limit, turn, self.mount
+            status, len(arr), window, distance, limit, ratio, ratio_limit, turn, self.mount
         )
