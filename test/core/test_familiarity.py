@@ -224,3 +224,14 @@ def test_the_monitor_scores_frames_as_fit_record_does(record) -> None:
     assert np.allclose(monitor.scores(), expected, rtol=1e-5)
     assert np.allclose(bgr.scores(), expected, rtol=1e-5)
     assert np.allclose(monitor.scores(), expected, rtol=1e-5)  # scored once, kept
+
+
+def test_a_hot_reload_brings_the_new_models_statistics(tmp_path) -> None:
+    familiar = load_model(write_familiar_model(tmp_path / 'f.pt', meta=META), device='cpu')
+    plain = load_model(write_model(tmp_path / 'p.pt', meta=META), device='cpu')
+    pipe = Pipeline(familiar, decision=DecisionConfig(threshold=0.5), familiarity=(7, 2.0))
+    pipe.swap_model(plain, pipe.decision)
+    assert pipe.familiarity.state().status == 'no_reference'
+    pipe.swap_model(familiar, pipe.decision)
+    assert (pipe.familiarity.window, pipe.familiarity.scale) == (7, 2.0)
+    assert pipe.familiarity.state().status == 'collecting'
