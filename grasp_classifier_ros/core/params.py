@@ -386,6 +386,23 @@ class Params:
     warmup_runs: int = _param(
         3, 'Inference runs at model load.', dynamic=False, rules=(Bounds(0, 100),)
     )
+    familiarity_window: int = _param(
+        30,
+        'Out-of-depth monitor: classified frames whose median distance to the training inputs '
+        'diagnostics judge (WARN "inputs unlike the training data" when it exceeds the limit the '
+        'model carries). Changing it, image_rotation, image_flip, roi or the model starts the '
+        'window afresh.',
+        dynamic=True,
+        rules=(Bounds(1, 1000),),
+    )
+    familiarity_threshold: float = _param(
+        1.0,
+        "Out-of-depth monitor: factor on the model's familiarity limits (set from its training "
+        'sessions, out of fold; > 1 warns later, < 1 sooner); 0 = monitor off. A model without '
+        'reference statistics is reported as such, never an error.',
+        dynamic=True,
+        rules=(Bounds(0.1, 100.0, also=0.0, meaning='off'),),
+    )
 
     @property
     def mount(self) -> Mount:

@@ -101,7 +101,13 @@ from .conversions import (
     make_descriptor,
     ros_default,
 )
-from .health import incompatible_publishers, QosIncident, stream_health, WAITING_FOR_CLOCK
+from .health import (
+    incompatible_publishers,
+    QosIncident,
+    stream_health,
+    WAITING_FOR_CLOCK,
+    with_familiarity,
+)
 from .overlay import draw_overlay
 from ..core import params as param_specs
 from ..core.configure import apply_params, build_pipeline, reload_model, resolve_model_path
@@ -232,6 +238,7 @@ class ClassifierAdapter(_NodeAPI):
         params = self.params
         self.get_logger().info(f"loading model '{resolve_model_path(params.model_path)}'")
         self.pipeline = self._logging_warnings(lambda: build_pipeline(params))
+        self._log_familiarity(self.pipeline)
         latched = QoSProfile(
             history=HistoryPolicy.KEEP_LAST,
             depth=1,
@@ -440,6 +447,11 @@ class ClassifierAdapter(_NodeAPI):
                 warnings.showwarning(w.message, w.category, w.filename, w.lineno)
         return result
 
+    def _log_familiarity(self, pipeline: Pipeline) -> None:
+        """Say at INFO when the model carries no reference statistics (the monitor is idle)."""
+        if pipeline.model.familiarity is None:
+            self.get_logger().info(f'out-of-depth monitor: {pipeline.familiarity.state().message}')
+
     def _reload_model(self, pipeline: Pipeline, params: Params) -> LoadedModel:
         """Load the model ``params`` name, then swap; on failure raise and keep the old one."""
         return self._logging_warnings(lambda: reload_model(pipeline, params))
@@ -479,6 +491,7 @@ class ClassifierAdapter(_NodeAPI):
                 self.get_logger().info(
                     f'now serving {model.model_id} on {model.device} ({model.runner.label})'
                 )
+                self._log_familiarity(pipeline)
             if pipeline is not None:
                 apply_params(pipeline, params)
             capture = self.capture
@@ -748,6 +761,7 @@ class ClassifierAdapter(_NodeAPI):
             return stat
         now = self.now_ns()
         snapshot = pipeline.snapshot(now)
+        familiarity = pipeline.familiarity.state()
         if not self.active:
             stat.summary(DiagnosticStatus.OK, 'inactive: not subscribed (lifecycle)')
         elif now == 0:  # use_sim_time before the first /clock message (system time is never 0)
@@ -763,6 +777,7 @@ class ClassifierAdapter(_NodeAPI):
             level, message, self._qos_incident = stream_health(
                 snapshot, self.params.camera_timeout, incident, incompatible
             )
+            level, message = with_familiarity(level, message, familiarity)
             level, message = self._outcome_health(level, message)
             stat.summary(getattr(DiagnosticStatus, level), message)
         model = pipeline.model
@@ -772,6 +787,8 @@ class ClassifierAdapter(_NodeAPI):
             model_id=model.model_id,
             threshold=pipeline.threshold,
         ):
+            stat.add(key, value)
+        for key, value in familiarity.values():
             stat.add(key, value)
         if self.outcomes is not None:
             for key, value in self.outcomes.diagnostic_values():

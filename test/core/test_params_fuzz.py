@@ -155,6 +155,8 @@ def _invalid(spec: params.ParamSpec) -> st.SearchStrategy[Any]:
         )
         if spec.name == 'threshold':
             out |= st.floats(-1.0, 0.0, exclude_min=True, exclude_max=True)
+        if spec.name == 'familiarity_threshold':  # 0 (off) or 0.1 .. 100
+            out |= st.floats(0.0, 0.1, exclude_min=True, exclude_max=True)
         return out
     if spec.ros_type == 'string':
         out = (
@@ -211,6 +213,8 @@ def _valid(spec: params.ParamSpec) -> st.SearchStrategy[Any]:
     if spec.ros_type == 'double':
         if spec.name == 'threshold':
             return st.just(-1.0) | st.just(-1) | st.floats(0.0, 1.0) | st.integers(0, 1)
+        if spec.name == 'familiarity_threshold':
+            return st.just(0.0) | st.just(0) | st.floats(0.1, 100.0) | st.integers(1, 100)
         return st.floats(spec.minimum, spec.maximum) | st.integers(
             math.ceil(spec.minimum), int(spec.maximum)
         )
