@@ -34,9 +34,16 @@ build() {
     fi
     # 1. 5-fold leave-sessions-out CV of the recipe; temperature + threshold from the out-of-fold
     #    predictions; then the same recipe on all real images (--refit), calibrated with them.
-    rm -rf "$run"
-    $NICE "$BIN/grasp-train" cv "$DATA" --config "$config" --folds 5 --seed 0 \
-        --out "$run" --refit --no-progress ${cv_extra[@]+"${cv_extra[@]}"}
+    #    REEXPORT=1 keeps a finished run (its CV, refit checkpoint and int8 gate entry) and
+    #    repeats steps 2-4 only: for a change of what the file carries, not of its weights.
+    if [ -n "${REEXPORT:-}" ]; then
+        test -f "$run/refit/checkpoints/best.pt" -a -f "$run/cv.json" \
+            || { echo "REEXPORT: no finished run in $run (run make model without it)"; exit 2; }
+    else
+        rm -rf "$run"
+        $NICE "$BIN/grasp-train" cv "$DATA" --config "$config" --folds 5 --seed 0 \
+            --out "$run" --refit --no-progress ${cv_extra[@]+"${cv_extra[@]}"}
+    fi
     # 2. export (checks exported == eager, reloads with load_model; with int8: refused unless
     #    int8 agrees with FP32 on >= 99 % of the other images and its out-of-fold accuracy and
     #    failure-class accuracy are within 0.5 points of FP32's); --familiarity: the reference
