@@ -79,7 +79,8 @@ def test_adapt_refuses_a_model_no_better_than_the_start_unless_forced(start, tmp
     argv = ['adapt', *map(str, same), '--from', str(start), *FAST]
     assert main([*argv, '--out', str(out)]) == 3
     err = capsys.readouterr().err
-    assert 'not better than the starting model out of fold: no model written' in err
+    assert 'not better than the starting model out of fold (it fixes 0 frames' in err
+    assert 'no model written' in err
     assert not (out / 'model.pt').exists()
     r = report_of(out)
     assert r['better'] is False and r['model'] is None
@@ -89,6 +90,30 @@ def test_adapt_refuses_a_model_no_better_than_the_start_unless_forced(start, tmp
     assert main([*argv, '--out', str(forced), '--force']) == 0
     assert 'NOT better out of fold; written because of --force' in capsys.readouterr().out
     assert report_of(forced)['model']['forced'] is True and (forced / 'model.pt').is_file()
+
+
+@needs_weights
+def test_a_gain_of_a_few_frames_is_not_evidence(start, new_robot, tmp_path, capsys):
+    """Better balanced accuracy is not enough: it must fix min_gain_frames more than it breaks."""
+    out = tmp_path / 'few'
+    argv = ['adapt', *map(str, new_robot), '--out', str(out), '--from', str(start), *FAST]
+    assert main([*argv, '--set', 'adapt.min_gain_frames=1000']) == 3
+    err = capsys.readouterr().err
+    r = report_of(out)
+    assert r['after']['balanced_accuracy'] > r['before']['balanced_accuracy']
+    assert r['frames_fixed'] > r['frames_broken'] and r['better'] is False
+    assert f'it fixes {r["frames_fixed"]} frames and breaks {r["frames_broken"]}' in err
+    assert 'a net 1000' in err and not (out / 'model.pt').exists()
+
+
+def test_min_gain_frames_is_checked() -> None:
+    from grasp_classifier_training.adapt import AdaptSettings
+    from grasp_classifier_training.config import ConfigError
+
+    assert AdaptSettings.from_config({'adapt': {}}).min_gain_frames == 3
+    for bad in (0, 2.5, True):
+        with pytest.raises(ConfigError, match='adapt.min_gain_frames'):
+            AdaptSettings.from_config({'adapt': {'min_gain_frames': bad}})
 
 
 @needs_weights
