@@ -592,7 +592,7 @@ def aggregate(windows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         lat = 'result_ms' if 'result_ms' in ws[0] else 'latency_ms'
 
         def pick(stat: str, lat: str = lat) -> Callable[[dict[str, Any]], Any]:
-            return lambda w: w[lat][stat]
+            return lambda win: win[lat][stat]
 
         row = {
             'format': fmt,
