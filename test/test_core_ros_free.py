@@ -49,7 +49,8 @@ ROS_MODULES = {
     'launch_ros',
     'cv_bridge',
 }
-ROS_ADAPTERS = {'ros.node', 'ros.adapter'}  # modules allowed to import ROS
+# modules allowed to import ROS: the node, its executable and its frame intake thread
+ROS_ADAPTERS = {'ros.node', 'ros.adapter', 'ros.intake'}
 NODE = 'ros.node'
 ADAPTER = 'ros.adapter'
 

@@ -98,6 +98,7 @@ from .conversions import (
     ros_default,
 )
 from .health import incompatible_publishers, QosIncident, stream_health, WAITING_FOR_CLOCK
+from .intake import FrameIntake, IntakeCallbackGroup
 from .overlay import draw_overlay
 from ..core import params as param_specs
 from ..core.configure import apply_params, build_pipeline, reload_model, resolve_model_path
@@ -170,7 +171,8 @@ class ClassifierAdapter(_NodeAPI):
         self._qos_incident: QosIncident | None = None
         self._qos_explanations: list[str] = []
         self._check_slots = threading.BoundedSemaphore(MAX_PENDING_CHECKS)
-        self._frames_group = MutuallyExclusiveCallbackGroup()
+        # the frame subscription is taken by FrameIntake's thread, never by the executor
+        self._frames_group = IntakeCallbackGroup()
         self._timers_group = MutuallyExclusiveCallbackGroup()
         self._check_group = ReentrantCallbackGroup()
         self._steady_clock = Clock(clock_type=ClockType.STEADY_TIME)  # for the timers
@@ -179,6 +181,7 @@ class ClassifierAdapter(_NodeAPI):
         self.pipeline: Pipeline | None = None
         self.worker: NewestFrameWorker | None = None
         self.subscription: Any = None
+        self.intake: FrameIntake | None = None
         self.debug_timer: Any = None
         self.check_service: Any = None
         self._outputs: dict[str, Any] = {}
@@ -268,6 +271,7 @@ class ClassifierAdapter(_NodeAPI):
             clock=self._steady_clock,
         )
         self.subscription = self._subscribe(self.params)
+        self.intake = FrameIntake(self.subscription, self._on_image, self.context).start()
         self.active = True
         self._publish_label_info()
         model, p = pipeline.model, self.params
@@ -283,6 +287,7 @@ class ClassifierAdapter(_NodeAPI):
     def _deactivate(self) -> None:
         """Unsubscribe, stop the inference thread, free cached CUDA memory."""
         self.active = False
+        self._stop_intake()
         if self.subscription is not None:
             self.destroy_subscription(self.subscription)
             self.subscription = None
@@ -300,11 +305,18 @@ class ClassifierAdapter(_NodeAPI):
     def shutdown(self) -> None:
         """Stop the inference thread (before destroy_node; also when the context shuts down)."""
         self.active = False
+        self._stop_intake()
         if self.worker is not None:
             self.worker.stop()
         if self._log_handler is not None:
             log_bridge.detach(self._log_handler)
             self._log_handler = None
+
+    def _stop_intake(self) -> None:
+        """Stop taking frames (before the subscription goes; also from the shutdown hook)."""
+        intake, self.intake = self.intake, None
+        if intake is not None:
+            intake.stop()
 
     def _start(self, *steps: Callable[[], None]) -> None:
         """Run the constructor's steps; if one fails, say why, release everything, re-raise."""
