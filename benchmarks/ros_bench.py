@@ -618,21 +618,23 @@ def aggregate(windows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def verdicts(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """
-    Check the issue's targets for every node row against the same run's floor and pipeline.
+    Check the issue's targets for every node row against the same run's floor.
 
-    CPU <= floor CPU + 1.3 x pipeline CPU; p50 <= floor p50 + pipeline p50 + 1 ms;
-    p99 <= 2 x p50; no frame without a verdict.
+    The pipeline is the node's own (its diagnostics' latency p50, measured in the same
+    window), as CPU its wall time x rate: CPU <= floor CPU + 1.3 x pipeline; p50 <= floor
+    p50 + pipeline + 1 ms; p99 <= 2 x p50; no frame without a verdict.
     """
     by = {(r['format'], r['rate_hz'], r['target']): r for r in rows}
     out: dict[str, Any] = {}
     for (fmt, rate, target), row in by.items():
-        floor, pipe = by.get((fmt, rate, 'floor')), by.get((fmt, rate, 'pipeline'))
-        if target in ('floor', 'pipeline') or floor is None or pipe is None:
+        floor = by.get((fmt, rate, 'floor'))
+        if target in ('floor', 'pipeline') or floor is None:
             continue
-        if None in (row['p50_ms'], floor['p50_ms'], pipe['p50_ms']):
+        if None in (row['p50_ms'], row['pipeline_ms'], floor['p50_ms']):
             continue
-        cpu_limit = floor['cpu_pct'] + 1.3 * pipe['cpu_pct']
-        p50_limit = floor['p50_ms'] + pipe['p50_ms'] + 1.0
+        pipe = row['pipeline_ms']
+        cpu_limit = floor['cpu_pct'] + 1.3 * pipe * rate / 10  # ms per frame x Hz -> %
+        p50_limit = floor['p50_ms'] + pipe + 1.0
         p99_limit = 2 * row['p50_ms']
         out[f'{fmt}@{rate:g}Hz {target}'] = {
             'cpu_pct': [row['cpu_pct'], round(cpu_limit, 2), row['cpu_pct'] <= cpu_limit],
@@ -663,6 +665,7 @@ def print_table(rows: list[dict[str, Any]], checks: dict[str, Any], load: list[f
         'CPU %',
         'CPU ms/frame',
         'RSS MB',
+        'pipeline ms',
         'load',
     )
     print('| ' + ' | '.join(head) + ' |')
@@ -680,6 +683,7 @@ def print_table(rows: list[dict[str, Any]], checks: dict[str, Any], load: list[f
             f(r['cpu_pct'], '.1f'),
             f(r['cpu_ms_per_frame']),
             f(r['rss_mb'], '.0f'),
+            f(r['pipeline_ms']),
             f(r['load_1min']),
         )
         print('| ' + ' | '.join(cells) + ' |')
