@@ -14,11 +14,11 @@
 #
 # SPDX-License-Identifier: Apache-2.0
 """
-Only the rclpy adapter imports ROS; everything else runs (and imports) without it.
+Only the rclpy adapter (and its frame intake) imports ROS; everything else runs without it.
 
 Two independent checks: a syntax-tree scan of every module's imports, and a
 real import of each module in a fresh interpreter followed by a look at
-``sys.modules``. ``ros/adapter.py`` is the node; ``ros/node.py`` (the executable's
+``sys.modules``. ``ros/adapter.py`` is the node, ``ros/intake.py`` its frame thread; ``ros/node.py`` (the executable's
 ``main``) imports ROS only when it runs, so it imports cleanly without ROS and its
 ``main`` explains in one line what is missing.
 """
