@@ -18,9 +18,9 @@ Only the rclpy adapter (and its frame intake) imports ROS; everything else runs 
 
 Two independent checks: a syntax-tree scan of every module's imports, and a
 real import of each module in a fresh interpreter followed by a look at
-``sys.modules``. ``ros/adapter.py`` is the node, ``ros/intake.py`` its frame thread; ``ros/node.py`` (the executable's
-``main``) imports ROS only when it runs, so it imports cleanly without ROS and its
-``main`` explains in one line what is missing.
+``sys.modules``. ``ros/adapter.py`` is the node, ``ros/intake.py`` its frame thread;
+``ros/node.py`` (the executable's ``main``) imports ROS only when it runs, so it imports
+cleanly without ROS and its ``main`` explains in one line what is missing.
 """
 
 from __future__ import annotations
