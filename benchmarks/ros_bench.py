@@ -42,7 +42,7 @@ average. The JSON keeps every frame's verdict latencies (``frames``).
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 import json
 import os
@@ -475,9 +475,14 @@ def start_targets(args: argparse.Namespace, probe: Probe) -> list[Target]:
 
 
 def run_window(
-    target: Target, fmt: str, rate: float, args: argparse.Namespace, probe: Probe
+    target: Target,
+    fmt: str,
+    rate: float,
+    args: argparse.Namespace,
+    probe: Probe,
+    idle: Sequence[Target] = (),
 ) -> dict[str, Any]:
-    """Feed ``target`` for one window; return what it cost."""
+    """Feed ``target`` for one window; return what it cost (and what ``idle`` nodes cost)."""
     if target.kind == 'pipeline':
         return pipeline_window(target, fmt, rate, args)
     cmd = [sys.executable, str(Path(__file__)), 'camera', '--topic', target.image_topic]
@@ -489,13 +494,17 @@ def run_window(
     camera = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     assert camera.stdout is not None
     cpu0 = cpu1 = t0 = t1 = 0.0
+    idle0: dict[str, float] = {}
+    idle1: dict[str, float] = {}
     stamps: list[int] = []
     for line in camera.stdout:
         if line.startswith('START'):
             cpu0, t0 = proc_cpu_s(pid), time.monotonic()
+            idle0 = {f'{t.name}@{t.ns}': proc_cpu_s(t.proc.pid) for t in idle}
             del target.lines[:]
         elif line.startswith('END'):
             cpu1, t1 = proc_cpu_s(pid), time.monotonic()
+            idle1 = {f'{t.name}@{t.ns}': proc_cpu_s(t.proc.pid) for t in idle}
         elif line.startswith('{'):
             stamps = json.loads(line)['stamps']
     if camera.wait() != 0 or not stamps:
@@ -509,6 +518,10 @@ def run_window(
         'cpu_pct': round(100 * (cpu1 - cpu0) / max(t1 - t0, 1e-9), 2),
         'rss_mb': round(proc_rss_mb(pid), 1),
         'load_1min': [load_before[0], load_average()[0]],
+        # nodes not fed meanwhile: what their executor, timers and threads cost at rest
+        'idle_cpu_pct': {
+            k: round(100 * (idle1[k] - idle0[k]) / max(t1 - t0, 1e-9), 2) for k in idle0
+        },
     }
     sent = set(stamps)
     if target.kind == 'floor':
@@ -616,6 +629,15 @@ def aggregate(windows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def idle_cpu(windows: list[dict[str, Any]]) -> dict[str, float]:
+    """Median CPU % of each node kind while the camera fed another target."""
+    values: dict[str, list[float]] = {}
+    for w in windows:
+        for key, pct in w.get('idle_cpu_pct', {}).items():
+            values.setdefault(key.split('@')[0], []).append(pct)
+    return {name: round(float(np.median(v)), 2) for name, v in sorted(values.items())}
+
+
 def verdicts(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """
     Check the issue's targets for every node row against the same run's floor.
@@ -721,7 +743,8 @@ def run_driver(args: argparse.Namespace) -> int:
                 for rep in range(args.repeats):
                     k = rep % len(group)
                     for target in group[k:] + group[:k]:
-                        w = run_window(target, fmt, rate, args, probe)
+                        idle = [t for t in targets if t.kind == 'node' and t is not target]
+                        w = run_window(target, fmt, rate, args, probe, idle)
                         w['repeat'] = rep
                         windows.append(w)
                         lat = w.get('result_ms', w.get('latency_ms'))
@@ -742,6 +765,7 @@ def run_driver(args: argparse.Namespace) -> int:
         probe.close()
     rows = aggregate(windows)
     checks = verdicts(rows)
+    idle = idle_cpu(windows)
     load_end = load_average()
     report = {
         'machine': info,
@@ -764,10 +788,14 @@ def run_driver(args: argparse.Namespace) -> int:
         'duration_s': round(time.monotonic() - t_start, 1),
         'rows': rows,
         'targets': checks,
+        'idle_cpu_pct': idle,
         'windows': windows,
     }
     Path(args.out).write_text(json.dumps(report, indent=1) + '\n')
     print_table(rows, checks, load_start + load_end)
+    if idle:
+        text = ', '.join(f'{name} {pct} %' for name, pct in idle.items())
+        print(f'node CPU while not fed (executor, timers, threads at rest; median): {text}')
     print(f'\n>> wrote {args.out} ({report["duration_s"]:.0f} s)')
     return 0
 
