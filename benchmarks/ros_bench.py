@@ -782,6 +782,7 @@ def run_driver(args: argparse.Namespace) -> int:
             'node_params': args.node_param,
             'camera_qos': 'reliable, depth 1',
             'floor_qos': 'best_effort, depth 1 (the node default)',
+            'cyclonedds_uri': os.environ.get('CYCLONEDDS_URI', ''),
         },
         'load_average_start': load_start,
         'load_average_end': load_end,

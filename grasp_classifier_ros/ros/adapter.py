@@ -35,12 +35,16 @@ publishers and ``~/check``), activate (start the inference thread, subscribe), d
 ``GraspClassifierLifecycleNode`` (``lifecycle:=true``) runs setup when constructed and
 the rest from its lifecycle transitions.
 
-Executor requirement: frames, timers, ``~/check``, /clock and the parameter services sit
-in separate callback groups, so a model hot-reload (load + warm-up in the parameter service,
-the default group) never stalls frame intake, diagnostics, ``~/check`` or sim time. That
-needs a ``MultiThreadedExecutor`` with at least ``EXECUTOR_THREADS`` threads, as ``main``
-runs it: at most ``MAX_PENDING_CHECKS`` ``~/check`` calls wait for frames at a time (more
-are refused at once), the default group, the frames, the timers and /clock each need one more.
+Frames never pass through the executor: ``intake.FrameIntake`` waits on the image
+subscription on a thread of its own and submits each frame to the inference thread.
+
+Executor requirement: timers, ``~/check``, /clock, the parameter services and the frame
+subscription's QoS events sit in separate callback groups, so a model hot-reload (load +
+warm-up in the parameter service, the default group) never stalls diagnostics, ``~/check``
+or sim time (nor frames, which the executor does not carry). That needs a
+``MultiThreadedExecutor`` with at least ``EXECUTOR_THREADS`` threads, as ``main`` runs it: at
+most ``MAX_PENDING_CHECKS`` ``~/check`` calls wait for frames at a time (more are refused at
+once), the default group, the QoS events, the timers and /clock each need one more.
 
 Time: everything runs on the node clock (ROS time, which follows ``use_sim_time``) except
 the timers (diagnostics, debug-image polling), which run on the steady clock so diagnostics
@@ -142,8 +146,8 @@ MODEL_PARAMS = frozenset({'model_path', 'model_sha256'})
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # grasp_classifier_ros/
 T = TypeVar('T')
 MAX_PENDING_CHECKS = 2
-# ~/check calls + the default group (parameter and lifecycle services) + frames + timers
-# + /clock.
+# ~/check calls + the default group (parameter and lifecycle services) + the frame
+# subscription's QoS events + timers + /clock.
 EXECUTOR_THREADS = MAX_PENDING_CHECKS + 4
 JUMP_BACK = Duration(nanoseconds=-1)  # any jump back of the node clock starts a new stream
 DEBUG_POLL_S = 1.0
