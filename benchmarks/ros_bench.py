@@ -158,7 +158,7 @@ def run_floor(args: argparse.Namespace) -> int:
     qos = QoSProfile(
         history=HistoryPolicy.KEEP_LAST,
         depth=args.qos_depth,
-        reliability=ReliabilityPolicy.BEST_EFFORT,
+        reliability=ReliabilityPolicy.RELIABLE if args.reliable else ReliabilityPolicy.BEST_EFFORT,
     )
     out = sys.stdout
 
@@ -394,6 +394,7 @@ def start_node(
         'image_topic': 'image',
         'compressed': str(compressed).lower(),
         'model_path': args.model,
+        **({'qos_reliability': 'reliable'} if args.reliable else {}),
         **dict(p.split(':=', 1) for p in args.node_param),
     }
     cmd = [sys.executable, '-P', '-m', 'grasp_classifier_ros.ros.node']
@@ -406,10 +407,12 @@ def start_node(
     return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
-def start_floor(ns: str, compressed: bool) -> subprocess.Popen:
+def start_floor(ns: str, compressed: bool, reliable: bool) -> subprocess.Popen:
     cmd = [sys.executable, str(Path(__file__)), 'floor', '--topic', f'{ns}/image']
     if compressed:
         cmd.append('--compressed')
+    if reliable:
+        cmd.append('--reliable')
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, bufsize=1)
 
 
@@ -447,7 +450,7 @@ def start_targets(args: argparse.Namespace, probe: Probe) -> list[Target]:
                 targets.append(Target(name, 'pipeline', compressed, pipeline, ns))
                 continue
             if name == 'floor':
-                proc = start_floor(ns, compressed)
+                proc = start_floor(ns, compressed, args.reliable)
                 target = Target(name, 'floor', compressed, proc, ns)
                 threading.Thread(target=read_floor, args=(target,), daemon=True).start()
             else:
@@ -781,7 +784,7 @@ def run_driver(args: argparse.Namespace) -> int:
             'baseline': args.baseline,
             'node_params': args.node_param,
             'camera_qos': 'reliable, depth 1',
-            'floor_qos': 'best_effort, depth 1 (the node default)',
+            'subscriber_qos': f'{"reliable" if args.reliable else "best_effort"}, depth 1',
             'cyclonedds_uri': os.environ.get('CYCLONEDDS_URI', ''),
         },
         'load_average_start': load_start,
@@ -813,6 +816,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     floor.add_argument('--topic', required=True)
     floor.add_argument('--compressed', action='store_true')
     floor.add_argument('--qos-depth', type=int, default=1)
+    floor.add_argument('--reliable', action='store_true')
     pipe = sub.add_parser('pipeline', help='(internal) the ROS-free pipeline alone')
     pipe.add_argument('--model', required=True)
     parser.add_argument('--out', default='ros_bench.json')
@@ -840,6 +844,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=[],
         metavar='NAME:=VALUE',
         help='an extra parameter for every node',
+    )
+    parser.add_argument(
+        '--reliable',
+        action='store_true',
+        help='floor and nodes subscribe reliable (default: best effort, the node default)',
     )
     parser.add_argument('--log-dir', default=str(REPO / '.ros' / 'bench_logs'))
     args = parser.parse_args(argv)

@@ -51,7 +51,9 @@ def test_ros_bench_gives_a_verdict_for_every_frame_at_30_hz(tmp_path: Path) -> N
     cmd = [sys.executable, str(BENCH), '--out', str(out), '--log-dir', str(tmp_path / 'logs')]
     cmd += ['--seconds', str(SECONDS), '--rates', str(RATE), '--formats', 'raw640', 'jpeg640']
     cmd += ['--targets', 'floor', 'plain', 'lifecycle', '--model', str(model)]
-    cmd += ['--node-param', 'warmup_runs:=0']
+    # reliable: a best-effort frame lost in the kernel under load is the transport's, not the
+    # bench's (make ros-bench measures the node's best-effort default)
+    cmd += ['--node-param', 'warmup_runs:=0', '--reliable']
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
     logs = '\n'.join(p.read_text() for p in sorted((tmp_path / 'logs').glob('*.log')))
     assert proc.returncode == 0, f'{proc.stdout}\n{proc.stderr}\n{logs}'
@@ -60,7 +62,8 @@ def test_ros_bench_gives_a_verdict_for_every_frame_at_30_hz(tmp_path: Path) -> N
     seen = {(w['format'], w['target']) for w in report['windows']}
     assert seen == {(f, t) for f in ('raw640', 'jpeg640') for t in ('floor', 'plain', 'lifecycle')}
     for w in report['windows']:
-        where = f'{w["format"]} {w["target"]}'
+        missing = [i for i, frame in enumerate(w['frames']) if None in frame[1:]]
+        where = f'{w["format"]} {w["target"]}: frames {missing} of {w["sent"]} without a verdict'
         assert w['rate_hz'] == RATE
         assert w['sent'] == len(w['frames']) == frames, where
         assert w['dropped'] == 0, where
