@@ -20,9 +20,12 @@ Latency, throughput and real-time replay of the product pipeline vs the notebook
 ``Pipeline.process`` -- the node's own path, with its per-stage timings -- on
 640x480 and 1280x720 frames as raw ``bgr8`` Images and JPEG CompressedImages,
 on CPU (and CUDA when present); runs the original notebook pipeline on the same
-frames; replays frames through ``NewestFrameWorker`` at 30/60/120 Hz; prints
+frames; replays frames through ``NewestFrameWorker`` at 30/60/120 Hz; measures what
+self-labelled capture costs the verdict (``capture_cost.py``); prints
 one table and writes everything, with the machine description and the
-real-time targets, to a JSON file.
+real-time targets, to a JSON file. The ``familiarity`` stage is the out-of-depth
+monitor (``core.familiarity``), on with the model's reference statistics (or, for a
+model without them, statistics fitted on rendered frames: the cost is the same).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ import threading
 import time
 from typing import Any
 
+import capture_cost
 import frames as bench_frames
 from grasp_classifier_ros.core import int8_backend, onnx_backend
 from grasp_classifier_ros.core.decision import DecisionConfig
@@ -52,7 +56,7 @@ import machine
 import numpy as np
 import torch
 
-STAGES = ('decode', 'preprocess', 'inference', 'decision', 'total')
+STAGES = ('decode', 'preprocess', 'inference', 'decision', 'familiarity', 'total')
 SIZES = ((480, 640), (720, 1280))
 TRANSPORTS = ('bgr8', 'jpeg')
 NO_FUSION = 'torchscript-nofusion'  # bench-only configuration: fusion off
@@ -65,6 +69,7 @@ TARGETS = {
     'jpeg_total_p50_ms': 5.0,
     'speedup_vs_notebook': 110.0,
     'replay_60hz_e2e_p99_ms': 10.0,
+    'familiarity_p50_ms': 0.1,  # issue 19: the out-of-depth monitor's per-frame cost
 }
 INT8 = int8_backend.NAME
 
@@ -107,6 +112,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument('--replay-rates', default='30,60,120', help='replay rates in Hz ("" to skip)')
     p.add_argument('--replay-seconds', type=float, default=5.0, help='seconds per replay rate')
     p.add_argument('--bag', type=Path, default=DEMO_BAG, help='bag replayed in real time')
+    p.add_argument(
+        '--capture-seconds',
+        type=float,
+        default=8.0,
+        help='seconds of 30 Hz frames per arm (capture off / on) for the capture cost; 0 skips',
+    )
     return p.parse_args(argv)
 
 
@@ -158,6 +169,50 @@ def export_random_default(path: Path) -> tuple[Path, str, tuple[int, int]]:
         scripted = torch.jit.freeze(torch.jit.script(model))
     save_model(scripted, meta, path)
     return path, mcfg.name, mcfg.input_size
+
+
+def with_familiarity(model: LoadedModel) -> str:
+    """
+    Give ``model`` reference statistics for the out-of-depth monitor if it has none.
+
+    The monitor's cost does not depend on what the statistics say: a model without them
+    gets ones fitted on rendered gripper frames, so the cases time the node with its monitor
+    on (as it runs with a model exported with ``--familiarity``). Returns which.
+    """
+    if model.familiarity is not None:
+        return "the model's own reference statistics"
+    from grasp_classifier_ros.bag.synth import render_episode
+    from grasp_classifier_ros.core.familiarity import fit_record, thumbnails
+    from grasp_classifier_ros.core.preprocess import crop_resize
+
+    rng = np.random.default_rng(0)
+    rgb = model.metadata.with_updates(color_order='rgb')
+    runs = [render_episode(rng, i % 2 == 0, 8, size=128) for i in range(12)]
+    inputs = [crop_resize(f, 'rgb', rgb) for run in runs for f in run]
+    groups = [str(i) for i, run in enumerate(runs) for _ in run]
+    model.familiarity = fit_record(thumbnails(inputs), groups)
+    return 'none in the model: fitted on rendered gripper frames (the cost is the same)'
+
+
+def time_familiarity_state(model: LoadedModel, window: int = 30, rounds: int = 50) -> dict:
+    """
+    Time the monitor's verdict (``FamiliarityMonitor.state``) as diagnostics call it.
+
+    Once a second, on the diagnostics thread: scoring the thumbnails of the frames that
+    arrived since (``window`` here, 1 s at 30 Hz) and the window's medians.
+    """
+    from grasp_classifier_ros.core.familiarity import FamiliarityMonitor
+
+    monitor = FamiliarityMonitor(model.familiarity, window=window)
+    small = np.zeros((*model.metadata.input_size, 3), np.uint8)
+    times = []
+    for _ in range(rounds):
+        for _ in range(window):
+            monitor.observe(small)
+        t0 = time.perf_counter()
+        monitor.state()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return {'window': window, 'new_frames_per_call': window, **latency_summary(times)}
 
 
 def node_default_threads() -> int:
@@ -292,7 +347,8 @@ def run_baseline(
             continue
         done += 1
         for stage in STAGES:
-            samples[stage].append(timings[stage])
+            if stage in timings:
+                samples[stage].append(timings[stage])
         if time.perf_counter() - start > budget_s:
             break
     return timed_report(samples, done, frames, warmup, time.perf_counter() - start)
@@ -429,6 +485,10 @@ def evaluate_targets(report: dict[str, Any], config: str) -> dict[str, Any]:
         lat = main['latency_ms']['total']
         for key, stat in (('total_p50_ms', 'p50'), ('total_p99_ms', 'p99')):
             check(key, lat[stat], lat[stat] <= TARGETS[key], f'<= {TARGETS[key]:g} ms')
+    if main and 'familiarity' in main['latency_ms']:
+        p50 = main['latency_ms']['familiarity']['p50']
+        lim = TARGETS['familiarity_p50_ms']
+        check('familiarity_p50_ms', p50, p50 <= lim, f'<= {lim:g} ms')
     if jpeg:
         p50 = jpeg['latency_ms']['total']['p50']
         check('jpeg_total_p50_ms', p50, p50 <= TARGETS['jpeg_total_p50_ms'], '<= 5 ms')
@@ -465,18 +525,18 @@ def speedups(report: dict[str, Any]) -> dict[str, dict[str, float]]:
     return out
 
 
-def _pair(stats: dict[str, dict[str, float]], stage: str) -> str:
+def _pair(stats: dict[str, dict[str, float]], stage: str, digits: int = 2) -> str:
     s = stats.get(stage)
-    return f'{s["p50"]:.2f}/{s["p99"]:.2f}' if s else '-'
+    return f'{s["p50"]:.{digits}f}/{s["p99"]:.{digits}f}' if s else '-'
 
 
 def table(report: dict[str, Any]) -> str:
     """Render the cases, baseline and replay as one Markdown table."""
     head = (
-        '| case | n | decode | preprocess | inference | decision | total p50 | total p95 '
-        '| total p99 | fps | peak RSS MiB | notes |'
+        '| case | n | decode | preprocess | inference | decision | familiarity | total p50 '
+        '| total p95 | total p99 | fps | peak RSS MiB | notes |'
     )
-    lines = [head, '|' + '---|' * 12]
+    lines = [head, '|' + '---|' * 13]
     base = {b['name']: b for b in report['baseline']}
     for c in report['cases']:
         lat = c['latency_ms']
@@ -489,8 +549,9 @@ def table(report: dict[str, Any]) -> str:
             notes.append(f'{b["latency_ms"]["total"]["p50"] / tot["p50"]:.0f}x notebook')
         lines.append(
             f'| {c["name"]} | {c["frames"]} | {_pair(lat, "decode")} | {_pair(lat, "preprocess")} '
-            f'| {_pair(lat, "inference")} | {_pair(lat, "decision")} | {tot["p50"]:.2f} '
-            f'| {tot["p95"]:.2f} | {tot["p99"]:.2f} | {c["fps"]:.0f} | {c["peak_rss_mb"]:.0f} '
+            f'| {_pair(lat, "inference")} | {_pair(lat, "decision")} '
+            f'| {_pair(lat, "familiarity", 3)} | {tot["p50"]:.2f} | {tot["p95"]:.2f} '
+            f'| {tot["p99"]:.2f} | {c["fps"]:.0f} | {c["peak_rss_mb"]:.0f} '
             f'| {", ".join(notes)} |'
         )
     for b in report['baseline']:
@@ -499,7 +560,8 @@ def table(report: dict[str, Any]) -> str:
         lines.append(
             f'| notebook baseline t={b["threads"]} {b["name"]} | {b["frames"]} '
             f'| {_pair(lat, "decode")} | {_pair(lat, "preprocess")} | {_pair(lat, "inference")} '
-            f'| {_pair(lat, "decision")} | {tot["p50"]:.1f} | {tot["p95"]:.1f} | {tot["p99"]:.1f} '
+            f'| {_pair(lat, "decision")} | - | {tot["p50"]:.1f} | {tot["p95"]:.1f} '
+            f'| {tot["p99"]:.1f} '
             f'| {b["fps"]:.1f} | {b["peak_rss_mb"]:.0f} | PIL + torchvision + eager seed_cnn'
             f'{", time budget hit" if b["truncated"] else ""} |'
         )
@@ -507,7 +569,7 @@ def table(report: dict[str, Any]) -> str:
         e2e = r['e2e_ms']
         lines.append(
             f'| {r["config"]} replay {r["rate_hz"]:g} Hz, end-to-end | {r["processed"]} '
-            f'| - | - | - | - | {e2e["p50"]:.2f} | {e2e["p95"]:.2f} | {e2e["p99"]:.2f} '
+            f'| - | - | - | - | - | {e2e["p50"]:.2f} | {e2e["p95"]:.2f} | {e2e["p99"]:.2f} '
             f'| {r["output_hz"]:.1f} | - | dropped {r["dropped"]}, backlog {r["backlog_at_end"]}, '
             f'busy at arrival {r["busy_at_arrival"]} |'
         )
@@ -601,6 +663,7 @@ def main(argv: list[str] | None = None) -> int:
     for device, backend, threads in configs:
         apply_threads(threads)
         model = load(model_path, device, backend)
+        report['model']['familiarity'] = with_familiarity(model)
         label = f'{device} {model.runner.label} t={threads}'
         default_label = default_label or label
         if label in models:  # 'auto' resolved to an engine the sweep names too: time it once
@@ -659,6 +722,21 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 run = run_replay(models[label], msgs, compressed, rate, args.replay_seconds)
                 report['replay'].append({'config': label, **run})
+    if args.capture_seconds > 0 and default_label in models:
+        apply_threads(int(default_label.rsplit('t=', 1)[1]))
+        print(f'capture cost {default_label} ...', file=sys.stderr)
+        report['capture'] = {
+            'config': default_label,
+            'case': '640x480 bgr8',
+            **capture_cost.measure(
+                models[default_label],
+                messages[(480, 640), 'bgr8'],
+                False,
+                seconds=args.capture_seconds,
+            ),
+        }
+    if models:
+        report['familiarity_state_ms'] = time_familiarity_state(next(iter(models.values())))
     report['targets'] = {label: evaluate_targets(report, label) for label in evaluated}
     report['speedup_vs_notebook'] = speedups(report)
     report['targets_reference'] = (
@@ -678,6 +756,15 @@ def main(argv: list[str] | None = None) -> int:
         'replay rows: total = end-to-end stamp -> verdict callback'
     )
     print(table(report))
+    if 'capture' in report:
+        print(capture_cost.line(f'{default_label} 640x480 bgr8', report['capture']))
+    if 'familiarity_state_ms' in report:
+        st = report['familiarity_state_ms']
+        print(
+            f'# familiarity: the stage above keeps the 8x8 thumbnail of each frame (inference '
+            f'thread); diagnostics score {st["window"]} new frames and judge the window once '
+            f'a second: p50 {st["p50"]:.2f} ms, p99 {st["p99"]:.2f} ms (diagnostics thread)'
+        )
     for label, targets in report['targets'].items():
         kind = 'node defaults' if label == default_label else 'fastest measured'
         results = '; '.join(

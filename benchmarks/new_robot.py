@@ -22,6 +22,12 @@ turned, undone by the node's ``image_rotation``) and recorded as rosbag2 bags in
 temporary folder, one bag per session, with ``/grasp/label``. Nothing is written into
 the repository.
 
+The starting model must not have seen the held-out sessions either, in any camera: the
+shipped model was fitted on every shared image, so ``--start-folds DIR`` gives one starting
+model per outer fold (``DIR/fold<K>.pt``: ``grasp-train cv --folds-file models/folds.json
+--fold-models`` of the shipped recipe, each fold model exported), trained without fold K's
+sessions. ``--from`` (one model for every fold) is for quick looks only.
+
 Then, for each of 5 outer folds of whole sessions (``models/folds.json`` by default):
 ``grasp-train adapt`` on the other folds' bags (all of them, and the 41 short sessions
 only), with the node's parameters file carrying the mount; the model a lab would deploy
@@ -29,7 +35,11 @@ only), with the node's parameters file carrying the mount; the model a lab would
 (``grasp-train evaluate``) on the held-out fold's bags, which it never saw. The starting
 model is scored on the same bags. Pooled over the folds, every session is scored once.
 
-    python benchmarks/new_robot.py --out ../runs/robot_b        # about 30 min on 2 cores
+    grasp-train cv DATA --config lite0_distil --folds-file models/folds.json --fold-models \
+        --out ../runs/fold_start                                  # ~10 min on 2 cores
+    for k in 0 1 2 3 4; do grasp-train export ../runs/fold_start/fold_models/fold$k.pt \
+        --out ../runs/fold_start/fold$k.pt; done
+    python benchmarks/new_robot.py --out ../runs/robot_b --start-folds ../runs/fold_start
 
 Writes ``OUT/new_robot.json`` and prints a table.
 """
@@ -97,7 +107,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument('--out', type=Path, required=True)
     ap.add_argument('--shift', default=DEFAULT_SHIFT, help=f'default {DEFAULT_SHIFT}')
     ap.add_argument('--turn', type=int, default=90, help='camera mounted turned (deg clockwise)')
-    ap.add_argument('--from', dest='start', type=Path, default=REPO / 'models/grasp_classifier.pt')
+    ap.add_argument(
+        '--from',
+        dest='start',
+        type=Path,
+        default=REPO / 'models/grasp_classifier.pt',
+        help='one starting model for every fold (it may have seen the held-out sessions)',
+    )
+    ap.add_argument(
+        '--start-folds',
+        type=Path,
+        help='folder of fold<K>.pt: outer fold K starts from a model trained without it',
+    )
     ap.add_argument('--folds-file', type=Path, default=REPO / 'models/folds.json')
     ap.add_argument('--scenarios', default='all,short')
     ap.add_argument('--set', action='append', default=[], help='adapt config override')
@@ -135,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         'shift': args.shift,
         'turn': args.turn,
         'image_rotation': undo,
-        'start_model': str(args.start),
+        'start_model': str(args.start_folds / 'fold<K>.pt' if args.start_folds else args.start),
         'folds_file': str(args.folds_file),
         'adapt_overrides': args.set,
         'folds': [],
@@ -155,12 +176,26 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         outer = [int(x) for x in args.outer_folds.split(',') if x] or list(range(folds.k))
+        missing = [
+            f'fold{k}.pt'
+            for k in outer
+            if args.start_folds and not (args.start_folds / f'fold{k}.pt').is_file()
+        ]
+        if missing:
+            print(
+                f'new_robot: {args.start_folds} lacks {", ".join(missing)} '
+                '(export each cv --fold-models checkpoint with grasp-train export)',
+                file=sys.stderr,
+            )
+            return 2
         for k in outer:
             held = sorted(g for g in bags if fold_of_group[g] == k)
             row: dict[str, Any] = {'fold': k, 'held_out': held}
             held_bags = [bags[g] for g in held]
+            start = args.start_folds / f'fold{k}.pt' if args.start_folds else args.start
+            row['start_model'] = str(start)
             start_eval = evaluate(
-                args.start,
+                start,
                 held_bags,
                 Path(tmp) / f'eval_start_{k}',
                 sources=view,
@@ -177,13 +212,13 @@ def main(argv: list[str] | None = None) -> int:
                 report = run_adapt(
                     [bags[g] for g in train],
                     out,
-                    start_path=args.start,
+                    start_path=start,
                     cfg=cfg,
                     view=view,
                     folds=args.inner_folds,
                     log=lambda *_: None,
                 )
-                deployed = Path(report['model']['path']) if report['model'] else args.start
+                deployed = Path(report['model']['path']) if report['model'] else start
                 ev = evaluate(
                     deployed,
                     held_bags,

@@ -34,14 +34,23 @@ build() {
     fi
     # 1. 5-fold leave-sessions-out CV of the recipe; temperature + threshold from the out-of-fold
     #    predictions; then the same recipe on all real images (--refit), calibrated with them.
-    rm -rf "$run"
-    $NICE "$BIN/grasp-train" cv "$DATA" --config "$config" --folds 5 --seed 0 \
-        --out "$run" --refit --no-progress ${cv_extra[@]+"${cv_extra[@]}"}
+    #    REEXPORT=1 keeps a finished run (its CV, refit checkpoint and int8 gate entry) and
+    #    repeats steps 2-4 only: for a change of what the file carries, not of its weights.
+    if [ -n "${REEXPORT:-}" ]; then
+        test -f "$run/refit/checkpoints/best.pt" -a -f "$run/cv.json" \
+            || { echo "REEXPORT: no finished run in $run (run make model without it)"; exit 2; }
+    else
+        rm -rf "$run"
+        $NICE "$BIN/grasp-train" cv "$DATA" --config "$config" --folds 5 --seed 0 \
+            --out "$run" --refit --no-progress ${cv_extra[@]+"${cv_extra[@]}"}
+    fi
     # 2. export (checks exported == eager, reloads with load_model; with int8: refused unless
     #    int8 agrees with FP32 on >= 99 % of the other images and its out-of-fold accuracy and
-    #    failure-class accuracy are within 0.5 points of FP32's)
+    #    failure-class accuracy are within 0.5 points of FP32's); --familiarity: the reference
+    #    statistics of the real images for the node's out-of-depth monitor (limits set on their
+    #    own sessions, each scored without its fold; benchmarks/familiarity.py measures them)
     "$BIN/grasp-train" export "$run/refit/checkpoints/best.pt" --out "$OUT/$model" \
-        ${export_int8[@]+"${export_int8[@]}"}
+        ${export_int8[@]+"${export_int8[@]}"} --familiarity "$DATA"
     # 3. the exported file through the runtime path on every real image: a check of the export
     #    and the latency, NOT a test score (the model has seen these images; CV is the score)
     "$BIN/grasp-train" evaluate "$OUT/$model" "$DATA" --out "$run/eval_real_all" --no-progress
@@ -54,7 +63,12 @@ import sys
 from pathlib import Path
 
 from grasp_classifier_ros.core.metadata import INT8_RECORD_FILE, Int8Record
-from grasp_classifier_ros.core.model import file_sha256, read_extra, read_metadata
+from grasp_classifier_ros.core.model import (
+    file_sha256,
+    read_extra,
+    read_familiarity,
+    read_metadata,
+)
 
 run, out, name, metrics = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4]
 meta = read_metadata(out / name)
@@ -114,6 +128,17 @@ if record is not None:
         'cv_gate': r.cv,
         'cv': {k: v for k, v in cv['int8'].items() if k != 'folds'},
         'cv_folds': [{k: v for k, v in m.items() if k not in drop} for m in cv['int8']['folds']],
+    }
+familiarity = read_familiarity(out / name)
+if familiarity is not None:
+    result['familiarity'] = {
+        'record': 'grasp_familiarity.json',
+        'images': familiarity.images,
+        'groups': familiarity.groups,
+        'window': familiarity.window,
+        'threshold': familiarity.threshold,
+        'orientation_threshold': familiarity.orientation_threshold,
+        'out_of_fold': familiarity.details.get('out_of_fold'),
     }
 (out / metrics).write_text(json.dumps(result, indent=2, sort_keys=True) + '\n')
 print(f'wrote {out}/{name} and {out}/{metrics}')

@@ -37,7 +37,7 @@ SUBPACKAGES = ('core', 'ros', 'bag')
 # subpackage -> what it may import of ours (besides itself)
 ALLOWED = {
     'core': set(),
-    'ros': {'core'},
+    'ros': {'core', 'bag.capture'},  # the node's capture writer, imported only when capturing
     'bag': {'core', 'ros.conversions'},
 }
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 import os
 from pathlib import Path
 import sys
@@ -40,7 +40,7 @@ from .io import BagError, BagReader
 from .labels import attach_labels, LabelPlan, plan_labels
 from .make_bag import BagSpec, FAILURE_DIRS, image_folder_episodes, SUCCESS_DIRS, write_bag
 from .preview import mount_preview
-from .recordings import choose_image_topic, read_frame
+from .recordings import bags_in, choose_image_topic, read_frame
 from .replay import FrameRecord, replay_fast, replay_realtime, ReplayRun
 from .report import (
     build_metrics,
@@ -84,7 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog='evaluate_bag',
         description='Replay a rosbag2 through the grasp classifier pipeline and score it.',
     )
-    ap.add_argument('bag', nargs='?', type=Path, help='rosbag2 directory (or .mcap / .db3 file)')
+    ap.add_argument(
+        'bag',
+        nargs='?',
+        type=Path,
+        help='rosbag2 directory (or .mcap / .db3 file), or a folder of bags (a capture folder: '
+        'one report over all of them)',
+    )
     ap.add_argument('--list', action='store_true', help='list topics with types and counts')
     ap.add_argument(
         '--preview',
@@ -260,6 +266,8 @@ def check_options(args: argparse.Namespace) -> None:
         raise EvaluationError(f'--rate must be > 0, got {args.rate}')
     if args.recorded and (args.realtime or args.out_bag):
         raise EvaluationError('--recorded scores recorded results: no --realtime or --out-bag')
+    if args.list and args.preview is not None:
+        raise EvaluationError('--list and --preview are two separate jobs: give one of them')
     if args.list:
         return
     if args.preview is not None:
@@ -351,13 +359,12 @@ def _preview(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     if args.preview is not None:
         return _preview(args)
+    bag = args.bag
+    if bag is not None and bag.is_dir() and not (bag / 'metadata.yaml').exists() and bags_in(bag):
+        return _evaluate_folder(args)
     with BagReader(args.bag) as reader:
         if args.list:
-            print(
-                f'{reader.path}: {reader.storage}, {reader.message_count} messages, '
-                f'{(reader.end_ns - reader.start_ns) / NS:.2f} s'
-            )
-            print(reader.describe_topics())
+            _list(reader)
             return 0
         if reader.message_count == 0:
             raise BagError(f"bag '{reader.path}' is empty (no messages)")
@@ -365,20 +372,146 @@ def _evaluate(args: argparse.Namespace) -> int:
             print(f"note: skipping topic '{topic}': unknown type {mtype}", file=sys.stderr)
         out_dir = args.out if args.out is not None else _default_out(reader.path)
         if args.recorded:
-            return _score_recorded(reader, args, out_dir)
+            _report(_score_recorded(reader, args), out_dir, args)
+            return 0
         return _replay_and_score(reader, args, out_dir)
 
 
+def _list(reader: BagReader) -> None:
+    print(
+        f'{reader.path}: {reader.storage}, {reader.message_count} messages, '
+        f'{(reader.end_ns - reader.start_ns) / NS:.2f} s'
+    )
+    print(reader.describe_topics())
+
+
+@dataclass
+class _Scored:
+    """One bag's evaluation, before the report: frame records and episode verdicts."""
+
+    run: ReplayRun
+    results: list[EpisodeResult]
+    info: dict[str, Any]
+    threshold: float
+    hysteresis: float
+    start_ns: int
+
+
+def _report(scored: _Scored, out_dir: Path, args: argparse.Namespace) -> None:
+    data = build_metrics(scored.run, scored.results, threshold=scored.threshold, info=scored.info)
+    if scored.run.mode == 'recorded':
+        data['throughput_fps'] = None
+    write_report(
+        out_dir,
+        scored.run.records,
+        scored.results,
+        data,
+        scored.start_ns,
+        scored.hysteresis,
+        not args.no_plot,
+    )
+    print(summary_text(data, scored.results, scored.start_ns, out_dir))
+
+
+def _evaluate_folder(args: argparse.Namespace) -> int:
+    """Evaluate every bag of a folder of bags (a capture folder) as one report."""
+    folder: Path = args.bag
+    bags = bags_in(folder)
+    if args.labels is not None or args.out_bag is not None:
+        raise EvaluationError(
+            f"'{folder}' is a folder of {len(bags)} bags: --labels and --out-bag name one bag; "
+            'give one of its bags'
+        )
+    parts: list[_Scored] = []
+    pipelines: dict[str, Pipeline] = {}
+    for bag in bags:
+        with BagReader(bag) as reader:
+            if args.list:
+                _list(reader)
+                continue
+            if reader.message_count == 0:
+                print(f"note: skipping '{bag}': empty", file=sys.stderr)
+                continue
+            if args.recorded:
+                parts.append(_score_recorded(reader, args))
+            else:
+                parts.append(_replay(reader, args, pipelines)[0])
+    if args.list:
+        return 0
+    if not parts:
+        raise EvaluationError(f"'{folder}' holds no bag with messages")
+    records: list[FrameRecord] = []
+    results: list[EpisodeResult] = []
+    for part in parts:
+        offset = len(results)
+        for r in part.run.records:
+            r.index = len(records)
+            if r.episode is not None:
+                r.episode += offset
+            records.append(r)
+        results.extend(
+            replace(e, episode=replace(e.episode, index=e.episode.index + offset))
+            for e in part.results
+        )
+    first = parts[0]
+    run_ = replace(
+        first.run,
+        records=records,
+        wall_s=sum(p.run.wall_s for p in parts),
+        submitted=sum(p.run.submitted for p in parts),
+        processed=sum(p.run.processed for p in parts),
+        dropped=sum(p.run.dropped for p in parts),
+    )
+    info = {**first.info, 'bag': str(folder), 'bags': [p.info['bag'] for p in parts]}
+    merged = _Scored(
+        run_,
+        results,
+        info,
+        first.threshold,
+        first.hysteresis,
+        min(p.start_ns for p in parts),
+    )
+    print(f'{folder}: {len(parts)} bags, {len(results)} episodes', file=sys.stderr)
+    _report(merged, args.out if args.out is not None else _default_out(folder), args)
+    return 0
+
+
 def _replay_and_score(reader: BagReader, args: argparse.Namespace, out_dir: Path) -> int:
+    scored, pipeline = _replay(reader, args, {})
+    _report(scored, out_dir, args)
+    if args.out_bag is not None:
+        skipped = write_annotated_bag(
+            reader,
+            args.out_bag,
+            scored.run.records,
+            list(pipeline.metadata.class_names),
+            scored.threshold,
+            args.out_storage or reader.storage,
+        )
+        for t in skipped:
+            print(f"note: --out-bag left out topic '{t}' (unknown type)", file=sys.stderr)
+        print(f'annotated bag: {args.out_bag}')
+    return 0
+
+
+def _replay(
+    reader: BagReader, args: argparse.Namespace, pipelines: dict[str, Pipeline]
+) -> tuple[_Scored, Pipeline]:
+    """Replay a bag's frames through the pipeline (reused per input kind from ``pipelines``)."""
     params = _params(args)
     topic = choose_image_topic(reader, args.image_topic, params.image_topic)
     params = replace(params, image_topic=topic)
     kind = input_kind_of_type(reader.topics[topic].msgtype)
+    assert kind is not None  # choose_image_topic returned an image topic
     n_frames = reader.topics[topic].count
     if n_frames == 0:
         raise EvaluationError(f"image topic '{topic}' has no messages")
     plan = _plan_labels(reader, args)
-    pipeline = build_pipeline(params, kind)
+    pipeline = pipelines.get(kind.name)
+    if pipeline is None:
+        pipeline = pipelines[kind.name] = build_pipeline(params, kind)
+    else:
+        pipeline.restart_stream(reader.start_ns)  # the next bag: a new stream
     cfg = pipeline.decision
     if not args.realtime and cfg.max_frame_age > 0 and args.nominal_latency >= cfg.max_frame_age:
         raise EvaluationError(
@@ -416,24 +549,8 @@ def _replay_and_score(reader: BagReader, args: argparse.Namespace, out_dir: Path
         'decision': dict(cfg.__dict__),
         'check_frames': params.check_frames,
     }
-    data = build_metrics(run_, results, threshold=threshold, info=info)
-    write_report(
-        out_dir, run_.records, results, data, reader.start_ns, cfg.hysteresis, not args.no_plot
-    )
-    if args.out_bag is not None:
-        skipped = write_annotated_bag(
-            reader,
-            args.out_bag,
-            run_.records,
-            list(pipeline.metadata.class_names),
-            threshold,
-            args.out_storage or reader.storage,
-        )
-        for t in skipped:
-            print(f"note: --out-bag left out topic '{t}' (unknown type)", file=sys.stderr)
-        print(f'annotated bag: {args.out_bag}')
-    print(summary_text(data, results, reader.start_ns, out_dir))
-    return 0
+    scored = _Scored(run_, results, info, threshold, cfg.hysteresis, reader.start_ns)
+    return scored, pipeline
 
 
 def _params(args: argparse.Namespace) -> Params:
@@ -453,7 +570,7 @@ def _model_success_class(model_path: str) -> str | None:
         return None
 
 
-def _score_recorded(reader: BagReader, args: argparse.Namespace, out_dir: Path) -> int:
+def _score_recorded(reader: BagReader, args: argparse.Namespace) -> _Scored:
     params = _params(args)
     rec = recorded_records(
         reader,
@@ -492,11 +609,7 @@ def _score_recorded(reader: BagReader, args: argparse.Namespace, out_dir: Path) 
     }
     if mismatch is not None:
         info['clock_mismatch'] = mismatch
-    data = build_metrics(run_, results, threshold=threshold, info=info)
-    data['throughput_fps'] = None
-    write_report(out_dir, records, results, data, reader.start_ns, 0.0, not args.no_plot)
-    print(summary_text(data, results, reader.start_ns, out_dir))
-    return 0
+    return _Scored(run_, results, info, threshold, 0.0, reader.start_ns)
 
 
 def _check_episodes(

@@ -487,7 +487,9 @@ def plan_labels(
     ``<bag>.labels.yaml`` beside the bag (``grasp-train label`` writes it); the
     bag's own episodes.yaml. A label file found but not used is named in
     ``plan.notes``. ``recorded``: labels were re-published while a live node
-    ran, so they are matched on log time and episodes come from label runs.
+    ran, so they are matched on log time and episodes come from label runs,
+    unless the bag's episodes.yaml says ``log_time: true`` (the node's capture
+    bags: their intervals hold both the frame stamps and the log times).
     """
     plan = LabelPlan()
     topic = label_topic or LABEL.in_bag
@@ -518,7 +520,7 @@ def plan_labels(
         plan.source = f'topic {topic} ({len(values)} labels)'
         # A recorded bag re-publishes labels at play time: match them on the recorder's clock.
         plan.by_log_time = recorded
-        if bag_episodes is not None and not recorded:
+        if bag_episodes is not None and (not recorded or _on_log_time(bag_episodes)):
             _plan_episodes(plan, reader, bag_episodes)
         if has_sidecar:
             plan.notes.append(
@@ -538,6 +540,15 @@ def plan_labels(
         _plan_episodes(plan, reader, bag_episodes)
         plan.source = plan.episodes_source
     return plan
+
+
+def _on_log_time(path: Path) -> bool:
+    """Return True when an interval file says its intervals hold log times too (capture)."""
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False  # _plan_episodes is not reached; nothing to say about it here
+    return isinstance(raw, dict) and raw.get('log_time') is True
 
 
 def _plan_episodes(

@@ -26,7 +26,10 @@ One reader of recordings: rosbag2 bags, videos and class folders -> labelled fra
   file (``--labels`` or the sidecar ``<video>.labels.yaml``), times relative to
   the first frame;
 * a **class folder** (``grasped/``, ``notgrasped/``, ... of image files): the
-  label is the folder's meaning, each file's group its session prefix.
+  label is the folder's meaning, each file's group its session prefix;
+* a **folder of bags** (any depth, e.g. the node's capture folder
+  ``capture_dir/<node>/<date>/<bag>``): every bag in it, in name order, each its own
+  recording (group: the folder's name and the bag's path inside it).
 
 Every kind yields the same ``Frame``: the camera image as recorded (RGB; the
 mount and ROI are the consumer's, through ``preprocess.crop_resize``), its
@@ -138,6 +141,7 @@ class RecordingInfo:
     group: str
     source: str  # the images: topic and type, video codec and rate, or folder
     labels: str  # where the labels came from
+    origin: Path | None = None  # the source as given: the bag itself, or its folder of bags
     frames: int = 0  # image frames in the recording
     unlabelled: int = 0  # dropped: outside every labelled episode
     kept: int = 0  # after sampling (before unreadable frames)
@@ -176,7 +180,7 @@ class ReadOptions:
 
 
 def recording_kind(path: Path) -> str:
-    """Return 'bag', 'video' or 'folder'; RecordingError when ``path`` is none of them."""
+    """Return 'bag', 'video', 'folder' or 'bags' (a folder of bags); else RecordingError."""
     if not path.exists():
         raise RecordingError(f"'{path}' does not exist")
     if path.is_dir():
@@ -184,15 +188,38 @@ def recording_kind(path: Path) -> str:
             return 'bag'
         if any(d.is_dir() and _has_images(d) for d in path.iterdir()):
             return 'folder'
+        if bags_in(path):
+            return 'bags'
     elif path.suffix.lower() in BAG_SUFFIXES:
         return 'bag'
     elif path.suffix.lower() in VIDEO_SUFFIXES:
         return 'video'
     raise RecordingError(
         f"'{path}' is neither a rosbag2 bag (a folder with metadata.yaml, or its .mcap/.db3), "
-        f'a video ({", ".join(sorted(VIDEO_SUFFIXES))}) nor a class folder '
-        '(grasped/*.jpg, notgrasped/*.jpg)'
+        f'a video ({", ".join(sorted(VIDEO_SUFFIXES))}), a class folder '
+        '(grasped/*.jpg, notgrasped/*.jpg) nor a folder of bags (a capture folder)'
     )
+
+
+def bags_in(folder: Path) -> list[Path]:
+    """Return the rosbag2 bag directories below ``folder`` (any depth), in path order."""
+    found: list[Path] = []
+    for meta in sorted(folder.rglob('metadata.yaml')):
+        bag = meta.parent
+        if not any(p in found for p in bag.parents):  # not a folder inside a bag
+            found.append(bag)
+    return found
+
+
+def expand_sources(paths: Sequence[Path]) -> list[tuple[Path, Path]]:
+    """Return ``(recording, origin)`` per recording: folders of bags become their bags."""
+    out: list[tuple[Path, Path]] = []
+    for p in paths:
+        if p.is_dir() and not (p / 'metadata.yaml').is_file() and recording_kind(p) == 'bags':
+            out.extend((bag, p) for bag in bags_in(p))
+        else:
+            out.append((p, p))
+    return out
 
 
 def _has_images(folder: Path) -> bool:
@@ -236,6 +263,11 @@ class Recording:
         self.path = Path(path)
         self.options = options
         self.kind = recording_kind(self.path)
+        if self.kind == 'bags':
+            raise RecordingError(
+                f"'{self.path}' is a folder of {len(bags_in(self.path))} bags: read it with "
+                'open_recordings (or give one of its bags)'
+            )
         name = group or (self.path.name if self.path.is_dir() else self.path.stem)
         self.info = RecordingInfo(self.path, self.kind, name, '', 'none')
         self._plan: list[tuple[int, bool, int]] = []  # (position, label, episode) to decode
@@ -512,6 +544,8 @@ def read_frame(
     kind = recording_kind(path)
     if kind == 'folder':
         raise RecordingError(f"'{path}' is a class folder: preview one of its image files")
+    if kind == 'bags':
+        raise RecordingError(f"'{path}' is a folder of bags: preview one of its bags")
     if kind == 'video':
         import cv2
 
@@ -574,6 +608,8 @@ class Timeline:
             raise RecordingError(
                 f"'{self.path}' is a class folder: its images are labelled by their folders"
             )
+        if self.kind == 'bags':
+            raise RecordingError(f"'{self.path}' is a folder of bags: label its bags one by one")
         if self.kind == 'video':
             if trigger_topic:
                 raise RecordingError(
@@ -684,22 +720,38 @@ def open_recordings(
     Each gets a group unique across the sources (two recordings of the same name get
     their parent folder's name in front); ``options.labels`` applies to a single source.
     """
-    paths = [Path(s) for s in sources]
-    if not paths:
+    given = [Path(s) for s in sources]
+    if not given:
         raise RecordingError('no recordings given')
+    for p in given:
+        recording_kind(p)  # exists, and is something we read
+    pairs = expand_sources(given)
+    paths = [p for p, _ in pairs]
     if options.labels is not None and len(paths) > 1:
         raise RecordingError(
             f'--labels {options.labels} names the labels of one recording, but {len(paths)} '
             'were given: put each one beside its recording as <name>.labels.yaml'
         )
-    return [Recording(p, options, group=n) for p, n in zip(paths, _group_names(paths))]
-
-
-def _group_names(paths: list[Path]) -> list[str]:
-    """Each recording's group: its name, or parent/name where two share a name."""
-    base = [p.name if p.is_dir() else p.stem for p in paths]
     out = []
-    for p, b in zip(paths, base):
+    for (p, origin), n in zip(pairs, _group_names(pairs)):
+        rec = Recording(p, options, group=n)
+        rec.info.origin = origin
+        out.append(rec)
+    return out
+
+
+def _group_names(pairs: list[tuple[Path, Path]]) -> list[str]:
+    """
+    Each recording's group: its name, or parent/name where two share a name.
+
+    A bag of a folder of bags: the folder's name and the bag's path inside it.
+    """
+    base = [
+        f'{o.name}/{p.relative_to(o).as_posix()}' if p != o else (p.name if p.is_dir() else p.stem)
+        for p, o in pairs
+    ]
+    out = []
+    for (p, _), b in zip(pairs, base):
         out.append(f'{p.resolve().parent.name}/{b}' if base.count(b) > 1 else b)
     dupes = {n for n in out if out.count(n) > 1}
     if dupes:

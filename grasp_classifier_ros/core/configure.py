@@ -85,6 +85,7 @@ def build_pipeline(params: Params, kind: InputKind | None = None) -> Pipeline:
         mount=params.mount,
         max_pixels=params.max_pixels,
         input_kind=kind or input_kind(params.compressed),
+        familiarity=(params.familiarity_window, params.familiarity_threshold),
     )
 
 
@@ -95,6 +96,7 @@ def apply_params(pipeline: Pipeline, params: Params) -> None:
         params.roi,
         params.max_pixels,
         params.mount,
+        (params.familiarity_window, params.familiarity_threshold),
     )
 
 

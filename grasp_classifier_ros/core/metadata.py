@@ -31,10 +31,17 @@ gate it passed) and ``INT8_PROBE_FILE`` (synthetic model-input frames the runtim
 checks it on at load). They are extra files of the same archive, so the file's
 SHA-256 covers both precisions, and a runtime that predates them loads the FP32
 model as before. ``Int8Record.format`` versions them apart from ``SCHEMA_VERSION``.
+
+A model may also carry **reference statistics of its training inputs**
+(``FAMILIARITY_FILE``, a ``FamiliarityRecord``; ``grasp-train export --familiarity`` or
+``grasp-train familiarity``): what its preprocessed inputs looked like, for the node's
+out-of-depth monitor (``core.familiarity``). A model without them loads as before; the
+monitor then says so. ``FamiliarityRecord.format`` versions them.
 """
 
 from __future__ import annotations
 
+import base64
 from dataclasses import asdict, dataclass, field, fields, replace
 import json
 import math
@@ -49,6 +56,8 @@ INT8_FORMAT = 1
 INT8_MODEL_FILE = 'grasp_int8.onnx'
 INT8_RECORD_FILE = 'grasp_int8.json'
 INT8_PROBE_FILE = 'grasp_int8_probe.png'
+FAMILIARITY_FORMAT = 1
+FAMILIARITY_FILE = 'grasp_familiarity.json'
 # The int8 parity gate: top-1 agreement with FP32 on the export's probe images, at most this
 # drop in out-of-fold accuracy and failure-class accuracy, and the load-time agreement on
 # the embedded synthetic probe frames (a few frames near the decision boundary may flip).
@@ -343,3 +352,125 @@ def cv_gate_problem(cv: dict[str, Any], max_drop: float = MAX_ACCURACY_DROP) -> 
 def extra_files(meta: ModelMetadata) -> dict[str, str]:
     """Return the ``_extra_files`` mapping to pass to ``torch.jit.save``."""
     return {METADATA_FILE: meta.to_json()}
+
+
+@dataclass(frozen=True)
+class FamiliarityRecord:
+    """
+    What a model's training inputs looked like (``FAMILIARITY_FILE``), for the monitor.
+
+    Features: the preprocessed model input (mount, ROI and resize applied), area-averaged to
+    a ``grid`` x ``grid`` RGB thumbnail scaled to 0..1 (``3 * grid**2`` numbers, row-major,
+    channels last). ``mean`` is their training mean; ``whitening`` (base64 of little-endian
+    float32, ``dim`` x ``dim`` row-major) maps ``features - mean`` to whitened coordinates of
+    the shrunk training covariance, so a frame's distance is the mean of their squares (about 1
+    on training frames). ``threshold``: the distance the median of a ``window``-frame window
+    may reach before the monitor warns, set from the training data's own out-of-group windows
+    (``details`` says how). ``orientation_threshold``: the same for the ratio of a frame's
+    distance to that of its best quarter turn (a camera turned on its mount: the turned
+    thumbnail fits the training data better). ``images``/``groups``: what it was fitted on.
+    """
+
+    grid: int
+    mean: tuple[float, ...]
+    whitening: str
+    threshold: float
+    orientation_threshold: float
+    window: int
+    images: int
+    groups: int
+    shrinkage: float = 0.0
+    details: dict[str, Any] = field(default_factory=dict)
+    format: int = FAMILIARITY_FORMAT  # noqa: A003 (the record's JSON key)
+
+    def __post_init__(self) -> None:
+        _check(_is_int(self.grid) and 1 <= self.grid <= 32, 'grid', self.grid, 'must be in 1..32')
+        _check(
+            isinstance(self.mean, tuple)
+            and len(self.mean) == self.dim
+            and all(_is_num(v) for v in self.mean),
+            'mean',
+            f'{len(self.mean)} values' if isinstance(self.mean, tuple) else self.mean,
+            f'must be {self.dim} finite numbers (3 x grid x grid)',
+        )
+        _check(
+            _is_num(self.threshold) and self.threshold > 0,
+            'threshold',
+            self.threshold,
+            'must be a positive number',
+        )
+        _check(
+            _is_num(self.orientation_threshold) and self.orientation_threshold >= 1.0,
+            'orientation_threshold',
+            self.orientation_threshold,
+            'must be a number >= 1',
+        )
+        for name in ('window', 'images', 'groups'):
+            v = getattr(self, name)
+            _check(_is_int(v) and v > 0, name, v, 'must be a positive integer')
+        _check(
+            _is_num(self.shrinkage) and 0.0 <= self.shrinkage <= 1.0,
+            'shrinkage',
+            self.shrinkage,
+            'must be in 0..1',
+        )
+        _check(isinstance(self.details, dict), 'details', self.details, 'must be an object')
+        self.whitening_matrix()  # validates
+
+    @property
+    def dim(self) -> int:
+        """Return the number of features: 3 x grid x grid."""
+        return 3 * self.grid * self.grid
+
+    def whitening_matrix(self) -> Any:
+        """Return ``whitening`` decoded as a float32 ``(dim, dim)`` numpy array."""
+        import numpy as np
+
+        try:
+            raw = base64.b64decode(self.whitening.encode('ascii'), validate=True)
+        except (ValueError, AttributeError) as exc:
+            raise MetadataError(
+                f"familiarity record field 'whitening' is not base64: {exc}"
+            ) from exc
+        n = self.dim * self.dim * 4
+        _check(len(raw) == n, 'whitening', f'{len(raw)} bytes', f'must be {n} bytes (dim^2 x4)')
+        w = np.frombuffer(raw, dtype='<f4').reshape(self.dim, self.dim)
+        _check(bool(np.isfinite(w).all()), 'whitening', '...', 'must hold finite numbers')
+        return w
+
+    @staticmethod
+    def encode_matrix(matrix: Any) -> str:
+        """Return a float matrix as the record's ``whitening`` text."""
+        import numpy as np
+
+        return base64.b64encode(np.asarray(matrix, dtype='<f4').tobytes()).decode('ascii')
+
+    def to_json(self) -> str:
+        d = asdict(self)
+        d['mean'] = list(self.mean)
+        return json.dumps(d, indent=1, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> FamiliarityRecord:
+        """Parse ``FAMILIARITY_FILE``; MetadataError naming what is wrong (a newer format too)."""
+        try:
+            data = json.loads(text)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise MetadataError(f'familiarity record is not valid JSON: {exc}') from exc
+        if not isinstance(data, dict):
+            raise MetadataError('familiarity record must be a JSON object')
+        if data.get('format') != FAMILIARITY_FORMAT:
+            raise MetadataError(
+                f'familiarity record format {data.get("format")!r} is not supported (this '
+                f'runtime reads format {FAMILIARITY_FORMAT}); re-run grasp-train familiarity'
+            )
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise MetadataError(f'familiarity record has unknown fields {unknown}')
+        try:
+            if isinstance(data.get('mean'), list):
+                data['mean'] = tuple(data['mean'])
+            return cls(**data)
+        except TypeError as exc:
+            raise MetadataError(f'familiarity record is incomplete: {exc}') from exc

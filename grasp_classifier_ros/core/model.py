@@ -42,7 +42,13 @@ from .errors import (
     ModelLoadError,
 )
 from .int8_backend import Int8Backend, NO_INT8
-from .metadata import extra_files, METADATA_FILE, ModelMetadata
+from .metadata import (
+    extra_files,
+    FAMILIARITY_FILE,
+    FamiliarityRecord,
+    METADATA_FILE,
+    ModelMetadata,
+)
 from .onnx_backend import OnnxRuntimeBackend
 from .params import validate
 from .torchscript_backend import TorchScriptBackend
@@ -139,6 +145,7 @@ class LoadedModel:
     dtype: torch.dtype
     path: str
     sha256: str
+    familiarity: FamiliarityRecord | None = None  # reference statistics of its training inputs
 
     def __post_init__(self) -> None:
         self.decoder = Decoder(self.metadata)
@@ -194,6 +201,27 @@ def read_extra(path: str | os.PathLike[str], name: str) -> bytes | None:
         raise ModelLoadError(p, f'not a TorchScript archive ({exc})') from exc
 
 
+def read_familiarity(path: str | os.PathLike[str]) -> FamiliarityRecord | None:
+    """
+    Return the model's reference statistics for the out-of-depth monitor, or None.
+
+    None when the file carries none; a record that does not parse is warned about and
+    ignored (the monitor then reports no reference statistics): it never fails a load.
+    """
+    text = read_extra(path, FAMILIARITY_FILE)
+    if text is None:
+        return None
+    try:
+        return FamiliarityRecord.from_json(text)
+    except MetadataError as exc:
+        warnings.warn(
+            f'{path}: ignoring its reference statistics ({exc}); the out-of-depth monitor is '
+            'off for this model',
+            stacklevel=2,
+        )
+        return None
+
+
 def read_metadata(path: str | os.PathLike[str]) -> ModelMetadata:
     """Read only the embedded metadata of a model file (no weights loaded)."""
     p = Path(path)
@@ -237,7 +265,9 @@ def load_model(
     dtype = torch.float16 if (fp16 and dev.type == 'cuda') else torch.float32
     runner = _load_runner(backend, onednn_fusion, file, dev, dtype)
     dtype = getattr(runner, 'dtype', dtype)  # float32 when float16 did not check out
-    loaded = LoadedModel(runner, file.metadata, dev, dtype, str(file.path), file.sha256)
+    loaded = LoadedModel(
+        runner, file.metadata, dev, dtype, str(file.path), file.sha256, read_familiarity(file.path)
+    )
     dummy = torch.zeros((1, 3, *file.metadata.input_size), dtype=dtype, device=dev)
     _check_outputs(loaded, dummy)
     # Warm up on the layout Preprocessor feeds: TorchScript specialises on strides.

@@ -45,6 +45,7 @@ from .roi import FULL_FRAME, Roi, validate_roi
 PARAM_TYPES = ('bool', 'int', 'double', 'string', 'double_array')
 SMOOTHING_CHOICES = ('none', 'ema', 'vote')
 BACKEND_CHOICES = ('torchscript', 'onnxruntime', 'onnxruntime-int8', 'auto')
+CAPTURE_POLICIES = ('all', 'disagreements', 'sample')
 USE_MODEL_THRESHOLD = -1.0  # the threshold parameter's "use the model's own"
 
 
@@ -321,8 +322,86 @@ class Params:
         'Publish ~/debug_image (verdict drawn on the frame) while someone subscribes.',
         dynamic=True,
     )
+    outcome_topic: str = _param(
+        'grasp/outcome',
+        'std_msgs/Bool the grasp controller publishes once per attempt when it knows (true = '
+        'the grasp held); paired with the last completed ~/check, else the verdict over the '
+        'most recent frames, for the live agreement in /diagnostics (and capture).',
+        dynamic=False,
+        rules=(TOPIC,),
+    )
+    outcome_window: int = _param(
+        20,
+        'Live agreement: the last attempts (paired outcomes) scored in /diagnostics.',
+        dynamic=False,
+        rules=(Bounds(1, 10000),),
+    )
+    min_live_accuracy: float = _param(
+        0.8,
+        'Diagnostics WARN when the live accuracy over the window falls below this, once the '
+        'window holds min(outcome_window, 10) attempts; 0 = never.',
+        dynamic=True,
+        rules=(Bounds(0.0, 1.0),),
+    )
+    capture_dir: str = _param(
+        '',
+        "Self-labelled capture: each attempt's frames, exactly as received, with /grasp/label "
+        "from the outcome and the node's /grasp/result, in mcap bags under "
+        "capture_dir/<node>/<date>/ ('' = off). Written off the inference thread.",
+        dynamic=False,
+    )
+    capture_policy: str = _param(
+        'all',
+        'Which attempts to capture: all, disagreements (verdict and outcome differ, or no '
+        'verdict) or sample (every capture_every-th attempt).',
+        dynamic=True,
+        rules=(OneOf(CAPTURE_POLICIES),),
+    )
+    capture_every: int = _param(
+        10,
+        "capture_policy 'sample': capture every N-th attempt.",
+        dynamic=True,
+        rules=(Bounds(1, 100000),),
+    )
+    capture_before: float = _param(
+        2.0,
+        'Seconds of frames captured before the ~/check call (or, without one, the outcome); '
+        'frames are held in memory until the outcome, at most 512 MB (the oldest go first).',
+        dynamic=False,
+        rules=(Bounds(0.0, 60.0),),
+    )
+    capture_max_mb: float = _param(
+        1024.0,
+        'Disk quota of capture_dir/<node>, MB: capture stops with a WARN (diagnostics and log) '
+        'before a bag would pass it.',
+        dynamic=False,
+        rules=(Bounds(1.0, 1.0e7),),
+    )
+    capture_max_attempts: int = _param(
+        100,
+        'Attempts per capture bag; a new bag starts after this many, or after an hour.',
+        dynamic=False,
+        rules=(Bounds(1, 100000),),
+    )
     warmup_runs: int = _param(
         3, 'Inference runs at model load.', dynamic=False, rules=(Bounds(0, 100),)
+    )
+    familiarity_window: int = _param(
+        30,
+        'Out-of-depth monitor: classified frames whose median distance to the training inputs '
+        'diagnostics judge (WARN "inputs unlike the training data" when it exceeds the limit the '
+        'model carries). Changing it, image_rotation, image_flip, roi or the model starts the '
+        'window afresh.',
+        dynamic=True,
+        rules=(Bounds(1, 1000),),
+    )
+    familiarity_threshold: float = _param(
+        1.0,
+        "Out-of-depth monitor: factor on the model's familiarity limits (set from its training "
+        'sessions, out of fold; > 1 warns later, < 1 sooner); 0 = monitor off. A model without '
+        'reference statistics is reported as such, never an error.',
+        dynamic=True,
+        rules=(Bounds(0.1, 100.0, also=0.0, meaning='off'),),
     )
 
     @property

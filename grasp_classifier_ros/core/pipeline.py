@@ -42,6 +42,7 @@ import numpy as np
 from .check import CheckCollector, CheckOutcome
 from .decision import Decider, Decision, DecisionConfig
 from .errors import ImageConversionError
+from .familiarity import FamiliarityMonitor, REFERENCE_WINDOW
 from .image_codec import DecodedImage, DEFAULT_MAX_PIXELS, to_color_order
 from .interfaces import InputKind, RAW
 from .metadata import ModelMetadata
@@ -98,6 +99,7 @@ class Pipeline:
         mount: Mount = UPRIGHT,
         max_pixels: int = DEFAULT_MAX_PIXELS,
         input_kind: InputKind = RAW,
+        familiarity: tuple[int, float] = (REFERENCE_WINDOW, 1.0),
     ) -> None:
         self._lock = threading.RLock()
         self.model = model
@@ -108,6 +110,7 @@ class Pipeline:
         self.decider = Decider(cfg)
         self.check = CheckCollector()
         self.stats = StreamStats()
+        self.familiarity = self._monitor(model, familiarity, mount)
         self._keep_previews = False
         self._restart = threading.Event()  # set: the decider starts a new stream
 
@@ -174,21 +177,45 @@ class Pipeline:
             self._restart.clear()
             self.decider.restart()
 
+    @staticmethod
+    def _monitor(
+        model: LoadedModel, settings: tuple[int, float], mount: Mount
+    ) -> FamiliarityMonitor:
+        """Return the out-of-depth monitor for ``model`` (window, threshold factor)."""
+        return FamiliarityMonitor(
+            model.familiarity,
+            window=settings[0],
+            scale=settings[1],
+            color_order=model.metadata.color_order,
+            mount=mount,
+        )
+
     def snapshot(self, now_ns: int) -> dict[str, Any]:
         """Return rolling stream statistics for diagnostics (``StreamStats.snapshot``)."""
         return self.stats.snapshot(now_ns)
 
     def configure(
-        self, decision: DecisionConfig, roi: Roi, max_pixels: int, mount: Mount = UPRIGHT
+        self,
+        decision: DecisionConfig,
+        roi: Roi,
+        max_pixels: int,
+        mount: Mount = UPRIGHT,
+        familiarity: tuple[int, float] | None = None,
     ) -> None:
         """
         Serve with new settings from the next frame on (``configure.apply_params``).
 
-        Smoothing restarts only when the decision rules or the camera mount change.
+        Smoothing restarts only when the decision rules or the camera mount change; the
+        out-of-depth monitor's window when the mount or the ROI change (``familiarity``:
+        its window and threshold factor, None: unchanged).
         """
         with self._lock:
             if decision != self.decider.config or mount != self.preprocessor.mount:
                 self.decider.set_config(decision)
+            if mount != self.preprocessor.mount or tuple(roi) != tuple(self.preprocessor.roi):
+                self.familiarity.reset()
+            window, scale = familiarity or (None, None)
+            self.familiarity.configure(window, scale, mount)
             self.preprocessor.roi = roi
             self.preprocessor.mount = mount
             self.max_pixels = max_pixels
@@ -205,6 +232,8 @@ class Pipeline:
             self.preprocessor = Preprocessor(
                 model.metadata, model.device, model.dtype, pre.roi, pre.mount
             )
+            monitor = self.familiarity
+            self.familiarity = self._monitor(model, (monitor.window, monitor.scale), pre.mount)
             self.decider.set_config(decision)
 
     def decode(self, msg: Any) -> DecodedImage:
@@ -243,7 +272,8 @@ class Pipeline:
         except ImageConversionError as exc:
             return FrameResult(header, stamp_ns, rx, 'bad_image', error=str(exc))
         t1 = time.perf_counter_ns()
-        x = self.preprocessor(img)
+        small = self.preprocessor.resize(img)
+        x = self.preprocessor.to_tensor(small)
         t2 = time.perf_counter_ns()
         pred = self.model.classify(x)  # .cpu() inside synchronises CUDA: timings are true
         probs = pred.probabilities[0]
@@ -266,7 +296,10 @@ class Pipeline:
             )
         p = float(pred.success[0])
         decision = self.decider.update(p, stamp_ns, now_ns)
-        timings['decision'] = (time.perf_counter_ns() - t3) / 1e6
+        t4 = time.perf_counter_ns()
+        timings['decision'] = (t4 - t3) / 1e6
+        self.familiarity.observe(small)
+        timings['familiarity'] = (time.perf_counter_ns() - t4) / 1e6
         preview = None
         if self._keep_previews:
             preview = np.ascontiguousarray(to_color_order(img, 'bgr'))

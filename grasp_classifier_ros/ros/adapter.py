@@ -26,7 +26,11 @@ Topics (relative, so a launch ``namespace`` moves them; remap like any topic):
   (vision_msgs/LabelInfo, latched), ``~/debug_image`` (sensor_msgs/Image, only
   while subscribed) and ``/diagnostics``;
 * service ``~/check`` (std_srvs/Trigger): verdict over the next ``check_frames``
-  fresh frames.
+  fresh frames;
+* in: ``outcome_topic`` (std_msgs/Bool, default ``grasp/outcome``): the controller's truth
+  per attempt, paired with the last ``~/check`` (``core.outcome``) for the live agreement in
+  ``/diagnostics`` and, with ``capture_dir`` set, the self-labelled capture
+  (``bag.capture``, its own thread: frames are only handed over, never waited for).
 
 The steps: setup (parameters, diagnostics), configure (load the model, create the
 publishers and ``~/check``), activate (start the inference thread, subscribe), deactivate
@@ -101,7 +105,13 @@ from .conversions import (
     make_descriptor,
     ros_default,
 )
-from .health import incompatible_publishers, QosIncident, stream_health, WAITING_FOR_CLOCK
+from .health import (
+    incompatible_publishers,
+    QosIncident,
+    stream_health,
+    WAITING_FOR_CLOCK,
+    with_familiarity,
+)
 from .intake import FrameIntake, IntakeCallbackGroup
 from .overlay import draw_overlay
 from ..core import params as param_specs
@@ -117,9 +127,13 @@ from ..core.interfaces import (
     SUCCESS,
 )
 from ..core.model import JIT_DEPRECATION, LoadedModel, release_cached_memory
+from ..core.outcome import OutcomeTracker
 from ..core.params import Params
 from ..core.pipeline import FrameResult, NewestFrameWorker, Pipeline
 from ..core.streams import ClockJump, stamp_jump_message
+
+if TYPE_CHECKING:
+    from ..bag.capture import CaptureWriter
 
 if TYPE_CHECKING:  # humble's module: the API the type check reads
     from rclpy.qos_event import (
@@ -189,6 +203,9 @@ class ClassifierAdapter(_NodeAPI):
         self.debug_timer: Any = None
         self.check_service: Any = None
         self._outputs: dict[str, Any] = {}
+        self.outcomes: OutcomeTracker | None = None
+        self.outcome_subscription: Any = None
+        self.capture: CaptureWriter | None = None
 
         self.params = self._declare_parameters()
         self._log_handler = log_bridge.attach(self.get_logger())
@@ -228,6 +245,7 @@ class ClassifierAdapter(_NodeAPI):
         params = self.params
         self.get_logger().info(f"loading model '{resolve_model_path(params.model_path)}'")
         self.pipeline = self._logging_warnings(lambda: build_pipeline(params))
+        self._log_familiarity(self.pipeline)
         latched = QoSProfile(
             history=HistoryPolicy.KEEP_LAST,
             depth=1,
@@ -244,6 +262,11 @@ class ClassifierAdapter(_NodeAPI):
         self.check_service = self.create_service(
             Trigger, CHECK_SERVICE, self._on_check, callback_group=self._check_group
         )
+        if self.outcomes is None:  # the live agreement outlives deactivate/activate
+            self.outcomes = OutcomeTracker(params.outcome_window, params.camera_timeout)
+        if params.capture_dir:  # refuse, at once, a capture the node could not write
+            self._capture_module()
+            self._capture_root()
         self.diagnostics.setHardwareID(
             f'{self.get_fully_qualified_name()}:{self.pipeline.model.device}'
         )
@@ -275,6 +298,17 @@ class ClassifierAdapter(_NodeAPI):
             clock=self._steady_clock,
         )
         self.subscription = self._subscribe(self.params)
+        if self.params.capture_dir:
+            self.capture = self._start_capture(self.params)
+        # the timers' group: pairing an outcome is quick and never waits for anything
+        self.outcome_subscription = self.create_subscription(
+            Bool,
+            self.params.outcome_topic,
+            self._on_outcome,
+            10,
+            callback_group=self._timers_group,
+        )
+        # last: the capture (which _on_image feeds) exists before the first frame is taken
         self.intake = FrameIntake(self.subscription, self._on_image, self.context).start()
         self.active = True
         self._publish_label_info()
@@ -295,12 +329,18 @@ class ClassifierAdapter(_NodeAPI):
         if self.subscription is not None:
             self.destroy_subscription(self.subscription)
             self.subscription = None
+        if self.outcome_subscription is not None:
+            self.destroy_subscription(self.outcome_subscription)
+            self.outcome_subscription = None
         if self.debug_timer is not None:
             self.destroy_timer(self.debug_timer)
             self.debug_timer = None
         if self.worker is not None:
             self.worker.stop()
             self.worker = None
+        if self.capture is not None:
+            self.capture.stop()  # closes the open bag: readable from here on
+            self.capture = None
         if self.pipeline is not None:
             self.pipeline.keep_previews(False)
         self._qos_incident = None
@@ -312,13 +352,17 @@ class ClassifierAdapter(_NodeAPI):
         self._stop_intake()
         if self.worker is not None:
             self.worker.stop()
+        capture = getattr(self, 'capture', None)  # None before _setup ran
+        if capture is not None:
+            capture.stop()
         if self._log_handler is not None:
             log_bridge.detach(self._log_handler)
             self._log_handler = None
 
     def _stop_intake(self) -> None:
         """Stop taking frames (before the subscription goes; also from the shutdown hook)."""
-        intake, self.intake = self.intake, None
+        intake = getattr(self, 'intake', None)  # None before _setup ran
+        self.intake = None
         if intake is not None:
             intake.stop()
 
@@ -367,6 +411,8 @@ class ClassifierAdapter(_NodeAPI):
         pipeline = self.pipeline
         if pipeline is not None:
             pipeline.restart_stream(event.now_ns, event.before_ns)
+        if self.outcomes is not None:
+            self.outcomes.restart()
         self.get_logger().info(event.message())
 
     # -- parameters ---------------------------------------------------------------------------
@@ -419,6 +465,11 @@ class ClassifierAdapter(_NodeAPI):
                 warnings.showwarning(w.message, w.category, w.filename, w.lineno)
         return result
 
+    def _log_familiarity(self, pipeline: Pipeline) -> None:
+        """Say at INFO when the model carries no reference statistics (the monitor is idle)."""
+        if pipeline.model.familiarity is None:
+            self.get_logger().info(f'out-of-depth monitor: {pipeline.familiarity.state().message}')
+
     def _reload_model(self, pipeline: Pipeline, params: Params) -> LoadedModel:
         """Load the model ``params`` name, then swap; on failure raise and keep the old one."""
         return self._logging_warnings(lambda: reload_model(pipeline, params))
@@ -458,8 +509,12 @@ class ClassifierAdapter(_NodeAPI):
                 self.get_logger().info(
                     f'now serving {model.model_id} on {model.device} ({model.runner.label})'
                 )
+                self._log_familiarity(pipeline)
             if pipeline is not None:
                 apply_params(pipeline, params)
+            capture = self.capture
+            if capture is not None:
+                capture.set_policy(params.capture_policy, params.capture_every)
             self.params = params
             if self.active:
                 self._publish_label_info()
@@ -516,7 +571,11 @@ class ClassifierAdapter(_NodeAPI):
     def _on_image(self, msg: Any) -> None:
         worker = self.worker
         if worker is not None:
-            worker.submit(msg, self.now_ns())
+            now = self.now_ns()
+            worker.submit(msg, now)
+            capture = self.capture
+            if capture is not None:
+                capture.offer_frame(msg, now)  # a queue append: never waits
 
     def _on_incompatible_qos(self, event: QoSRequestedIncompatibleQoSInfo) -> None:
         topic = self.subscription.topic_name
@@ -562,6 +621,11 @@ class ClassifierAdapter(_NodeAPI):
             if self.context.ok():
                 raise
             # the context shut down while publishing (Ctrl-C): nothing left to tell
+        if result.decision is not None and self.outcomes is not None:
+            self.outcomes.note_verdict(result.done_ns, result.decision.success)
+        capture = self.capture
+        if capture is not None:
+            capture.offer_result(result)  # a queue append: never waits
 
     def _publish_result(self, result: FrameResult) -> None:
         pubs = self._outputs
@@ -623,15 +687,90 @@ class ClassifierAdapter(_NodeAPI):
                 'retry when one has been answered'
             )
             return response
+        called = self.now_ns()
+        capture = self.capture
+        if capture is not None:
+            capture.mark_check(called)  # hold frames from capture_before s before the call
         try:
             outcome = pipeline.run_check(
                 self.params.check_frames, self.params.check_timeout, self.now_ns
             )
         finally:
             self._check_slots.release()
+        if self.outcomes is not None:
+            verdict = None if outcome.mean_probability is None else bool(outcome.success)
+            self.outcomes.note_check(called, self.now_ns(), verdict)
         response.success = bool(outcome.success)
         response.message = outcome.message
         return response
+
+    def _on_outcome(self, msg: Bool) -> None:
+        """Pair the controller's outcome with the node's verdict; end the captured attempt."""
+        outcomes, pipeline = self.outcomes, self.pipeline
+        if outcomes is None or pipeline is None:
+            return
+        attempt = outcomes.pair(self.now_ns(), bool(msg.data))
+        if not attempt.paired:
+            self.get_logger().warning(
+                f'outcome {"held" if attempt.held else "failed"} not paired with a verdict '
+                f'({attempt.reason}): counted as unpaired in /diagnostics; call ~/check '
+                'before publishing the outcome',
+                throttle_duration_sec=5.0,
+            )
+        capture = self.capture
+        if capture is not None:
+            capture.end_attempt(attempt, pipeline.threshold)
+
+    def _capture_root(self) -> Path:
+        """Return ``capture_dir/<node>``, created; ParameterError when it cannot be."""
+        from ..bag.capture import node_folder
+
+        root = Path(self.params.capture_dir).expanduser() / node_folder(
+            self.get_fully_qualified_name()
+        )
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ParameterError(
+                'capture_dir', self.params.capture_dir, f'cannot create {root}: {exc}'
+            ) from exc
+        return root
+
+    def _capture_module(self) -> Any:
+        """Return ``bag.capture``; ParameterError when the rosbags package is missing."""
+        try:
+            from ..bag import capture
+        except ImportError as exc:
+            raise ParameterError(
+                'capture_dir',
+                self.params.capture_dir,
+                f'capture writes rosbag2 bags with the rosbags package: pip install rosbags '
+                f'({exc})',
+            ) from exc
+        return capture
+
+    def _start_capture(self, params: Params) -> CaptureWriter:
+        """Start the capture writer's thread (``bag.capture``)."""
+        from rclpy.serialization import serialize_message
+
+        capture = self._capture_module()
+        mb = capture.MB
+        config = capture.CaptureConfig(
+            root=self._capture_root(),
+            image_topic=self.subscription.topic_name,
+            image_type=input_kind(params.compressed).msg_type,
+            policy=params.capture_policy,
+            every=params.capture_every,
+            before_s=params.capture_before,
+            max_bytes=round(params.capture_max_mb * mb),
+            max_attempts=params.capture_max_attempts,
+        )
+        writer: CaptureWriter = capture.CaptureWriter(config, serialize=serialize_message).start()
+        self.get_logger().info(
+            f"capturing attempts ({params.capture_policy}) into '{config.root}', "
+            f'{writer.stats.bytes_used / mb:.1f} of {params.capture_max_mb:g} MB used'
+        )
+        return writer
 
     def _diagnose(self, stat: DiagnosticStatusWrapper) -> DiagnosticStatusWrapper:
         pipeline = self.pipeline
@@ -640,6 +779,7 @@ class ClassifierAdapter(_NodeAPI):
             return stat
         now = self.now_ns()
         snapshot = pipeline.snapshot(now)
+        familiarity = pipeline.familiarity.state()
         if not self.active:
             stat.summary(DiagnosticStatus.OK, 'inactive: not subscribed (lifecycle)')
         elif now == 0:  # use_sim_time before the first /clock message (system time is never 0)
@@ -655,6 +795,8 @@ class ClassifierAdapter(_NodeAPI):
             level, message, self._qos_incident = stream_health(
                 snapshot, self.params.camera_timeout, incident, incompatible
             )
+            level, message = with_familiarity(level, message, familiarity)
+            level, message = self._outcome_health(level, message)
             stat.summary(getattr(DiagnosticStatus, level), message)
         model = pipeline.model
         for key, value in diagnostic_values(
@@ -664,7 +806,34 @@ class ClassifierAdapter(_NodeAPI):
             threshold=pipeline.threshold,
         ):
             stat.add(key, value)
+        for key, value in familiarity.values():
+            stat.add(key, value)
+        if self.outcomes is not None:
+            for key, value in self.outcomes.diagnostic_values():
+                stat.add(key, value)
+        capture = self.capture
+        if capture is not None:
+            for key, value in capture.diagnostic_values():
+                stat.add(key, value)
         return stat
+
+    def _outcome_health(self, level: str, message: str) -> tuple[str, str]:
+        """Add the live agreement's and capture's warnings to the stream's level and message."""
+        if level == 'ERROR':  # a stopped camera or unusable frames come first
+            return level, message
+        warnings_ = []
+        if self.outcomes is not None:
+            live_level, live_message = self.outcomes.assess(self.params.min_live_accuracy)
+            if live_level == 'WARN':
+                warnings_.append(live_message)
+        capture = self.capture
+        if capture is not None and capture.stats.stopped:
+            warnings_.append(f'capture stopped: {capture.stats.stopped}')
+        if not warnings_:
+            return level, message
+        if level == 'WARN':
+            warnings_.insert(0, message)
+        return 'WARN', '; '.join(warnings_)
 
 
 class GraspClassifierNode(ClassifierAdapter, Node):

@@ -20,7 +20,8 @@ What the node's diagnostics say: the stream's health plus its subscription's QoS
 frames can never arrive) adds to that for as long as such a publisher is still matched:
 ERROR while no frames arrive (the QoS explanation, not "camera stopped", since it is the
 likely cause), WARN while frames from other publishers are classified. Once no incompatible
-publisher remains, the stream's own health is reported again. No rclpy import.
+publisher remains, the stream's own health is reported again. Inputs unlike the model's
+training data (``core.familiarity``) turn OK into WARN. No rclpy import.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ..core.familiarity import FamiliarityState
 from ..core.stats import assess
 
 WAITING_FOR_CLOCK = (
@@ -77,3 +79,15 @@ def stream_health(
     if level == 'ERROR':  # frames arrive but are unusable: that is the first thing to fix
         return level, message, incident
     return 'WARN', f'{incident.explanation} (frames of other publishers are classified)', incident
+
+
+def with_familiarity(level: str, message: str, state: FamiliarityState) -> tuple[str, str]:
+    """
+    Add the out-of-depth monitor's verdict to the stream's health.
+
+    Unfamiliar inputs turn OK into WARN with the monitor's one-line reason; a WARN or ERROR
+    about the stream itself stays first (fix that, then look at the inputs).
+    """
+    if state.unfamiliar and level == 'OK':
+        return 'WARN', state.message
+    return level, message

@@ -74,6 +74,8 @@ def test_preview_frame_picks_the_frame_and_is_checked(tmp_path, model, capsys):
     assert '--preview-frame only applies with --preview' in capsys.readouterr().err
     assert evaluate_bag.main([str(bag), '--preview', str(tmp_path / 'p.jpg')]) == 2
     assert 'must name a .png file' in capsys.readouterr().err
+    assert evaluate_bag.main([*base, '--list']) == 2
+    assert '--list and --preview are two separate jobs' in capsys.readouterr().err
 
 
 def test_read_frame_needs_no_labels_and_reads_videos(tmp_path):

@@ -183,4 +183,9 @@ def test_dynamic_set_is_what_the_node_may_change_at_run_time():
         'check_timeout',
         'camera_timeout',
         'publish_debug_image',
+        'min_live_accuracy',
+        'capture_policy',
+        'capture_every',
+        'familiarity_window',
+        'familiarity_threshold',
     }

@@ -155,6 +155,8 @@ def _invalid(spec: params.ParamSpec) -> st.SearchStrategy[Any]:
         )
         if spec.name == 'threshold':
             out |= st.floats(-1.0, 0.0, exclude_min=True, exclude_max=True)
+        if spec.name == 'familiarity_threshold':  # 0 (off) or 0.1 .. 100
+            out |= st.floats(0.0, 0.1, exclude_min=True, exclude_max=True)
         return out
     if spec.ros_type == 'string':
         out = (
@@ -175,7 +177,7 @@ def _invalid(spec: params.ParamSpec) -> st.SearchStrategy[Any]:
         elif spec.name == 'model_sha256':
             out |= st.text(max_size=70).filter(lambda s: s != '' and len(s) != 64)
             out |= st.sampled_from(['a' * 64 + '\n', 'g' * 64, ' ' + 'a' * 63])
-        elif spec.name == 'image_topic':
+        elif spec.name in ('image_topic', 'outcome_topic'):
             out |= st.sampled_from(
                 ['', '/', '//cam', '/cam/', '/cam\n', '/0cam', '/cam/0x', '~cam', 'a b', '/c#m']
             )
@@ -211,6 +213,8 @@ def _valid(spec: params.ParamSpec) -> st.SearchStrategy[Any]:
     if spec.ros_type == 'double':
         if spec.name == 'threshold':
             return st.just(-1.0) | st.just(-1) | st.floats(0.0, 1.0) | st.integers(0, 1)
+        if spec.name == 'familiarity_threshold':
+            return st.just(0.0) | st.just(0) | st.floats(0.1, 100.0) | st.integers(1, 100)
         return st.floats(spec.minimum, spec.maximum) | st.integers(
             math.ceil(spec.minimum), int(spec.maximum)
         )
@@ -222,13 +226,13 @@ def _valid(spec: params.ParamSpec) -> st.SearchStrategy[Any]:
         )
     if spec.name == 'model_sha256':
         return st.just('') | st.text('0123456789abcdefABCDEF', min_size=64, max_size=64)
-    if spec.name == 'image_topic':
+    if spec.name in ('image_topic', 'outcome_topic'):
         token = st.from_regex(r'[A-Za-z_][A-Za-z0-9_]{0,6}', fullmatch=True)
         prefix = st.sampled_from(['', '/', '~/'])
         return st.tuples(prefix, st.lists(token, min_size=1, max_size=3)).map(
             lambda t: t[0] + '/'.join(t[1])
         )
-    if spec.name == 'model_path':
+    if spec.name in ('model_path', 'capture_dir'):
         return st.text(max_size=40)
     # roi: x, y in [0, 1), w, h in (0, 1 - x], (0, 1 - y]
     corner = st.tuples(

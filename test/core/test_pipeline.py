@@ -92,7 +92,14 @@ def test_probability_matches_closed_form_for_every_transport(model):
             assert r.success == (flat_probability(value) >= 0.5)
             assert r.header is msg.header
             assert r.stamp_ns == S
-            assert set(r.timings_ms) == {'decode', 'preprocess', 'inference', 'decision', 'total'}
+            assert set(r.timings_ms) == {
+                'decode',
+                'preprocess',
+                'inference',
+                'decision',
+                'familiarity',
+                'total',
+            }
 
 
 def test_stale_frame_never_yields_a_verdict_and_skips_inference(model, monkeypatch):

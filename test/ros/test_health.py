@@ -68,3 +68,17 @@ def test_frames_of_other_publishers_make_it_a_warning() -> None:
 
 def test_the_incident_clears_once_no_incompatible_publisher_remains() -> None:
     assert stream_health(snapshot(0.1), 1.0, INCIDENT, 0) == ('OK', 'classifying', None)
+
+
+def test_unfamiliar_inputs_turn_ok_into_warn_and_nothing_else() -> None:
+    from grasp_classifier_ros.core.familiarity import FamiliarityState, REASON
+    from grasp_classifier_ros.ros.health import with_familiarity
+
+    odd = FamiliarityState('unfamiliar', 30, 30, 5.0, 2.0, 1.0, 1.3)
+    assert with_familiarity('OK', 'classifying', odd) == ('WARN', odd.message)
+    assert odd.message.startswith(REASON)
+    assert with_familiarity('ERROR', 'camera stopped', odd) == ('ERROR', 'camera stopped')
+    fine = FamiliarityState('familiar', 30, 30, 1.0, 2.0, 1.0, 1.3)
+    assert with_familiarity('OK', 'classifying', fine) == ('OK', 'classifying')
+    none = FamiliarityState('no_reference', 0, 30)
+    assert with_familiarity('OK', 'classifying', none) == ('OK', 'classifying')

@@ -132,6 +132,8 @@ def test_descriptor_for_every_parameter(ts, spec: ParamSpec) -> None:
         assert out.additional_constraints.startswith('one of: ' + ', '.join(spec.choices))
     if spec.name == 'threshold':
         assert out.additional_constraints == "-1 (use the model's) or range 0 .. 1"
+    elif spec.name == 'familiarity_threshold':
+        assert out.additional_constraints == '0 (off) or range 0.1 .. 100'
     elif bounded:
         assert out.additional_constraints.startswith(f'range {spec.minimum:g} .. {spec.maximum:g}')
     assert ('read-only' in out.additional_constraints) is (not spec.dynamic)

@@ -28,8 +28,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from grasp_classifier_ros.core.metadata import ModelMetadata
+from grasp_classifier_ros.core.metadata import FAMILIARITY_FILE, FamiliarityRecord, ModelMetadata
 from grasp_classifier_ros.core.model import save_model
+import numpy as np
 import torch
 from torch import nn
 
@@ -141,6 +142,38 @@ def write_model(
     """Script ``module`` (default BrightnessModel) and save it with ``meta``."""
     scripted = torch.jit.script(module if module is not None else BrightnessModel())
     return save_model(scripted, meta if meta is not None else brightness_metadata(), path)
+
+
+def gripper_sessions(
+    sessions: int = 12, frames: int = 8, size: int = 64, seed: int = 0
+) -> list[list[np.ndarray]]:
+    """Return rendered gripper-camera frames (``bag.synth``, RGB, upright) per session."""
+    from grasp_classifier_ros.bag.synth import render_episode
+
+    rng = np.random.default_rng(seed)
+    return [render_episode(rng, i % 2 == 0, frames, size=size) for i in range(sessions)]
+
+
+def familiarity_record(
+    meta: ModelMetadata, sessions: int = 12, seed: int = 0
+) -> FamiliarityRecord:
+    """Return reference statistics of rendered gripper frames as ``meta``'s input."""
+    from grasp_classifier_ros.core.familiarity import fit_record, thumbnails
+    from grasp_classifier_ros.core.preprocess import crop_resize
+
+    rgb = meta.with_updates(color_order='rgb')
+    runs = gripper_sessions(sessions, seed=seed)
+    inputs = [crop_resize(f, 'rgb', rgb) for run in runs for f in run]
+    groups = [f'session_{i}' for i, run in enumerate(runs) for _ in run]
+    return fit_record(thumbnails(inputs), groups, details={'data': 'bag.synth renders'})
+
+
+def write_familiar_model(path: Path, meta: ModelMetadata | None = None) -> Path:
+    """Write a ``BrightnessModel`` carrying reference statistics of rendered gripper frames."""
+    meta = meta if meta is not None else brightness_metadata()
+    record = familiarity_record(meta)
+    scripted = torch.jit.script(BrightnessModel())
+    return save_model(scripted, meta, path, {FAMILIARITY_FILE: record.to_json().encode()})
 
 
 def flat_probability(value: int, gain: float = 10.0, offset: float = 0.5, t: float = 1.0) -> float:

@@ -685,9 +685,42 @@ def export_adapted(
         metrics={},
         provenance=provenance,
     )
-    result = export_checkpoint(ckpt, out / 'model.pt', command=report['command'], log=log)
+    result = export_checkpoint(
+        ckpt,
+        out / 'model.pt',
+        command=report['command'],
+        log=log,
+        familiarity_record=familiarity_of(prep, report, log),
+    )
     sha = hashlib.sha256(result.path.read_bytes()).hexdigest()
     return {'path': str(result.path), 'sha256': sha, 'forced': not report['better']}
+
+
+def familiarity_of(prep: Prepared, report: dict[str, Any], log: Any) -> Any:
+    """
+    Return the reference statistics of the adapted model's inputs (the recordings), or None.
+
+    None (logged) when they cannot be fitted: the written model then has no monitor limits.
+    """
+    from grasp_classifier_ros.core.familiarity import FamiliarityError
+
+    from .familiarity import record_from_inputs
+
+    order = sorted(range(len(prep.samples)), key=lambda i: (prep.groups[i], i))
+    try:
+        record = record_from_inputs(
+            [prep.eval_imgs[i] for i in order],
+            [str(prep.groups[i]) for i in order],
+            {'data': report['data'], 'view': report['view'], 'command': report['command']},
+        )
+    except FamiliarityError as exc:
+        log(f'familiarity: no reference statistics in the adapted model ({exc})')
+        return None
+    log(
+        f'familiarity: limits distance {record.threshold:.2f}, turn ratio '
+        f'{record.orientation_threshold:.2f} from {record.groups} recordings'
+    )
+    return record
 
 
 def _dataset_info(ds: Any) -> dict[str, Any]:
@@ -943,7 +976,10 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        'data', nargs='+', type=Path, help='rosbag2 bag(s), video(s) or class folder(s)'
+        'data',
+        nargs='+',
+        type=Path,
+        help='rosbag2 bag(s), video(s), class folder(s) or folders of bags (a capture_dir)',
     )
     p.add_argument('--out', type=Path, required=True, help='report (and model) folder')
     p.add_argument(

@@ -40,6 +40,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     'evaluate': ('evaluate', 'evaluate an exported model on image folders (runtime path)'),
     'export': ('export', 'export a checkpoint to TorchScript with embedded metadata'),
     'quantize': ('quantize', 'add a parity-gated int8 variant to an exported model'),
+    'familiarity': (
+        'familiarity',
+        "add reference statistics of the training inputs to a model (the node's "
+        'out-of-depth monitor)',
+    ),
     'tune': ('tune', 'hyperparameter search (Optuna, resumable)'),
     'augment': ('augment', 'write originals plus augmented copies up to N images per class'),
     'synth': ('synth', 'render synthetic gripper-camera frames'),
@@ -48,6 +53,8 @@ SUBCOMMANDS = tuple(module for module, _ in COMMANDS.values())
 
 
 def _expected_errors() -> tuple[type[BaseException], ...]:
+    from grasp_classifier_ros.core.familiarity import FamiliarityError
+
     from .adapt import AdaptError
     from .checkpoint import CheckpointError
     from .config import ConfigError
@@ -66,6 +73,7 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
         QuantizeError,
         WeightsError,
         ShiftError,
+        FamiliarityError,
         GraspClassifierError,
         FileNotFoundError,
         NotADirectoryError,

@@ -270,9 +270,15 @@ def run_cv(
     log: Any = print,
     int8: bool = False,
     trainer_overrides: dict[str, Any] | None = None,
+    fold_models: bool = False,
 ) -> dict[str, Any]:
     """
     Cross-validate the config's recipe; write the report folder; return ``cv.json``'s data.
+
+    ``fold_models``: also save each fold's model, which never saw its held-out fold, as
+    ``fold_models/fold<K>.pt`` (a checkpoint for ``grasp-train export``) at the calibration
+    cross-fitted without that fold: an honest starting point for studies on held-out
+    sessions (``benchmarks/new_robot.py``).
 
     ``int8``: every fold model is also quantized (``quantize``, calibrated on a quarter
     of its fold's training images) and scored on its held-out fold at the FP32
@@ -421,10 +427,13 @@ def run_cv(
     oof_int8 = np.zeros_like(oof)
     oof_shifted = {name: np.zeros_like(oof) for name in shifted_imgs}
     fold_times = []
+    kept: dict[int, Any] = {}
     for i in range(k):
         t0 = time.perf_counter()
         trained = np.flatnonzero(fold != i)
         model = train_on(trained)
+        if fold_models:
+            kept[i] = model
         held = np.flatnonzero(fold == i)
         oof[held] = predict_logits(model, [eval_imgs[j] for j in held], meta).numpy()
         if int8:
@@ -473,6 +482,31 @@ def run_cv(
         out / 'reliability.png',
         15,
     )
+    for i, model in kept.items():
+        cross = report['cross_fitted']['folds'][i]
+        save_checkpoint(
+            out / 'fold_models' / f'fold{i}.pt',
+            model,
+            model_cfg,
+            meta.with_updates(temperature=cross['temperature'], threshold=cross['threshold']),
+            epoch=int(cfg['train']['max_epochs']),
+            metrics={},
+            provenance={
+                'datasets': folders,
+                'git': run_info['git'],
+                'train_command': command,
+                'seed': seed,
+                'config': cfg,
+                'pretrained_weights': run_info['pretrained_weights'],
+                'trained_on': f'the {int((fold != i).sum())} images outside fold {i} of {k}',
+                'held_out_groups': report['fold_groups'][i],
+                'calibration': {
+                    'temperature': cross['temperature'],
+                    'threshold': cross['threshold'],
+                    'fitted_on': f'out-of-fold logits of the folds other than {i}',
+                },
+            },
+        )
     if refit:
         t0 = time.perf_counter()
         model = train_on(np.arange(len(real)))
@@ -733,6 +767,12 @@ def register(subparsers: Any) -> None:
         'grasp-train export --int8 reads from the refit checkpoint)',
     )
     p.add_argument(
+        '--fold-models',
+        action='store_true',
+        help='also save each fold model (never saw its held-out fold), calibrated without '
+        'that fold, as OUT/fold_models/fold<K>.pt for grasp-train export',
+    )
+    p.add_argument(
         '--shifts',
         default='',
         help="comma-separated camera shifts to score held-out folds under too ('all': "
@@ -830,6 +870,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         int8=args.int8,
         trainer_overrides=overrides,
+        fold_models=args.fold_models,
     )
     print(format_report(report))
     print(f'report folder {args.out}')

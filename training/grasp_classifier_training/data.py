@@ -507,10 +507,11 @@ def scan_sources(
     """
     One ``Dataset`` per source, in order: class folders scanned, recordings read.
 
-    Recordings (bags, videos) are read through ``recordings.collect`` (labels, groups,
-    sampling); their frames are held in memory, labelled with ``class_names`` (e.g. a
-    model's; binary, one name meaning success), else those of a binary class folder
-    among the sources, else ``RECORDING_CLASSES``.
+    A folder of bags (the node's capture folder) is one source holding all of its bags,
+    each its own group. Recordings (bags, videos) are read through ``recordings.collect``
+    (labels, groups, sampling); their frames are held in memory, labelled with
+    ``class_names`` (e.g. a model's; binary, one name meaning success), else those of a
+    binary class folder among the sources, else ``RECORDING_CLASSES``.
     """
     for src in sources:
         if not Path(src).exists():
@@ -527,16 +528,18 @@ def scan_sources(
     names = class_names or recording_classes(list(folders.values()))
     success = success_index_of(names)
     got = collect(recs, options.read, log=log)
-    samples: dict[str, list[Sample]] = {info.group: [] for info in got.recordings}
-    path_of = {info.group: info.path for info in got.recordings}
+    # a source is one recording, or a folder of bags (a capture folder): all of its bags
+    samples: dict[Path, list[Sample]] = {Path(s): [] for s in recs}
+    info_of = {info.group: info for info in got.recordings}
     for image, ok, group, key, ep in zip(
         got.images, got.labels, got.groups, got.keys, got.episodes
     ):
         idx = success if ok else 1 - success
-        samples[group].append(Sample(path_of[group], idx, names[idx], group, key, image, ep))
-    read = iter(got.recordings)
+        info = info_of[group]
+        origin = info.origin if info.origin is not None else info.path
+        samples[origin].append(Sample(info.path, idx, names[idx], group, key, image, ep))
     return [
-        folders[i] if i in folders else Dataset(Path(sources[i]), names, samples[next(read).group])
+        folders[i] if i in folders else Dataset(Path(sources[i]), names, samples[Path(sources[i])])
         for i in range(len(sources))
     ]
 

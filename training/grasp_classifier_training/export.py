@@ -119,6 +119,8 @@ def export_checkpoint(
     int8: list[Path] | None = None,
     skip_cv_gate: bool = False,
     view: Any = None,
+    familiarity: list[Path] | None = None,
+    familiarity_record: Any = None,
 ) -> ExportResult:
     """
     Export ``ckpt`` to ``out``; raise ExportError when the checks fail.
@@ -126,6 +128,10 @@ def export_checkpoint(
     ``int8`` (training images: folders or recordings): also embed a parity-gated int8
     variant (``quantize.make_variant``); its out-of-fold gate comes from the
     checkpoint (``grasp-train cv --int8 --refit``) unless ``skip_cv_gate``.
+
+    ``familiarity`` (training images): also embed the reference statistics of the node's
+    out-of-depth monitor (``familiarity.record_from_sources``, read through ``view``); or
+    ``familiarity_record``, a ``FamiliarityRecord`` fitted already (``grasp-train adapt``).
 
     ``optimize``: ``off`` never applies ``optimize_for_inference``, ``on``
     always does, ``auto`` keeps it only when it is at least 10 % faster at
@@ -182,6 +188,19 @@ def export_checkpoint(
         variant = _int8_variant(module, meta, data, int8, skip_cv_gate, view, provenance, log)
         provenance['int8'] = summary(variant.record)
         extras.update(variant.files)
+    if familiarity:
+        from .familiarity import record_from_sources
+
+        familiarity_record = record_from_sources(
+            familiarity, meta, view, command=provenance['export']['command'], log=log
+        )
+    if familiarity_record is not None:
+        from grasp_classifier_ros.core.metadata import FAMILIARITY_FILE
+
+        from . import familiarity as familiarity_mod
+
+        provenance['familiarity'] = familiarity_mod.summary(familiarity_record)
+        extras[FAMILIARITY_FILE] = familiarity_record.to_json().encode()
     meta = meta.with_updates(provenance=provenance)
 
     target = Path(out)
@@ -199,6 +218,8 @@ def export_checkpoint(
             )
         if loaded.metadata.to_json() != meta.to_json():
             raise ExportError('reloaded metadata differs from the metadata written')
+        if loaded.familiarity != familiarity_record:
+            raise ExportError('reloaded reference statistics differ from those written')
         if int8:
             check_written(staging, lambda *_: None)
     except BaseException:
@@ -287,6 +308,15 @@ def register(subparsers: Any) -> None:
         action='store_true',
         help='--int8 without out-of-fold scores (the file records it; the node warns)',
     )
+    p.add_argument(
+        '--familiarity',
+        nargs='+',
+        type=Path,
+        default=[],
+        metavar='DATA',
+        help="also embed reference statistics of these training images for the node's "
+        'out-of-depth monitor (see grasp-train familiarity)',
+    )
     add_source_args(p)
     p.set_defaults(func=run)
 
@@ -302,7 +332,8 @@ def run(args: argparse.Namespace) -> int:
             )
             if v
         ]
-        given += source_args_given(args)
+        if not args.familiarity:
+            given += source_args_given(args)
         if given:
             raise ExportError(f'{", ".join(given)} only apply with --int8; add it or drop them')
     elif not args.calibration:
@@ -314,6 +345,7 @@ def run(args: argparse.Namespace) -> int:
         tolerance=args.tolerance,
         int8=list(args.calibration) if args.int8 else None,
         skip_cv_gate=args.skip_cv_gate,
-        view=source_options(args, print) if args.int8 else None,
+        view=source_options(args, print) if args.int8 or args.familiarity else None,
+        familiarity=list(args.familiarity) or None,
     )
     return 0

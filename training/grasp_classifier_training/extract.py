@@ -23,6 +23,7 @@ same way: give the node's ``--params`` to ``cv``/``train``/``adapt``/``evaluate`
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 import csv
 from pathlib import Path
 import shutil
@@ -43,8 +44,6 @@ def extract(
 ) -> dict[str, int]:
     """Write the sources' frames and images under ``out``; return images per class."""
     from grasp_classifier_ros.bag.recordings import open_recordings
-    from grasp_classifier_ros.bag.sheets import write_png
-    from grasp_classifier_ros.core.stamps import NS
 
     out = Path(out)
     for src in sources:
@@ -83,29 +82,19 @@ def extract(
         (out / cls).mkdir(parents=True, exist_ok=True)
         return out / rel
 
-    opened = iter(recordings)
     read = iter(folders)
-    for is_rec in kinds:
+    # a source is one recording, or a folder of bags (a capture folder): all of its bags
+    by_source: dict[Path, list[Any]] = {}
+    for r in recordings:
+        by_source.setdefault(Path(r.info.origin or r.info.path), []).append(r)
+    for src, is_rec in zip(sources, kinds):
         if not is_rec:
             for s in next(read).samples:
                 shutil.copyfile(s.path, claim(s.class_name, s.path.name))
                 rows.append([f'{s.class_name}/{s.path.name}', s.class_name, s.group, '', ''])
             continue
-        rec = next(opened)
-        for f in rec.frames():
-            cls = names[success if f.label else 1 - success]
-            name = f'{safe_group(f.group)}_{f.key.rsplit("/", 1)[1]}.png'
-            try:
-                write_png(str(claim(cls, name)), f.image[..., ::-1])
-            except OSError as exc:
-                raise data_mod.DatasetError(str(exc)) from exc
-            # Exact from the integer nanoseconds (a float of epoch seconds keeps ~0.2 us).
-            stamp = '' if f.t_ns is None else f'{f.t_ns // NS}.{f.t_ns % NS:09d}'
-            rows.append([f'{cls}/{name}', cls, f.group, f'{f.group}#{f.episode}', stamp])
-        if log is not None:
-            log(rec.info.summary())
-            for note in rec.info.notes:
-                log(f'note: {note}')
+        for rec in by_source[Path(src)]:
+            _extract_recording(rec, names, success, claim, rows, log)
     if not rows:
         raise data_mod.DatasetError('no labelled frame could be read from the recordings')
     with open(out / GROUPS_FILE, 'w', newline='') as fh:
@@ -113,6 +102,34 @@ def extract(
         w.writerow(['file', 'class', 'group', 'episode', 'stamp'])
         w.writerows(rows)
     return counts
+
+
+def _extract_recording(
+    rec: Any,
+    names: tuple[str, ...],
+    success: int,
+    claim: Callable[[str, str], Path],
+    rows: list[list[str]],
+    log: Any,
+) -> None:
+    """Write one recording's frames as images; add their rows to ``groups.csv``."""
+    from grasp_classifier_ros.bag.sheets import write_png
+    from grasp_classifier_ros.core.stamps import NS
+
+    for f in rec.frames():
+        cls = names[success if f.label else 1 - success]
+        name = f'{safe_group(f.group)}_{f.key.rsplit("/", 1)[1]}.png'
+        try:
+            write_png(str(claim(cls, name)), f.image[..., ::-1])
+        except OSError as exc:
+            raise data_mod.DatasetError(str(exc)) from exc
+        # Exact from the integer nanoseconds (a float of epoch seconds keeps ~0.2 us).
+        stamp = '' if f.t_ns is None else f'{f.t_ns // NS}.{f.t_ns % NS:09d}'
+        rows.append([f'{cls}/{name}', cls, f.group, f'{f.group}#{f.episode}', stamp])
+    if log is not None:
+        log(rec.info.summary())
+        for note in rec.info.notes:
+            log(f'note: {note}')
 
 
 def register(subparsers: Any) -> None:
@@ -123,7 +140,10 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        'data', nargs='+', type=Path, help='rosbag2 bag(s), video(s) or class folder(s)'
+        'data',
+        nargs='+',
+        type=Path,
+        help='rosbag2 bag(s), video(s), class folder(s) or folders of bags (a capture_dir)',
     )
     p.add_argument('--out', type=Path, required=True, help='new (or empty) folder to write')
     data_mod.add_source_args(p, params=False)

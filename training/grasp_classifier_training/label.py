@@ -431,5 +431,6 @@ def run(args: argparse.Namespace) -> int:
     print(f'sheet: {done.sheet}')
     for note in done.notes:
         print(f'note: {note}')
-    print(f'then: grasp-train adapt {args.recording} --out DIR')
+    params = f' --params {args.params}' if getattr(args, 'params', None) else ''
+    print(f'then: grasp-train adapt {args.recording} [more recordings]{params} --out DIR')
     return 0

@@ -300,13 +300,18 @@ def recipe_differences(model: dict[str, Any], cv: dict[str, Any]) -> list[str]:
 
 
 def attach(
-    source: Path, out: Path, files: dict[str, bytes], provenance_note: dict[str, Any]
+    source: Path,
+    out: Path,
+    files: dict[str, bytes],
+    provenance_note: dict[str, Any],
+    key: str = 'int8',
 ) -> Path:
     """
     Write ``source`` with ``files`` added (an old int8 variant replaced) to ``out``, atomically.
 
     The TorchScript module and every other extra file are carried over unchanged; the
-    metadata gains ``provenance.int8`` (a summary; the record is the int8 record file).
+    metadata gains ``provenance[key]`` (a summary; the record is the extra file: the int8
+    record by default, the familiarity record with ``key='familiarity'``).
     """
     from grasp_classifier_ros.core.model import read_metadata, save_model
 
@@ -319,7 +324,7 @@ def attach(
                 if extra not in (METADATA_FILE, *files):
                     extras[extra] = zf.read(name)
     module = torch.jit.load(str(source), map_location='cpu')
-    provenance = {**meta.provenance, 'int8': provenance_note}
+    provenance = {**meta.provenance, key: provenance_note}
     return save_model(module, meta.with_updates(provenance=provenance), out, {**extras, **files})
 
 

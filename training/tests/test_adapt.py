@@ -63,6 +63,9 @@ def test_adapt_learns_a_new_camera_and_writes_a_model_that_carries_its_story(
     assert adapted['from']['sha256'] == r['start_model']['sha256']
     assert model.metadata.threshold == pytest.approx(r['calibration']['threshold'])
     assert read_extra(out / 'model.pt', CHECKPOINT_FILE) is not None  # adaptable again
+    # the out-of-depth monitor's reference: the new camera's recordings, 5 sessions
+    assert model.familiarity is not None
+    assert (model.familiarity.images, model.familiarity.groups) == (80, 5)
     text = (out / 'report.md').read_text()
     assert '**Better out of fold: wrote' in text and 'set_parameters_atomically' in text
     assert r['model']['sha256'] in capsys.readouterr().out

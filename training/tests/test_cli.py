@@ -24,6 +24,7 @@ COMMANDS = (
     'evaluate',
     'export',
     'quantize',
+    'familiarity',
     'tune',
     'augment',
     'synth',

@@ -151,9 +151,19 @@ def test_cv_run_folder_and_refit_carry_the_oof_calibration(cv_data: Path, tmp_pa
         folds_file=tmp_path / 'folds.json',
         progress=False,
         log=lambda *_: None,
+        fold_models=True,
     )
     assert again['fold_groups'] == report['fold_groups']
     assert again['pooled']['accuracy'] == report['pooled']['accuracy']
+    # Each fold model: calibrated without its fold, and says which sessions it never saw.
+    saved = sorted(p.name for p in (tmp_path / 'again' / 'fold_models').iterdir())
+    assert saved == ['fold0.pt', 'fold1.pt', 'fold2.pt']
+    for i, cross in enumerate(again['cross_fitted']['folds']):
+        fold_ckpt = load_checkpoint(tmp_path / 'again' / 'fold_models' / f'fold{i}.pt')
+        assert fold_ckpt['metadata']['temperature'] == pytest.approx(cross['temperature'])
+        assert fold_ckpt['metadata']['threshold'] == pytest.approx(cross['threshold'])
+        assert fold_ckpt['provenance']['held_out_groups'] == again['fold_groups'][i]
+    assert not (tmp_path / 'fold_models').exists()  # only when asked
 
 
 @needs_weights

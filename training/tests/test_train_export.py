@@ -239,3 +239,43 @@ def test_tune_resumes_and_writes_a_train_config(data_dir: Path, tmp_path: Path) 
     assert rows[0]['lr'] != rows[1]['lr']  # the resumed session drew new parameters
     assert (out / 'optuna.db').is_file()
     assert load_config(out / 'best_config.yaml') == best
+
+
+def test_export_familiarity_embeds_the_monitors_statistics(
+    run_dir: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    from grasp_classifier_ros.core.model import read_familiarity
+
+    out = tmp_path / 'model.pt'
+    export_checkpoint(run_dir / 'checkpoints' / 'best.pt', out, familiarity=[data_dir], log=print)
+    record = read_familiarity(out)
+    assert record is not None and (record.images, record.groups) == (40, 8)
+    assert load_model(out, device='cpu').familiarity == record
+    assert read_metadata(out).provenance['familiarity']['images'] == 40
+
+
+def test_grasp_train_familiarity_adds_them_to_an_exported_model(
+    exported: Path, data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from grasp_classifier_ros.core.metadata import CHECKPOINT_FILE
+    from grasp_classifier_ros.core.model import read_extra, read_familiarity
+    from grasp_classifier_training.cli import main
+
+    assert read_familiarity(exported) is None
+    out = tmp_path / 'with_stats.pt'
+    assert main(['familiarity', str(exported), '--data', str(data_dir), '--out', str(out)]) == 0
+    assert 'familiarity: 40 frames of 8 sessions' in capsys.readouterr().out
+    record = read_familiarity(out)
+    assert record is not None and record.groups == 8
+    # everything else is carried over: the module, the metadata, the checkpoint
+    assert read_metadata(out).with_updates(provenance={}) == read_metadata(exported).with_updates(
+        provenance={}
+    )
+    assert read_extra(out, CHECKPOINT_FILE) == read_extra(exported, CHECKPOINT_FILE)
+    single = tmp_path / 'one_session'
+    for cls in CLASSES:
+        (single / cls).mkdir(parents=True)
+        for i, f in enumerate(sorted((data_dir / cls).glob('*.jpg'))[:3]):
+            (single / cls / f'only_{i:02d}.jpg').write_bytes(f.read_bytes())
+    assert main(['familiarity', str(exported), '--data', str(single), '--out', str(out)]) == 2
+    assert 'need at least 2 sessions' in capsys.readouterr().err

@@ -1,0 +1,236 @@
+# Copyright 2026 The grasp_classifier_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+#
+# SPDX-License-Identifier: Apache-2.0
+"""
+False alarms and detections of the out-of-depth monitor (``core.familiarity``), out of fold.
+
+For each of the 5 folds of ``models/folds.json`` (whole sessions), the reference statistics
+are fitted on the other 4 folds' real images exactly as ``grasp-train familiarity`` does
+(``fit_record``: its threshold from those folds' own out-of-group windows); the held-out
+sessions are then scored as they are and as other cameras or scenes would show them. Each
+session is a stream in frame order; every ``--window`` consecutive frames is one window (a
+session shorter than that: one window of all its frames), judged like the node (median
+distance > threshold x ``familiarity_threshold``, or median distance ratio as-is / best
+quarter turn > its threshold x the same). Reported per set: the share of windows
+that fire (false-alarm rate on ``real``, detection rate elsewhere) and of sessions with any.
+
+Sets: ``real``; the camera shifts of ``training/.../shifts.py``; ``tilt_strong`` (a pitch of
+twice ``tilt``'s); ``different_scene_tiles`` (each image cut in 4x4 tiles, shuffled: the
+colours of the data without its layout); ``different_scene_rendered`` (frames of
+``grasp_classifier_ros.bag.synth``: another gripper, another scene); ``zoom_crop`` (a random
+40 % crop of each image). Images are read at run time and nothing is written but the JSON.
+
+    python benchmarks/familiarity.py --out familiarity.json     # ~1 min on 2 loaded cores
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+import re
+import sys
+import time
+from typing import Any
+
+import cv2
+from grasp_classifier_ros.core import familiarity as fam
+from grasp_classifier_ros.core.metadata import ModelMetadata
+from grasp_classifier_ros.core.preprocess import crop_resize
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / 'shared' / 'data' / 'grasp_verification_small'
+CAMERA_SHIFTS = (
+    'rotate90',
+    'rotate180',
+    'tilt',
+    'wide_fov',
+    'narrow_fov',
+    'noise_jpeg',
+    'dark',
+    'bright',
+    'white_balance',
+    'blur',
+)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--data', type=Path, default=DEFAULT_DATA, help='the real images')
+    p.add_argument('--folds', type=Path, default=REPO / 'models' / 'folds.json')
+    p.add_argument('--size', type=int, default=96, help='model input (default model: 96)')
+    p.add_argument(
+        '--window', type=int, nargs='+', default=[fam.REFERENCE_WINDOW, 10], help='windows'
+    )
+    p.add_argument(
+        '--scale',
+        type=float,
+        nargs='+',
+        default=[1.0],
+        help='familiarity_threshold values to judge at',
+    )
+    p.add_argument('--out', type=Path, default=Path('familiarity.json'), help='JSON report')
+    return p.parse_args(argv)
+
+
+def tiles(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Return the image cut in 4x4 tiles, shuffled: its colours without its layout."""
+    im = cv2.resize(rgb, (128, 128), interpolation=cv2.INTER_AREA)
+    parts = []
+    for y in range(0, 128, 32):
+        for x in range(0, 128, 32):
+            y1, x1 = y + 32, x + 32
+            parts.append(im[y:y1, x:x1])
+    idx = rng.permutation(16)
+    rows = [np.concatenate([parts[idx[4 * r + c]] for c in range(4)], 1) for r in range(4)]
+    return np.concatenate(rows, 0)
+
+
+def zoom_crop(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    s = int(0.4 * min(h, w))
+    y, x = int(rng.integers(0, h - s)), int(rng.integers(0, w - s))
+    y1, x1 = y + s, x + s
+    return rgb[y:y1, x:x1]
+
+
+def image_sets(raw: list[np.ndarray], seed: int = 0) -> dict[str, Any]:
+    """Return the named image sets, each one image per real image (same sessions, order)."""
+    sys.path.insert(0, str(REPO / 'training'))
+    from grasp_classifier_ros.bag.synth import render_episode
+    from grasp_classifier_training.shifts import _tilt, get_shift
+
+    sets: dict[str, Any] = {'real': raw}
+    for name in CAMERA_SHIFTS:
+        sets[name] = [get_shift(name).apply(im, seed=j) for j, im in enumerate(raw)]
+    sets['tilt_strong'] = [_tilt(im, 0.6, 0.24) for im in raw]
+    rng = np.random.default_rng(seed)
+    sets['different_scene_tiles'] = [tiles(im, rng) for im in raw]
+    sets['different_scene_rendered'] = [
+        render_episode(rng, j % 2 == 0, 1, size=128)[0] for j in range(len(raw))
+    ]
+    sets['zoom_crop'] = [zoom_crop(im, rng) for im in raw]
+    return sets
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    sys.path.insert(0, str(REPO / 'training'))
+    from grasp_classifier_training.data import load_image
+
+    rows = json.loads(args.folds.read_text())['images']
+    rows.sort(key=lambda r: (r['group'], int(re.search(r'_(\d+)\.\w+$', r['file']).group(1))))
+    raw = [load_image(args.data / r['file']) for r in rows]
+    fold = np.array([r['fold'] for r in rows])
+    group = np.array([r['group'] for r in rows])
+    meta = ModelMetadata(
+        input_height=args.size,
+        input_width=args.size,
+        class_names=('grasped', 'notgrasped'),
+        success_index=0,
+        color_order='rgb',
+    )
+    t0 = time.perf_counter()
+    feats = {
+        name: fam.thumbnails([crop_resize(im, 'rgb', meta) for im in imgs])
+        for name, imgs in image_sets(raw).items()
+    }
+    prep_s = time.perf_counter() - t0
+    report: dict[str, Any] = {
+        'data': str(args.data),
+        'images': len(raw),
+        'sessions': len(set(group)),
+        'input_size': args.size,
+        'method': 'core.familiarity.fit_record on 4 folds, scored on the 5th (models/folds.json)',
+        'thresholds': {},
+        'results': {},
+    }
+    dist = {name: np.zeros(len(raw)) for name in feats}
+    ratio = {name: np.zeros(len(raw)) for name in feats}
+    limit = np.zeros((len(raw), 2))
+    for f in np.unique(fold):
+        train = fold != f
+        record = fam.fit_record(feats['real'][train], list(group[train]))
+        report['thresholds'][int(f)] = {
+            'distance': round(record.threshold, 4),
+            'turn_ratio': round(record.orientation_threshold, 4),
+        }
+        mean, white = np.asarray(record.mean, np.float32), record.whitening_matrix()
+        for name, x in feats.items():
+            turns = fam.turn_distances(x[~train], mean, white)
+            dist[name][~train] = turns[:, 0]
+            ratio[name][~train] = fam.orientation_ratio(turns)[0]
+        limit[~train] = (record.threshold, record.orientation_threshold)
+    for window in args.window:
+        for scale in args.scale:
+            key = f'window {window}, familiarity_threshold {scale:g}'
+            report['results'][key] = {
+                name: judge(dist[name], ratio[name], limit * scale, group, window)
+                for name in feats
+            }
+    report['feature_seconds'] = round(prep_s, 1)
+    return report
+
+
+def judge(
+    dist: np.ndarray, ratio: np.ndarray, limit: np.ndarray, group: np.ndarray, window: int
+) -> dict[str, Any]:
+    """Windows that fire, per session in frame order; pooled and per-session shares."""
+    fired: list[bool] = []
+    by_turn: list[bool] = []
+    sessions_any = 0
+    per_session = []
+    for g in dict.fromkeys(group):
+        idx = np.where(group == g)[0]
+        far = fam.window_medians(dist[idx], window) > limit[idx[0], 0]
+        turn = fam.window_medians(ratio[idx], window) > max(1.0, limit[idx[0], 1])
+        w = far | turn
+        fired += w.tolist()
+        by_turn += turn.tolist()
+        sessions_any += bool(w.any())
+        per_session.append(float(w.mean()))
+    return {
+        'windows': len(fired),
+        'windows_fired': round(float(np.mean(fired)), 4),
+        'windows_fired_by_turn_ratio': round(float(np.mean(by_turn)), 4),
+        'sessions_with_an_alarm': sessions_any,
+        'session_mean_fired': round(float(np.mean(per_session)), 4),
+        'median_distance': round(float(np.median(dist)), 3),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if not args.data.is_dir():
+        print(f'{args.data} not found: nothing to measure', file=sys.stderr)
+        return 2
+    report = measure(args)
+    args.out.write_text(json.dumps(report, indent=2))
+    for key, res in report['results'].items():
+        print(
+            f'{key}: share of windows that fire (sessions with any alarm of {report["sessions"]})'
+        )
+        for name, r in res.items():
+            print(
+                f'  {name:26s} {r["windows_fired"]:6.1%}  ({r["sessions_with_an_alarm"]:2d})  '
+                f'turn ratio alone {r["windows_fired_by_turn_ratio"]:6.1%}  '
+                f'median distance {r["median_distance"]:.2f}'
+            )
+    print(f'thresholds per fold: {report["thresholds"]}; wrote {args.out}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
