@@ -20,10 +20,11 @@ rclpy's executors rebuild their wait set from every entity of every node in Pyth
 time they wake; under ``MultiThreadedExecutor`` that, its thread pool and the task wrapping
 each message were most of the node's Python work per frame (a py-spy sample of the node at
 30 Hz had 69 % of its GIL-holding samples in ``Executor._wait_for_ready_callbacks``) and
-0.2-0.9 ms of CPU per 640x480 frame, ~5 ms per 1280x720 frame (``make ros-bench``). ``FrameIntake`` waits on the frame subscription alone
-(an rcl wait set of one subscription and one guard condition, as
-``rclpy.wait_for_message`` does), takes each message and hands it to ``on_frame`` on its own
-thread. The executor never sees the subscription: it sits in an ``IntakeCallbackGroup``,
+0.2-0.9 ms of CPU per 640x480 frame, ~5 ms per 1280x720 frame (``make ros-bench``).
+``FrameIntake`` waits on the frame subscription alone (an rcl wait set of one subscription
+and one guard condition, as ``rclpy.wait_for_message`` does), takes each message and hands
+it to ``on_frame`` on its own thread. The executor never sees the subscription: it sits in
+an ``IntakeCallbackGroup``,
 which refuses subscriptions to executors but lets the rest of the group (the subscription's
 QoS event handlers) run there as before. Parameters, services, timers and /clock stay with
 the executor, so a model reload or a waiting ``~/check`` never holds up frames.
