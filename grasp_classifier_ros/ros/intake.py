@@ -24,10 +24,10 @@ each message were most of the node's Python work per frame (a py-spy sample of t
 ``FrameIntake`` waits on the frame subscription alone (an rcl wait set of one subscription
 and one guard condition, as ``rclpy.wait_for_message`` does), takes each message and hands
 it to ``on_frame`` on its own thread. The executor never sees the subscription: it sits in
-an ``IntakeCallbackGroup``,
-which refuses subscriptions to executors but lets the rest of the group (the subscription's
-QoS event handlers) run there as before. Parameters, services, timers and /clock stay with
-the executor, so a model reload or a waiting ``~/check`` never holds up frames.
+an ``IntakeCallbackGroup``, which refuses subscriptions to executors but lets the rest of the
+group (the subscription's QoS event handlers) run there as before. Parameters, services,
+timers and /clock stay with the executor, so a model reload or a waiting ``~/check`` never
+holds up frames.
 """
 
 from __future__ import annotations
