@@ -10,7 +10,7 @@ export ROS_DISTROS
 export PYTHONUNBUFFERED := 1
 
 .PHONY: help venv demo demo-real test lint typecheck pytest bench gpu-check fuzz soak docs zoo model \
-	clean ros ros-test
+	clean ros ros-test ros-bench
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -55,6 +55,12 @@ ros:  ## build or reuse minimal ROS 2 (ROS_DISTROS="jazzy humble") from ../share
 ros-test: ros  ## colcon-build the package on each ROS 2 build, run the real-ROS tests (fails without ROS)
 	bash tools/ros/test.sh $(ROS_DISTROS)
 
+# Jazzy unless ROS_DISTROS is given on the command line or in the environment (as ros-test);
+# ROS_BENCH_ARGS="--seconds 3" shortens it, BASELINE=main adds that revision's node.
+ros-bench: ROS_DISTROS := $(if $(filter command line environment,$(origin ROS_DISTROS)),$(ROS_DISTROS),jazzy)
+ros-bench: ros  ## the node under real ROS 2 beside the transport floor -> ros_bench.json (Jazzy)
+	bash tools/ros/bench.sh $(ROS_DISTROS)
+
 bench: $(STAMP)  ## shipped model vs the notebook baseline -> bench.json; zoo rows (CV runs in ../runs) -> zoo.md
 	$(BIN)/python benchmarks/bench.py --out bench.json
 	$(BIN)/python benchmarks/zoo.py --out zoo.md --json zoo.json
@@ -81,4 +87,4 @@ model: $(STAMP)  ## rebuild the shipped model into ../runs/model; OUT=models rep
 	OUT=$(OUT) bash models/reproduce.sh
 
 clean:  ## remove build and report outputs (keeps .venv)
-	rm -rf build install log out bench.json gpu_check.json .pytest_cache .mypy_cache .ruff_cache .ros
+	rm -rf build install log out bench.json ros_bench*.json gpu_check.json .pytest_cache .mypy_cache .ruff_cache .ros

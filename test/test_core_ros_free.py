@@ -14,13 +14,13 @@
 #
 # SPDX-License-Identifier: Apache-2.0
 """
-Only the rclpy adapter imports ROS; everything else runs (and imports) without it.
+Only the rclpy adapter (and its frame intake) imports ROS; everything else runs without it.
 
 Two independent checks: a syntax-tree scan of every module's imports, and a
 real import of each module in a fresh interpreter followed by a look at
-``sys.modules``. ``ros/adapter.py`` is the node; ``ros/node.py`` (the executable's
-``main``) imports ROS only when it runs, so it imports cleanly without ROS and its
-``main`` explains in one line what is missing.
+``sys.modules``. ``ros/adapter.py`` is the node, ``ros/intake.py`` its frame thread;
+``ros/node.py`` (the executable's ``main``) imports ROS only when it runs, so it imports
+cleanly without ROS and its ``main`` explains in one line what is missing.
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ ROS_MODULES = {
     'launch_ros',
     'cv_bridge',
 }
-ROS_ADAPTERS = {'ros.node', 'ros.adapter'}  # modules allowed to import ROS
+# modules allowed to import ROS: the node, its executable and its frame intake thread
+ROS_ADAPTERS = {'ros.node', 'ros.adapter', 'ros.intake'}
 NODE = 'ros.node'
 ADAPTER = 'ros.adapter'
 

@@ -39,12 +39,16 @@ publishers and ``~/check``), activate (start the inference thread, subscribe), d
 ``GraspClassifierLifecycleNode`` (``lifecycle:=true``) runs setup when constructed and
 the rest from its lifecycle transitions.
 
-Executor requirement: frames, timers, ``~/check``, /clock and the parameter services sit
-in separate callback groups, so a model hot-reload (load + warm-up in the parameter service,
-the default group) never stalls frame intake, diagnostics, ``~/check`` or sim time. That
-needs a ``MultiThreadedExecutor`` with at least ``EXECUTOR_THREADS`` threads, as ``main``
-runs it: at most ``MAX_PENDING_CHECKS`` ``~/check`` calls wait for frames at a time (more
-are refused at once), the default group, the frames, the timers and /clock each need one more.
+Frames never pass through the executor: ``intake.FrameIntake`` waits on the image
+subscription on a thread of its own and submits each frame to the inference thread.
+
+Executor requirement: timers, ``~/check``, /clock, the parameter services and the frame
+subscription's QoS events sit in separate callback groups, so a model hot-reload (load +
+warm-up in the parameter service, the default group) never stalls diagnostics, ``~/check``
+or sim time (nor frames, which the executor does not carry). That needs a
+``MultiThreadedExecutor`` with at least ``EXECUTOR_THREADS`` threads, as ``main`` runs it: at
+most ``MAX_PENDING_CHECKS`` ``~/check`` calls wait for frames at a time (more are refused at
+once), the default group, the QoS events, the timers and /clock each need one more.
 
 Time: everything runs on the node clock (ROS time, which follows ``use_sim_time``) except
 the timers (diagnostics, debug-image polling), which run on the steady clock so diagnostics
@@ -108,6 +112,7 @@ from .health import (
     WAITING_FOR_CLOCK,
     with_familiarity,
 )
+from .intake import FrameIntake, IntakeCallbackGroup
 from .overlay import draw_overlay
 from ..core import params as param_specs
 from ..core.configure import apply_params, build_pipeline, reload_model, resolve_model_path
@@ -155,8 +160,8 @@ MODEL_PARAMS = frozenset({'model_path', 'model_sha256'})
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # grasp_classifier_ros/
 T = TypeVar('T')
 MAX_PENDING_CHECKS = 2
-# ~/check calls + the default group (parameter and lifecycle services) + frames + timers
-# + /clock.
+# ~/check calls + the default group (parameter and lifecycle services) + the frame
+# subscription's QoS events + timers + /clock.
 EXECUTOR_THREADS = MAX_PENDING_CHECKS + 4
 JUMP_BACK = Duration(nanoseconds=-1)  # any jump back of the node clock starts a new stream
 DEBUG_POLL_S = 1.0
@@ -184,7 +189,8 @@ class ClassifierAdapter(_NodeAPI):
         self._qos_incident: QosIncident | None = None
         self._qos_explanations: list[str] = []
         self._check_slots = threading.BoundedSemaphore(MAX_PENDING_CHECKS)
-        self._frames_group = MutuallyExclusiveCallbackGroup()
+        # the frame subscription is taken by FrameIntake's thread, never by the executor
+        self._frames_group = IntakeCallbackGroup()
         self._timers_group = MutuallyExclusiveCallbackGroup()
         self._check_group = ReentrantCallbackGroup()
         self._steady_clock = Clock(clock_type=ClockType.STEADY_TIME)  # for the timers
@@ -193,6 +199,7 @@ class ClassifierAdapter(_NodeAPI):
         self.pipeline: Pipeline | None = None
         self.worker: NewestFrameWorker | None = None
         self.subscription: Any = None
+        self.intake: FrameIntake | None = None
         self.debug_timer: Any = None
         self.check_service: Any = None
         self._outputs: dict[str, Any] = {}
@@ -301,6 +308,8 @@ class ClassifierAdapter(_NodeAPI):
             10,
             callback_group=self._timers_group,
         )
+        # last: the capture (which _on_image feeds) exists before the first frame is taken
+        self.intake = FrameIntake(self.subscription, self._on_image, self.context).start()
         self.active = True
         self._publish_label_info()
         model, p = pipeline.model, self.params
@@ -316,6 +325,7 @@ class ClassifierAdapter(_NodeAPI):
     def _deactivate(self) -> None:
         """Unsubscribe, stop the inference thread, free cached CUDA memory."""
         self.active = False
+        self._stop_intake()
         if self.subscription is not None:
             self.destroy_subscription(self.subscription)
             self.subscription = None
@@ -339,6 +349,7 @@ class ClassifierAdapter(_NodeAPI):
     def shutdown(self) -> None:
         """Stop the inference thread (before destroy_node; also when the context shuts down)."""
         self.active = False
+        self._stop_intake()
         if self.worker is not None:
             self.worker.stop()
         capture = getattr(self, 'capture', None)  # None before _setup ran
@@ -347,6 +358,13 @@ class ClassifierAdapter(_NodeAPI):
         if self._log_handler is not None:
             log_bridge.detach(self._log_handler)
             self._log_handler = None
+
+    def _stop_intake(self) -> None:
+        """Stop taking frames (before the subscription goes; also from the shutdown hook)."""
+        intake = getattr(self, 'intake', None)  # None before _setup ran
+        self.intake = None
+        if intake is not None:
+            intake.stop()
 
     def _start(self, *steps: Callable[[], None]) -> None:
         """Run the constructor's steps; if one fails, say why, release everything, re-raise."""
