@@ -42,7 +42,7 @@ average. The JSON keeps every frame's verdict latencies (``frames``).
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 import json
 import os
@@ -95,39 +95,35 @@ def make_frames(fmt: str, count: int = 4) -> list[Any]:
     return frames
 
 
-def run_camera(args: argparse.Namespace) -> int:
-    """Publish frames at ``--rate``; print START/END and, last, the counted stamps as JSON."""
-    import rclpy
-    from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+def frame_messages(fmt: str) -> list[Any]:
+    """Return the bench's frames in format ``fmt`` as Image (bgr8) or CompressedImage messages."""
     from sensor_msgs.msg import CompressedImage, Image
 
-    rclpy.init()
-    node = rclpy.create_node('bench_camera')
-    width, height, kind = FORMATS[args.format]
-    qos = QoSProfile(
-        history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.RELIABLE
-    )
+    width, height, kind = FORMATS[fmt]
     msgs = []
-    for frame in make_frames(args.format):
+    for frame in make_frames(fmt):
         if kind == 'jpeg':
             msg: Any = CompressedImage(format='jpeg', data=frame)
         else:
             msg = Image(height=height, width=width, encoding='bgr8', step=width * 3)
             msg.data = frame.tobytes()
-        msg.header.frame_id = 'bench_camera'
         msgs.append(msg)
-    pub = node.create_publisher(CompressedImage if kind == 'jpeg' else Image, args.topic, qos)
-    end = time.monotonic() + 30.0
-    while pub.get_subscription_count() < 1 and time.monotonic() < end:
-        time.sleep(0.05)
-    if pub.get_subscription_count() < 1:
-        print(f'no subscriber on {args.topic} within 30 s', file=sys.stderr)
-        return 1
-    period = 1.0 / args.rate
-    warm = round(WARMUP_S * args.rate)
-    total = warm + round(args.seconds * args.rate)
-    stamps = []
-    t0 = time.monotonic() + 0.2
+    return msgs
+
+
+def paced(
+    msgs: list[Any], rate: float, seconds: float, start_delay: float = 0.0
+) -> Iterator[tuple[bool, Any, int]]:
+    """
+    Yield ``(measured, msg, stamp_ns)`` at ``rate`` Hz, each stamped now.
+
+    ``WARMUP_S`` of frames come first (``measured`` False); 'START' is printed when the
+    measured ones begin, as the driver expects.
+    """
+    period = 1.0 / rate
+    warm = round(WARMUP_S * rate)
+    total = warm + round(seconds * rate)
+    t0 = time.monotonic() + start_delay
     for k in range(total):
         if k == warm:
             print('START', flush=True)
@@ -137,8 +133,35 @@ def run_camera(args: argparse.Namespace) -> int:
         msg = msgs[k % len(msgs)]
         now = time.time_ns()
         msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(now, NS)
+        yield k >= warm, msg, now
+
+
+def run_camera(args: argparse.Namespace) -> int:
+    """Publish frames at ``--rate``; print START/END and, last, the counted stamps as JSON."""
+    import rclpy
+    from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import CompressedImage, Image
+
+    rclpy.init()
+    node = rclpy.create_node('bench_camera')
+    kind = FORMATS[args.format][2]
+    qos = QoSProfile(
+        history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.RELIABLE
+    )
+    msgs = frame_messages(args.format)
+    for msg in msgs:
+        msg.header.frame_id = 'bench_camera'
+    pub = node.create_publisher(CompressedImage if kind == 'jpeg' else Image, args.topic, qos)
+    end = time.monotonic() + 30.0
+    while pub.get_subscription_count() < 1 and time.monotonic() < end:
+        time.sleep(0.05)
+    if pub.get_subscription_count() < 1:
+        print(f'no subscriber on {args.topic} within 30 s', file=sys.stderr)
+        return 1
+    stamps = []
+    for measured, msg, now in paced(msgs, args.rate, args.seconds, start_delay=0.2):
         pub.publish(msg)
-        if k >= warm:
+        if measured:
             stamps.append(now)
     print('END', flush=True)
     print(json.dumps({'stamps': stamps}), flush=True)
@@ -189,7 +212,6 @@ def run_pipeline(args: argparse.Namespace) -> int:
     """
     from grasp_classifier_ros.core import params as param_specs
     from grasp_classifier_ros.core.configure import build_pipeline
-    from sensor_msgs.msg import CompressedImage, Image
 
     pipelines = {}
     for compressed in (False, True):
@@ -198,33 +220,13 @@ def run_pipeline(args: argparse.Namespace) -> int:
     print('READY', flush=True)
     for line in sys.stdin:
         fmt, rate, seconds = line.split()
-        width, height, kind = FORMATS[fmt]
-        msgs = []
-        for frame in make_frames(fmt):
-            if kind == 'jpeg':
-                msg: Any = CompressedImage(format='jpeg', data=frame)
-            else:
-                msg = Image(height=height, width=width, encoding='bgr8', step=width * 3)
-                msg.data = frame.tobytes()
-            msgs.append(msg)
-        pipeline = pipelines[kind == 'jpeg']
-        period = 1.0 / float(rate)
-        warm = round(WARMUP_S * float(rate))
-        total = warm + round(float(seconds) * float(rate))
+        pipeline = pipelines[FORMATS[fmt][2] == 'jpeg']
         wall_ms = []
-        t0 = time.monotonic()
-        for k in range(total):
-            if k == warm:
-                print('START', flush=True)
-            delay = t0 + k * period - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            msg = msgs[k % len(msgs)]
-            now = time.time_ns()
-            msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(now, NS)
+        frames = paced(frame_messages(fmt), float(rate), float(seconds))
+        for k, (measured, msg, _) in enumerate(frames):
             start = time.perf_counter_ns()
             result = pipeline.process(msg, time.time_ns())
-            if k >= warm:
+            if measured:
                 wall_ms.append((time.perf_counter_ns() - start) / 1e6)
             if result.status != 'ok':
                 print(f'frame {k}: {result.status} {result.error}', file=sys.stderr)

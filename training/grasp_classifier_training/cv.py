@@ -482,6 +482,14 @@ def run_cv(
         out / 'reliability.png',
         15,
     )
+    common = {
+        'datasets': folders,
+        'git': run_info['git'],
+        'train_command': command,
+        'seed': seed,
+        'config': cfg,
+        'pretrained_weights': run_info['pretrained_weights'],
+    }
     for i, model in kept.items():
         cross = report['cross_fitted']['folds'][i]
         save_checkpoint(
@@ -492,12 +500,7 @@ def run_cv(
             epoch=int(cfg['train']['max_epochs']),
             metrics={},
             provenance={
-                'datasets': folders,
-                'git': run_info['git'],
-                'train_command': command,
-                'seed': seed,
-                'config': cfg,
-                'pretrained_weights': run_info['pretrained_weights'],
+                **common,
                 'trained_on': f'the {int((fold != i).sum())} images outside fold {i} of {k}',
                 'held_out_groups': report['fold_groups'][i],
                 'calibration': {
@@ -512,12 +515,7 @@ def run_cv(
         model = train_on(np.arange(len(real)))
         calibrated = meta.with_updates(temperature=cal['temperature'], threshold=cal['threshold'])
         provenance = {
-            'datasets': folders,
-            'git': run_info['git'],
-            'train_command': command,
-            'seed': seed,
-            'config': cfg,
-            'pretrained_weights': run_info['pretrained_weights'],
+            **common,
             'trained_on': f'all {len(real)} images of the cross-validated folders',
             'calibration': {**cal, 'fitted_on': f'out-of-fold logits of {k}-fold CV'},
             'cv': {key: report['summary'][key] for key in SUMMARY_KEYS},
