@@ -305,25 +305,39 @@ class Int8Record:
     @classmethod
     def from_json(cls, text: str | bytes) -> Int8Record:
         """Parse ``INT8_RECORD_FILE``; MetadataError naming what is wrong (a newer format too)."""
-        try:
-            data = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise MetadataError(f'int8 record is not valid JSON: {exc}') from exc
-        if not isinstance(data, dict):
-            raise MetadataError('int8 record must be a JSON object')
-        if data.get('format') != INT8_FORMAT:
-            raise MetadataError(
-                f'int8 variant format {data.get("format")!r} is not supported (this runtime '
-                f'reads format {INT8_FORMAT}); use backend torchscript or a newer runtime'
-            )
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise MetadataError(f'int8 record has unknown fields {unknown}')
+        data = _record_data(
+            cls,
+            text,
+            'int8 record',
+            'int8 variant',
+            INT8_FORMAT,
+            'use backend torchscript or a newer runtime',
+        )
         try:
             return cls(**data)
         except TypeError as exc:
             raise MetadataError(f'int8 record is incomplete: {exc}') from exc
+
+
+def _record_data(
+    cls: type, text: str | bytes, name: str, kind: str, fmt: int, newer: str
+) -> dict[str, Any]:
+    """Return a versioned record's JSON, checked: an object, format ``fmt``, known fields."""
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise MetadataError(f'{name} is not valid JSON: {exc}') from exc
+    if not isinstance(data, dict):
+        raise MetadataError(f'{name} must be a JSON object')
+    if data.get('format') != fmt:
+        raise MetadataError(
+            f'{kind} format {data.get("format")!r} is not supported (this runtime reads '
+            f'format {fmt}); {newer}'
+        )
+    unknown = sorted(set(data) - {f.name for f in fields(cls)})
+    if unknown:
+        raise MetadataError(f'{name} has unknown fields {unknown}')
+    return data
 
 
 CV_KEYS = ('fp32_accuracy', 'int8_accuracy', 'fp32_failure_accuracy', 'int8_failure_accuracy')
@@ -453,21 +467,14 @@ class FamiliarityRecord:
     @classmethod
     def from_json(cls, text: str | bytes) -> FamiliarityRecord:
         """Parse ``FAMILIARITY_FILE``; MetadataError naming what is wrong (a newer format too)."""
-        try:
-            data = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise MetadataError(f'familiarity record is not valid JSON: {exc}') from exc
-        if not isinstance(data, dict):
-            raise MetadataError('familiarity record must be a JSON object')
-        if data.get('format') != FAMILIARITY_FORMAT:
-            raise MetadataError(
-                f'familiarity record format {data.get("format")!r} is not supported (this '
-                f'runtime reads format {FAMILIARITY_FORMAT}); re-run grasp-train familiarity'
-            )
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise MetadataError(f'familiarity record has unknown fields {unknown}')
+        data = _record_data(
+            cls,
+            text,
+            'familiarity record',
+            'familiarity record',
+            FAMILIARITY_FORMAT,
+            're-run grasp-train familiarity',
+        )
         try:
             if isinstance(data.get('mean'), list):
                 data['mean'] = tuple(data['mean'])
