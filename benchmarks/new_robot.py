@@ -137,7 +137,6 @@ def main(argv: list[str] | None = None) -> int:
     from grasp_classifier_ros.core.mount import Mount
     from grasp_classifier_training.adapt import run_adapt
     from grasp_classifier_training.data import Folds, SourceOptions
-    from grasp_classifier_training.evaluate import evaluate
     from grasp_classifier_training.train import resolve_config
 
     if not args.data.is_dir():
@@ -194,21 +193,13 @@ def main(argv: list[str] | None = None) -> int:
             held_bags = [bags[g] for g in held]
             start = args.start_folds / f'fold{k}.pt' if args.start_folds else args.start
             row['start_model'] = str(start)
-            start_eval = evaluate(
-                start,
-                held_bags,
-                Path(tmp) / f'eval_start_{k}',
-                sources=view,
-                gallery=0,
-                progress=False,
-            )
-            row['start'] = _scores(start_eval)
+
+            row['start'] = _score(start, held_bags, Path(tmp) / f'eval_start_{k}', view)
             for scenario in args.scenarios.split(','):
                 train = [
                     g for g in bags if fold_of_group[g] != k and (scenario == 'all' or g in short)
                 ]
                 out = args.out / f'fold{k}_{scenario}'
-                t1 = time.perf_counter()
                 report = run_adapt(
                     [bags[g] for g in train],
                     out,
@@ -219,21 +210,13 @@ def main(argv: list[str] | None = None) -> int:
                     log=lambda *_: None,
                 )
                 deployed = Path(report['model']['path']) if report['model'] else start
-                ev = evaluate(
-                    deployed,
-                    held_bags,
-                    Path(tmp) / f'eval_{scenario}_{k}',
-                    sources=view,
-                    gallery=0,
-                    progress=False,
-                )
                 row[scenario] = {
                     'train_sessions': len(train),
-                    'adapt_wall_s': round(time.perf_counter() - t1, 1),
+                    'adapt_wall_s': report['wall_time_s'],
                     'refused': report['model'] is None,
                     'inner_before': report['before']['accuracy'],
                     'inner_after': report['after']['accuracy'],
-                    **_scores(ev),
+                    **_score(deployed, held_bags, Path(tmp) / f'eval_{scenario}_{k}', view),
                 }
                 print(f'fold {k} {scenario}: {row[scenario]}', file=sys.stderr)
             results['folds'].append(row)
@@ -245,6 +228,13 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / 'new_robot.json').write_text(json.dumps(results, indent=2))
     print(table(results))
     return 0
+
+
+def _score(model: Path, bags: list[Path], out: Path, view: Any) -> dict[str, Any]:
+    """Score ``model`` through the runtime path on ``bags`` (the held-out fold)."""
+    from grasp_classifier_training.evaluate import evaluate
+
+    return _scores(evaluate(model, bags, out, sources=view, gallery=0, progress=False))
 
 
 def _scores(m: dict[str, Any]) -> dict[str, Any]:

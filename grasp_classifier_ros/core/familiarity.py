@@ -68,17 +68,26 @@ class FamiliarityError(ValueError):
     """Reference statistics cannot be fitted from these inputs (the message says why)."""
 
 
+def shrink(small: np.ndarray, grid: int = GRID) -> np.ndarray:
+    """Return an ``(H, W, 3)`` uint8 model input area-shrunk to ``(grid, grid, 3)`` uint8."""
+    return cv2.resize(small, (grid, grid), interpolation=cv2.INTER_AREA)
+
+
+def features_of(shrunk: np.ndarray, order: str = 'rgb') -> np.ndarray:
+    """Return ``(N, grid, grid, 3)`` uint8 thumbnails as ``(N, 3 * grid**2)`` RGB in 0..1."""
+    if order == 'bgr':
+        shrunk = shrunk[..., ::-1]
+    return shrunk.reshape(len(shrunk), -1).astype(np.float32) * np.float32(1.0 / 255.0)
+
+
 def thumbnail(small: np.ndarray, order: str = 'rgb', grid: int = GRID) -> np.ndarray:
     """Return an ``(H, W, 3)`` uint8 model input as ``3 * grid**2`` float32 RGB values in 0..1."""
-    thumb = cv2.resize(small, (grid, grid), interpolation=cv2.INTER_AREA)
-    if order == 'bgr':
-        thumb = thumb[:, :, ::-1]
-    return thumb.reshape(-1).astype(np.float32) * np.float32(1.0 / 255.0)
+    return features_of(shrink(small, grid)[None], order)[0]
 
 
 def thumbnails(images: Sequence[np.ndarray], order: str = 'rgb', grid: int = GRID) -> np.ndarray:
     """Return ``thumbnail`` of each image as rows of an ``(N, 3 * grid**2)`` array."""
-    return np.stack([thumbnail(im, order, grid) for im in images])
+    return features_of(np.stack([shrink(im, grid) for im in images]), order)
 
 
 def fit_statistics(features: np.ndarray, shrinkage: float = SHRINKAGE) -> tuple[Any, Any]:
@@ -362,8 +371,7 @@ class FamiliarityMonitor:
         """Keep one preprocessed model input's thumbnail (``(H, W, 3)`` uint8 in)."""
         if not self.active:
             return
-        g = self._grid
-        thumb = cv2.resize(small, (g, g), interpolation=cv2.INTER_AREA)
+        thumb = shrink(small, self._grid)
         with self._lock:
             self._frames.append([thumb, None])
 
@@ -395,10 +403,7 @@ class FamiliarityMonitor:
             frames = list(self._frames)
         new = [f for f in frames if f[1] is None]
         if new and self.record is not None:
-            thumbs = np.stack([f[0] for f in new])
-            if self.color_order == 'bgr':
-                thumbs = thumbs[..., ::-1]
-            x = thumbs.reshape(len(new), -1).astype(np.float32) * np.float32(1.0 / 255.0)
+            x = features_of(np.stack([f[0] for f in new]), self.color_order)
             turns = turn_distances(x, self._mean, self._white, self._grid)
             ratio, best = orientation_ratio(turns)
             for f, d, r, b in zip(new, turns[:, 0].tolist(), ratio.tolist(), best.tolist()):
