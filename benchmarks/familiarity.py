@@ -18,16 +18,20 @@ False alarms and detections of the out-of-depth monitor (``core.familiarity``), 
 
 For each of the 5 folds of ``models/folds.json`` (whole sessions), the reference statistics
 are fitted on the other 4 folds' real images exactly as ``grasp-train familiarity`` does
-(``fit_record``: its threshold from those folds' own out-of-group windows); the held-out
-sessions are then scored as they are and as other cameras or scenes would show them. Each
-session is a stream in frame order; every ``--window`` consecutive frames is one window (a
-session shorter than that: one window of all its frames), judged like the node (median
-distance > threshold x ``familiarity_threshold``, or median distance ratio as-is / best
-quarter turn > its threshold x the same). Reported per set: the share of windows
-that fire (false-alarm rate on ``real``, detection rate elsewhere) and of sessions with any.
+(``fit_record_from_images``: its limits from those folds' own out-of-group windows); the
+held-out sessions are then scored as they are and as other cameras or scenes would show
+them. Each session is a stream in frame order; every ``--window`` consecutive frames is one
+window (a session shorter than that: one window of all its frames), judged like the node
+(median distance > threshold x ``familiarity_threshold``, or median distance ratio as-is /
+best quarter turn > its threshold x the same, or a camera-geometry check's median score > the
+same). Reported per set: the share of windows that fire (false-alarm rate on ``real``,
+detection rate elsewhere), by which test, and of sessions with any.
 
 Sets: ``real``; the camera shifts of ``training/.../shifts.py``; ``tilt_strong`` (a pitch of
-twice ``tilt``'s); ``different_scene_tiles`` (each image cut in 4x4 tiles, shuffled: the
+twice ``tilt``'s); ``tilt_mild`` (two thirds of ``tilt``'s narrowing, half its drop);
+``pitch_down`` (``tilt`` upside down: the camera pitched the other way); ``wide_fov_0.75``
+(a lens between ``wide_fov``'s and the original); ``different_scene_tiles`` (each image cut
+in 4x4 tiles, shuffled: the
 colours of the data without its layout); ``different_scene_rendered`` (frames of
 ``grasp_classifier_ros.bag.synth``: another gripper, another scene); ``zoom_crop`` (a random
 40 % crop of each image). Images are read at run time and nothing is written but the JSON.
@@ -46,6 +50,7 @@ import time
 from typing import Any
 
 import cv2
+from grasp_classifier_ros.core import camera_geometry
 from grasp_classifier_ros.core import familiarity as fam
 from grasp_classifier_ros.core.metadata import ModelMetadata
 from grasp_classifier_ros.core.preprocess import crop_resize
@@ -82,6 +87,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=[1.0],
         help='familiarity_threshold values to judge at',
     )
+    p.add_argument('--no-geometry', action='store_true', help='without the camera-geometry checks')
     p.add_argument('--out', type=Path, default=Path('familiarity.json'), help='JSON report')
     return p.parse_args(argv)
 
@@ -111,12 +117,15 @@ def image_sets(raw: list[np.ndarray], seed: int = 0) -> dict[str, Any]:
     """Return the named image sets, each one image per real image (same sessions, order)."""
     sys.path.insert(0, str(REPO / 'training'))
     from grasp_classifier_ros.bag.synth import render_episode
-    from grasp_classifier_training.shifts import _tilt, get_shift
+    from grasp_classifier_training.shifts import _tilt, _zoom, get_shift
 
     sets: dict[str, Any] = {'real': raw}
     for name in CAMERA_SHIFTS:
         sets[name] = [get_shift(name).apply(im, seed=j) for j, im in enumerate(raw)]
     sets['tilt_strong'] = [_tilt(im, 0.6, 0.24) for im in raw]
+    sets['tilt_mild'] = [_tilt(im, 0.2, 0.06) for im in raw]
+    sets['pitch_down'] = [np.ascontiguousarray(_tilt(im[::-1], 0.3, 0.12)[::-1]) for im in raw]
+    sets['wide_fov_0.75'] = [_zoom(im, 0.75) for im in raw]
     rng = np.random.default_rng(seed)
     sets['different_scene_tiles'] = [tiles(im, rng) for im in raw]
     sets['different_scene_rendered'] = [
@@ -143,10 +152,13 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         color_order='rgb',
     )
     t0 = time.perf_counter()
-    feats = {
-        name: fam.thumbnails([crop_resize(im, 'rgb', meta) for im in imgs])
+    inputs = {
+        name: [crop_resize(im, 'rgb', meta) for im in imgs]
         for name, imgs in image_sets(raw).items()
     }
+    fine = {name: np.stack([fam.shrink(im) for im in imgs]) for name, imgs in inputs.items()}
+    feats = {name: fam.features_of(x) for name, x in fine.items()}
+    geo_feats = {name: camera_geometry.fine_thumbnails(x) for name, x in fine.items()}
     prep_s = time.perf_counter() - t0
     report: dict[str, Any] = {
         'data': str(args.data),
@@ -159,10 +171,16 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     }
     dist = {name: np.zeros(len(raw)) for name in feats}
     ratio = {name: np.zeros(len(raw)) for name in feats}
+    geo = {name: np.zeros((len(raw), 0)) for name in feats}
     limit = np.zeros((len(raw), 2))
+    t0 = time.perf_counter()
     for f in np.unique(fold):
         train = fold != f
-        record = fam.fit_record(feats['real'][train], list(group[train]))
+        record = fam.fit_record_from_images(
+            [im for im, t in zip(inputs['real'], train) if t],
+            list(group[train]),
+            geometry=not args.no_geometry,
+        )
         report['thresholds'][int(f)] = {
             'distance': round(record.threshold, 4),
             'turn_ratio': round(record.orientation_threshold, 4),
@@ -172,12 +190,20 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             turns = fam.turn_distances(x[~train], mean, white)
             dist[name][~train] = turns[:, 0]
             ratio[name][~train] = fam.orientation_ratio(turns)[0]
+            g = camera_geometry.scores(geo_feats[name][~train], record.geometry)
+            if geo[name].shape[1] != g.shape[1]:
+                geo[name] = np.zeros((len(raw), g.shape[1]))
+            geo[name][~train] = g
         limit[~train] = (record.threshold, record.orientation_threshold)
+    report['geometry_checks'] = list(record.geometry.names) if record.geometry else []
+    report['fit_seconds'] = round(time.perf_counter() - t0, 1)
     for window in args.window:
         for scale in args.scale:
             key = f'window {window}, familiarity_threshold {scale:g}'
             report['results'][key] = {
-                name: judge(dist[name], ratio[name], limit * scale, group, window)
+                name: judge(
+                    dist[name], ratio[name], geo[name], limit * scale, group, window, scale
+                )
                 for name in feats
             }
     report['feature_seconds'] = round(prep_s, 1)
@@ -185,26 +211,41 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def judge(
-    dist: np.ndarray, ratio: np.ndarray, limit: np.ndarray, group: np.ndarray, window: int
+    dist: np.ndarray,
+    ratio: np.ndarray,
+    geo: np.ndarray,
+    limit: np.ndarray,
+    group: np.ndarray,
+    window: int,
+    scale: float,
 ) -> dict[str, Any]:
     """Windows that fire, per session in frame order; pooled and per-session shares."""
     fired: list[bool] = []
     by_turn: list[bool] = []
+    by_distance: list[bool] = []
+    by_geometry: list[bool] = []
     sessions_any = 0
     per_session = []
     for g in dict.fromkeys(group):
         idx = np.where(group == g)[0]
         far = fam.window_medians(dist[idx], window) > limit[idx[0], 0]
         turn = fam.window_medians(ratio[idx], window) > max(1.0, limit[idx[0], 1])
-        w = far | turn
+        shape = np.zeros_like(far)
+        for k in range(geo.shape[1]):
+            shape |= fam.window_medians(geo[idx, k], window) > scale
+        w = far | turn | shape
         fired += w.tolist()
         by_turn += turn.tolist()
+        by_distance += far.tolist()
+        by_geometry += shape.tolist()
         sessions_any += bool(w.any())
         per_session.append(float(w.mean()))
     return {
         'windows': len(fired),
         'windows_fired': round(float(np.mean(fired)), 4),
         'windows_fired_by_turn_ratio': round(float(np.mean(by_turn)), 4),
+        'windows_fired_by_distance': round(float(np.mean(by_distance)), 4),
+        'windows_fired_by_geometry': round(float(np.mean(by_geometry)), 4),
         'sessions_with_an_alarm': sessions_any,
         'session_mean_fired': round(float(np.mean(per_session)), 4),
         'median_distance': round(float(np.median(dist)), 3),
@@ -225,8 +266,9 @@ def main(argv: list[str] | None = None) -> int:
         for name, r in res.items():
             print(
                 f'  {name:26s} {r["windows_fired"]:6.1%}  ({r["sessions_with_an_alarm"]:2d})  '
-                f'turn ratio alone {r["windows_fired_by_turn_ratio"]:6.1%}  '
-                f'median distance {r["median_distance"]:.2f}'
+                f'by distance {r["windows_fired_by_distance"]:6.1%}  '
+                f'turn ratio {r["windows_fired_by_turn_ratio"]:6.1%}  '
+                f'geometry {r["windows_fired_by_geometry"]:6.1%}'
             )
     print(f'thresholds per fold: {report["thresholds"]}; wrote {args.out}')
     return 0

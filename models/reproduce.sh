@@ -139,6 +139,7 @@ if familiarity is not None:
         'threshold': familiarity.threshold,
         'orientation_threshold': familiarity.orientation_threshold,
         'out_of_fold': familiarity.details.get('out_of_fold'),
+        'geometry': familiarity.details.get('geometry'),
     }
 (out / metrics).write_text(json.dumps(result, indent=2, sort_keys=True) + '\n')
 print(f'wrote {out}/{name} and {out}/{metrics}')

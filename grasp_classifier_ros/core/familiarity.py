@@ -24,14 +24,19 @@ thumbnail (``thumbnail``), and its Mahalanobis-type distance to the training thu
 (``FamiliarityRecord``: mean and the whitening of a shrunk covariance; ``distance``: the
 mean squared whitened coordinate, about 1 on training frames).
 
-``fit_record`` builds the record from training inputs and their groups (sessions): the
-threshold is the largest median distance of a ``window``-frame window of any session when
-the statistics are fitted without that session's fold (``FOLDS`` folds of whole groups),
-times ``MARGIN``; so it reflects sessions the statistics have never seen.
-``FamiliarityMonitor`` keeps each classified frame's thumbnail (``observe``: ~0.01 ms on the
-inference thread), scores them in a batch when diagnostics ask (``state``, once a second) and
-judges the medians of the last ``familiarity_window`` frames against those thresholds times
-the ``familiarity_threshold`` parameter. No ROS, no torch.
+A pitched camera or another lens keeps the scene's colours and moves its layout, which that
+distance does not see; ``core.camera_geometry``'s checks (linear discriminants on a 16x16
+thumbnail, learnt from the training frames warped) do, and the record carries them.
+
+``fit_record_from_images`` builds the record from training inputs and their groups
+(sessions): the threshold is the largest median distance of a ``window``-frame window of
+any session when the statistics are fitted without that session's fold (``FOLDS`` folds of
+whole groups), times ``MARGIN``; so it reflects sessions the statistics have never seen.
+The geometry checks' limits are set the same way. ``FamiliarityMonitor`` keeps each
+classified frame's 16x16 thumbnail (``observe``: ~0.01 ms on the inference thread), scores
+them in a batch when diagnostics ask (``state``, once a second) and judges the medians of
+the last ``familiarity_window`` frames against those thresholds times the
+``familiarity_threshold`` parameter. No ROS, no torch.
 """
 
 from __future__ import annotations
@@ -45,7 +50,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .metadata import FamiliarityRecord
+from . import camera_geometry
+from .metadata import FamiliarityRecord, GeometryNet
 from .mount import Mount, UPRIGHT
 
 GRID = 8
@@ -69,15 +75,22 @@ class FamiliarityError(ValueError):
 
 
 def shrink(small: np.ndarray, grid: int = GRID) -> np.ndarray:
-    """Return an ``(H, W, 3)`` uint8 model input area-shrunk to ``(grid, grid, 3)`` uint8."""
-    return cv2.resize(small, (grid, grid), interpolation=cv2.INTER_AREA)
+    """
+    Return an ``(H, W, 3)`` uint8 model input area-shrunk to ``(2 grid, 2 grid, 3)`` uint8.
+
+    The one thumbnail kept per frame: the geometry checks read it as it is, the distance
+    at half its size (``features_of``).
+    """
+    return cv2.resize(small, (2 * grid, 2 * grid), interpolation=cv2.INTER_AREA)
 
 
 def features_of(shrunk: np.ndarray, order: str = 'rgb') -> np.ndarray:
-    """Return ``(N, grid, grid, 3)`` uint8 thumbnails as ``(N, 3 * grid**2)`` RGB in 0..1."""
+    """Return ``(N, 2g, 2g, 3)`` uint8 ``shrink`` s as ``(N, 3 g**2)`` RGB in 0..1 (2x2 means)."""
     if order == 'bgr':
         shrunk = shrunk[..., ::-1]
-    return shrunk.reshape(len(shrunk), -1).astype(np.float32) * np.float32(1.0 / 255.0)
+    n, g = len(shrunk), shrunk.shape[1] // 2
+    blocks = shrunk.reshape(n, g, 2, g, 2, 3).astype(np.float32).mean(axis=(2, 4))
+    return blocks.reshape(n, -1) * np.float32(1.0 / 255.0)
 
 
 def thumbnail(small: np.ndarray, order: str = 'rgb', grid: int = GRID) -> np.ndarray:
@@ -228,10 +241,12 @@ def fit_record(
     shrinkage: float = SHRINKAGE,
     grid: int = GRID,
     details: dict[str, Any] | None = None,
+    geometry: GeometryNet | None = None,
 ) -> FamiliarityRecord:
     """
     Fit the reference statistics of training ``features`` (``thumbnails``) with their groups.
 
+    ``geometry``: the camera-geometry network, fitted already (``fit_record_from_images``).
     Raise FamiliarityError with fewer than 2 groups (no unseen session to set the threshold on).
     """
     features = np.asarray(features, dtype=np.float32)
@@ -270,7 +285,50 @@ def fit_record(
         groups=len(set(groups)),
         shrinkage=shrinkage,
         details=info,
+        geometry=geometry,
     )
+
+
+def fit_record_from_images(
+    images: Sequence[np.ndarray],
+    groups: Sequence[str],
+    *,
+    window: int = REFERENCE_WINDOW,
+    margin: float = MARGIN,
+    details: dict[str, Any] | None = None,
+    geometry: bool = True,
+) -> FamiliarityRecord:
+    """
+    Fit the whole record on training model inputs (RGB uint8), in frame order per group.
+
+    The thumbnail distance and turn ratio (``fit_record``) and, with ``geometry``, the
+    camera-geometry checks, their limits all from sessions left out by fold.
+    """
+    groups = [str(g) for g in groups]
+    features = thumbnails(images)
+    net: GeometryNet | None = None
+    info = dict(details or {})
+    if geometry and len(set(groups)) >= 2:
+        folds = group_fold_ids(groups, min(FOLDS, len(set(groups))))
+        members = [[i for i, g in enumerate(groups) if g == n] for n in dict.fromkeys(groups)]
+
+        def windowed(scores: np.ndarray) -> np.ndarray:
+            return np.concatenate([window_medians(scores[m], window) for m in members])
+
+        net, oof = camera_geometry.fit_geometry(
+            images, folds, windowed, grid=2 * GRID, margin=margin
+        )
+        info['geometry'] = {
+            'features': f'{2 * GRID}x{2 * GRID} RGB thumbnail of the preprocessed model input',
+            'rule': (
+                f'network ({net.hidden} hidden units) telling the training inputs from the '
+                f'same inputs warped ({camera_geometry.DRAWS} draws per frame and change); '
+                f'limit {margin} x the largest out-of-fold median of {window} consecutive '
+                'frames of any group'
+            ),
+            'out_of_fold': oof,
+        }
+    return fit_record(features, groups, window=window, margin=margin, details=info, geometry=net)
 
 
 @dataclass(frozen=True)
@@ -286,6 +344,8 @@ class FamiliarityState:
     ratio_limit: float | None = None
     turn: int = 0  # the quarter turns (clockwise) most frames fit best, when ratio > ratio_limit
     mount: Mount = UPRIGHT  # image_rotation and image_flip in force, for the suggestion
+    geometry: str = ''  # the camera change whose check fires highest, when one fires
+    geometry_score: float | None = None  # the highest check's window median / its limit
 
     @property
     def unfamiliar(self) -> bool:
@@ -304,6 +364,13 @@ class FamiliarityState:
                 why = (
                     f'they look like the training data turned {90 * self.turn} deg further '
                     f'clockwise: try image_rotation {suggest}; {why}'
+                )
+            elif self.geometry:
+                # which check fires best is a hint, not a diagnosis: the checks overlap
+                why = (
+                    f"the view's geometry differs from training, most like a camera "
+                    f"{self.geometry}: check the camera's pitch, lens and roi (geometry score "
+                    f'{self.geometry_score:.2f} x its limit); {why}'
                 )
             return f'{REASON} ({why})'
         if self.status == 'no_reference':
@@ -326,6 +393,8 @@ class FamiliarityState:
             ('familiarity limit', num(self.limit)),
             ('familiarity turn ratio (window median)', num(self.ratio)),
             ('familiarity turn ratio limit', num(self.ratio_limit)),
+            ('familiarity geometry (window median / limit)', num(self.geometry_score)),
+            ('familiarity geometry', self.geometry or '-'),
             ('familiarity frames', f'{self.frames} of {self.window}'),
         ]
 
@@ -398,17 +467,28 @@ class FamiliarityMonitor:
                 self.mount = mount
 
     def scores(self) -> np.ndarray:
-        """Return the window's ``(distance, turn ratio, best turn)`` rows, scoring new frames."""
+        """
+        Return the window's rows, scoring new frames.
+
+        Columns: distance, turn ratio, best turn, then one per geometry check (1 = its limit).
+        """
+        net = self.record.geometry if self.record is not None else None
+        checks = len(net.names) if net is not None else 0
         with self._lock:
             frames = list(self._frames)
         new = [f for f in frames if f[1] is None]
         if new and self.record is not None:
-            x = features_of(np.stack([f[0] for f in new]), self.color_order)
+            fine = np.stack([f[0] for f in new])
+            x = features_of(fine, self.color_order)
             turns = turn_distances(x, self._mean, self._white, self._grid)
             ratio, best = orientation_ratio(turns)
-            for f, d, r, b in zip(new, turns[:, 0].tolist(), ratio.tolist(), best.tolist()):
-                f[1] = (d, r, b)
-        return np.array([f[1] for f in frames if f[1] is not None]).reshape(-1, 3)
+            geo = camera_geometry.scores(
+                camera_geometry.fine_thumbnails(fine, self.color_order), net
+            )
+            for f, d, r, b, g in zip(new, turns[:, 0], ratio, best, geo):
+                f[1] = (float(d), float(r), int(b), *map(float, g))
+        rows = [f[1] for f in frames if f[1] is not None]
+        return np.array(rows, dtype=np.float64).reshape(-1, 3 + checks)
 
     def state(self) -> FamiliarityState:
         """Return the verdict over the last ``window`` frames."""
@@ -425,7 +505,25 @@ class FamiliarityMonitor:
         ratio_limit = max(1.0, self.record.orientation_threshold * self.scale)
         turned_mount = ratio > ratio_limit
         turn = int(np.bincount(arr[:, 2].astype(int), minlength=4).argmax()) if turned_mount else 0
-        status = 'unfamiliar' if distance > limit or turned_mount else 'familiar'
+        geometry, geometry_score = '', None
+        if arr.shape[1] > 3:
+            medians = np.median(arr[:, 3:], axis=0) / max(self.scale, 1e-9)
+            k = int(medians.argmax())
+            geometry_score = float(medians[k])
+            assert self.record is not None and self.record.geometry is not None
+            geometry = self.record.geometry.names[k] if geometry_score > 1.0 else ''
+        far = distance > limit
+        status = 'unfamiliar' if far or turned_mount or geometry else 'familiar'
         return FamiliarityState(
-            status, len(arr), window, distance, limit, ratio, ratio_limit, turn, self.mount
+            status,
+            len(arr),
+            window,
+            distance,
+            limit,
+            ratio,
+            ratio_limit,
+            turn,
+            self.mount,
+            geometry,
+            geometry_score,
         )

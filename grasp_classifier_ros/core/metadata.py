@@ -36,7 +36,8 @@ A model may also carry **reference statistics of its training inputs**
 (``FAMILIARITY_FILE``, a ``FamiliarityRecord``; ``grasp-train export --familiarity`` or
 ``grasp-train familiarity``): what its preprocessed inputs looked like, for the node's
 out-of-depth monitor (``core.familiarity``). A model without them loads as before; the
-monitor then says so. ``FamiliarityRecord.format`` versions them.
+monitor then says so. ``FamiliarityRecord.format`` versions them: format 2 adds the
+camera-geometry network (``GeometryNet``); a format 1 record still loads, without it.
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ INT8_FORMAT = 1
 INT8_MODEL_FILE = 'grasp_int8.onnx'
 INT8_RECORD_FILE = 'grasp_int8.json'
 INT8_PROBE_FILE = 'grasp_int8_probe.png'
-FAMILIARITY_FORMAT = 1
+FAMILIARITY_FORMAT = 2
+FAMILIARITY_FORMATS = (1, 2)  # formats this runtime reads
 FAMILIARITY_FILE = 'grasp_familiarity.json'
 # The int8 parity gate: top-1 agreement with FP32 on the export's probe images, at most this
 # drop in out-of-fold accuracy and failure-class accuracy, and the load-time agreement on
@@ -320,19 +322,20 @@ class Int8Record:
 
 
 def _record_data(
-    cls: type, text: str | bytes, name: str, kind: str, fmt: int, newer: str
+    cls: type, text: str | bytes, name: str, kind: str, fmt: int | tuple[int, ...], newer: str
 ) -> dict[str, Any]:
-    """Return a versioned record's JSON, checked: an object, format ``fmt``, known fields."""
+    """Return a versioned record's JSON, checked: an object, a format of ``fmt``, known fields."""
     try:
         data = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise MetadataError(f'{name} is not valid JSON: {exc}') from exc
     if not isinstance(data, dict):
         raise MetadataError(f'{name} must be a JSON object')
-    if data.get('format') != fmt:
+    formats = fmt if isinstance(fmt, tuple) else (fmt,)
+    if data.get('format') not in formats:
         raise MetadataError(
             f'{kind} format {data.get("format")!r} is not supported (this runtime reads '
-            f'format {fmt}); {newer}'
+            f'format {" or ".join(map(str, formats))}); {newer}'
         )
     unknown = sorted(set(data) - {f.name for f in fields(cls)})
     if unknown:
@@ -368,6 +371,106 @@ def extra_files(meta: ModelMetadata) -> dict[str, str]:
     return {METADATA_FILE: meta.to_json()}
 
 
+def _decode_floats(text: str, name: str, n: int) -> Any:
+    """Return base64 little-endian float32 ``text`` as ``n`` finite numbers (numpy)."""
+    import numpy as np
+
+    try:
+        raw = base64.b64decode(text.encode('ascii'), validate=True)
+    except (ValueError, AttributeError) as exc:
+        raise MetadataError(f"familiarity record field '{name}' is not base64: {exc}") from exc
+    _check(len(raw) == 4 * n, name, f'{len(raw)} bytes', f'must be {4 * n} bytes ({n} float32)')
+    v = np.frombuffer(raw, dtype='<f4')
+    _check(bool(np.isfinite(v).all()), name, '...', 'must hold finite numbers')
+    return v
+
+
+def encode_floats(values: Any) -> str:
+    """Return floats (any shape) as base64 little-endian float32 text, row-major."""
+    import numpy as np
+
+    return base64.b64encode(np.asarray(values, dtype='<f4').tobytes()).decode('ascii')
+
+
+@dataclass(frozen=True)
+class GeometryNet:
+    """
+    The camera-geometry checks of a ``FamiliarityRecord`` (format 2): one small network.
+
+    Input: the model input area-averaged to a ``grid`` x ``grid`` RGB thumbnail in 0..1
+    (``3 * grid**2`` numbers, row-major, channels last; ``grid`` is twice the record's),
+    standardised per frame (``core.camera_geometry.standardise``). One hidden layer of
+    ``hidden`` ReLU units; ``len(names) + 1`` outputs: the training inputs (0) and the same
+    inputs seen through each camera change in ``names`` (pitched, another lens). Weights are
+    base64 little-endian float32, row-major: ``weights1`` (input x hidden), ``bias1``,
+    ``weights2`` (hidden x outputs), ``bias2``. Check ``k``'s score is ``(z[k+1] - z[0] -
+    center[k]) / (threshold[k] - center[k])``: 0 at the training sessions' median, 1 at the
+    largest median of a ``window``-frame window of any training session scored by a network
+    fitted without it.
+    """
+
+    names: tuple[str, ...]
+    grid: int
+    hidden: int
+    weights1: str
+    bias1: str
+    weights2: str
+    bias2: str
+    center: tuple[float, ...]
+    threshold: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        _check(
+            isinstance(self.names, tuple)
+            and 0 < len(self.names) <= 16
+            and all(isinstance(n, str) and 0 < len(n) <= 64 for n in self.names),
+            'geometry names',
+            self.names,
+            'must be 1..16 short texts',
+        )
+        _check(
+            _is_int(self.grid) and 1 <= self.grid <= 64,
+            'geometry grid',
+            self.grid,
+            'must be 1..64',
+        )
+        _check(
+            _is_int(self.hidden) and 1 <= self.hidden <= 1024,
+            'geometry hidden',
+            self.hidden,
+            'must be 1..1024',
+        )
+        for key in ('center', 'threshold'):
+            v = getattr(self, key)
+            _check(
+                isinstance(v, tuple) and len(v) == len(self.names) and all(_is_num(x) for x in v),
+                f'geometry {key}',
+                v,
+                f'must be {len(self.names)} finite numbers (one per name)',
+            )
+        _check(
+            all(t > c for t, c in zip(self.threshold, self.center)),
+            'geometry threshold',
+            self.threshold,
+            'must each be above its center',
+        )
+        self.arrays()  # validates
+
+    def arrays(self) -> tuple[Any, Any, Any, Any]:
+        """Return ``(weights1, bias1, weights2, bias2)`` as float32 numpy arrays."""
+        dim, k = 3 * self.grid * self.grid, len(self.names) + 1
+        return (
+            _decode_floats(self.weights1, 'geometry weights1', dim * self.hidden).reshape(
+                dim, self.hidden
+            ),
+            _decode_floats(self.bias1, 'geometry bias1', self.hidden),
+            _decode_floats(self.weights2, 'geometry weights2', self.hidden * k).reshape(
+                self.hidden, k
+            ),
+            _decode_floats(self.bias2, 'geometry bias2', k),
+        )
+
+
 @dataclass(frozen=True)
 class FamiliarityRecord:
     """
@@ -382,7 +485,9 @@ class FamiliarityRecord:
     may reach before the monitor warns, set from the training data's own out-of-group windows
     (``details`` says how). ``orientation_threshold``: the same for the ratio of a frame's
     distance to that of its best quarter turn (a camera turned on its mount: the turned
-    thumbnail fits the training data better). ``images``/``groups``: what it was fitted on.
+    thumbnail fits the training data better). ``geometry`` (format 2): a ``GeometryNet`` that
+    checks for a camera pitched or with another lens, judged on the same window.
+    ``images``/``groups``: what it was fitted on.
     """
 
     grid: int
@@ -395,6 +500,7 @@ class FamiliarityRecord:
     groups: int
     shrinkage: float = 0.0
     details: dict[str, Any] = field(default_factory=dict)
+    geometry: GeometryNet | None = None
     format: int = FAMILIARITY_FORMAT  # noqa: A003 (the record's JSON key)
 
     def __post_init__(self) -> None:
@@ -429,6 +535,19 @@ class FamiliarityRecord:
             'must be in 0..1',
         )
         _check(isinstance(self.details, dict), 'details', self.details, 'must be an object')
+        _check(
+            self.geometry is None
+            or (isinstance(self.geometry, GeometryNet) and self.geometry.grid == 2 * self.grid),
+            'geometry',
+            type(self.geometry).__name__,
+            f'must be a geometry network of grid {2 * self.grid}',
+        )
+        _check(
+            self.format in FAMILIARITY_FORMATS and (self.format >= 2 or self.geometry is None),
+            'format',
+            self.format,
+            f'must be one of {FAMILIARITY_FORMATS} (geometry checks need format 2)',
+        )
         self.whitening_matrix()  # validates
 
     @property
@@ -438,30 +557,20 @@ class FamiliarityRecord:
 
     def whitening_matrix(self) -> Any:
         """Return ``whitening`` decoded as a float32 ``(dim, dim)`` numpy array."""
-        import numpy as np
-
-        try:
-            raw = base64.b64decode(self.whitening.encode('ascii'), validate=True)
-        except (ValueError, AttributeError) as exc:
-            raise MetadataError(
-                f"familiarity record field 'whitening' is not base64: {exc}"
-            ) from exc
-        n = self.dim * self.dim * 4
-        _check(len(raw) == n, 'whitening', f'{len(raw)} bytes', f'must be {n} bytes (dim^2 x4)')
-        w = np.frombuffer(raw, dtype='<f4').reshape(self.dim, self.dim)
-        _check(bool(np.isfinite(w).all()), 'whitening', '...', 'must hold finite numbers')
-        return w
+        return _decode_floats(self.whitening, 'whitening', self.dim * self.dim).reshape(
+            self.dim, self.dim
+        )
 
     @staticmethod
     def encode_matrix(matrix: Any) -> str:
         """Return a float matrix as the record's ``whitening`` text."""
-        import numpy as np
-
-        return base64.b64encode(np.asarray(matrix, dtype='<f4').tobytes()).decode('ascii')
+        return encode_floats(matrix)
 
     def to_json(self) -> str:
         d = asdict(self)
         d['mean'] = list(self.mean)
+        if self.format < 2:
+            del d['geometry']  # a format 1 record reads back as written
         return json.dumps(d, indent=1, sort_keys=True)
 
     @classmethod
@@ -472,12 +581,20 @@ class FamiliarityRecord:
             text,
             'familiarity record',
             'familiarity record',
-            FAMILIARITY_FORMAT,
+            FAMILIARITY_FORMATS,
             're-run grasp-train familiarity',
         )
         try:
             if isinstance(data.get('mean'), list):
                 data['mean'] = tuple(data['mean'])
+            net = data.get('geometry')
+            if net is not None:
+                if not isinstance(net, dict):
+                    raise MetadataError("familiarity record field 'geometry' must be an object")
+                for key in ('names', 'center', 'threshold'):
+                    if isinstance(net.get(key), list):
+                        net[key] = tuple(net[key])
+                data['geometry'] = GeometryNet(**net)
             return cls(**data)
         except TypeError as exc:
             raise MetadataError(f'familiarity record is incomplete: {exc}') from exc

@@ -388,10 +388,10 @@ class Params:
     )
     familiarity_window: int = _param(
         30,
-        'Out-of-depth monitor: classified frames whose median distance to the training inputs '
-        'diagnostics judge (WARN "inputs unlike the training data" when it exceeds the limit the '
-        'model carries). Changing it, image_rotation, image_flip, roi or the model starts the '
-        'window afresh.',
+        'Out-of-depth monitor: classified frames whose medians (distance to the training inputs, '
+        'turn ratio, camera-geometry scores) diagnostics judge (WARN "inputs unlike the training '
+        'data" when one exceeds the limit the model carries). Changing it, image_rotation, '
+        'image_flip, roi or the model starts the window afresh.',
         dynamic=True,
         rules=(Bounds(1, 1000),),
     )

@@ -20,10 +20,11 @@ from __future__ import annotations
 import json
 import time
 
+from grasp_classifier_ros.core import camera_geometry
 from grasp_classifier_ros.core import familiarity as fam
 from grasp_classifier_ros.core.decision import DecisionConfig
 from grasp_classifier_ros.core.errors import MetadataError
-from grasp_classifier_ros.core.metadata import FAMILIARITY_FILE, FamiliarityRecord
+from grasp_classifier_ros.core.metadata import FAMILIARITY_FILE, FamiliarityRecord, GeometryNet
 from grasp_classifier_ros.core.model import load_model, read_familiarity, save_model
 from grasp_classifier_ros.core.mount import Mount
 from grasp_classifier_ros.core.pipeline import Pipeline
@@ -100,7 +101,8 @@ def test_record_round_trip_and_limits(record: FamiliarityRecord) -> None:
 @pytest.mark.parametrize(
     ('change', 'match'),
     [
-        ({'format': 2}, 'format 2 is not supported'),
+        ({'format': 3}, 'format 3 is not supported'),
+        ({'format': 1}, 'geometry checks need format 2'),
         ({'surprise': 1}, 'unknown fields'),
         ({'threshold': -1.0}, "'threshold'"),
         ({'orientation_threshold': 0.5}, "'orientation_threshold'"),
@@ -130,6 +132,97 @@ def test_monitor_is_quiet_on_upright_frames_and_fires_on_turned_ones(record) -> 
     assert state.message.startswith(fam.REASON)
     assert 'try image_rotation 270' in state.message
     assert dict(state.values())['familiarity'] == 'unfamiliar'
+
+
+@pytest.mark.parametrize(
+    'warp',
+    [lambda x: camera_geometry._pitch(x, -0.45, 0.4), lambda x: camera_geometry._zoom(x, 1.5)],
+    ids=['pitched down', 'narrower lens'],
+)
+def test_the_geometry_checks_fire_on_a_pitched_camera_or_another_lens(record, warp) -> None:
+    """Wiring, on rendered frames; real-data rates: benchmarks/familiarity.py."""
+    monitor = fam.FamiliarityMonitor(record, window=20)
+    for x in inputs()[:20]:
+        monitor.observe(x)
+    state = monitor.state()
+    assert state.status == 'familiar' and state.geometry == '', state.message
+    assert state.geometry_score is not None and state.geometry_score <= 1.0
+    monitor.reset()
+    for x in inputs()[:20]:
+        monitor.observe(warp(x))
+    state = monitor.state()
+    names = record.geometry.names
+    assert state.unfamiliar and state.geometry in names and state.turn == 0, state.message
+    assert f"the view's geometry differs from training, most like a camera {state.geometry}" in (
+        state.message
+    )
+    assert dict(state.values())['familiarity geometry'] == state.geometry
+
+
+def test_the_geometry_limits_come_from_sessions_left_out(record) -> None:
+    """Each check's limit is the worst out-of-fold window of the training sessions: score 1."""
+    oof = record.details['geometry']['out_of_fold']
+    net = record.geometry
+    for k, name in enumerate(net.names):
+        assert net.threshold[k] == pytest.approx(oof[name]['window_median_max'], abs=1e-3)
+        assert net.center[k] == pytest.approx(oof[name]['center'], abs=1e-3)
+    w1, b1, w2, b2 = net.arrays()
+    assert w1.shape == (3 * 16 * 16, net.hidden) and w2.shape == (net.hidden, len(net.names) + 1)
+
+
+def test_the_geometry_fit_is_reproducible() -> None:
+    frames = inputs()[:24]
+    groups = [f'g{i // 4}' for i in range(24)]
+    a = fam.fit_record_from_images(frames, groups, window=4)
+    b = fam.fit_record_from_images(frames, groups, window=4)
+    assert a.geometry == b.geometry and a.geometry is not None
+
+
+def test_a_format_1_record_without_geometry_still_loads(record) -> None:
+    data = json.loads(record.to_json())
+    data['geometry'] = None
+    data['format'] = 1
+    old = FamiliarityRecord.from_json(json.dumps(data))
+    assert old.geometry is None and old.format == 1
+    del data['geometry']
+    assert json.loads(old.to_json()) == data  # written back as format 1 writes it
+    monitor = fam.FamiliarityMonitor(old, window=10)
+    for x in inputs()[:10]:
+        monitor.observe(x)
+    state = monitor.state()
+    assert state.status == 'familiar' and state.geometry_score is None
+    assert monitor.scores().shape == (10, 3)
+
+
+def test_a_broken_geometry_network_is_refused(record) -> None:
+    data = json.loads(record.to_json())
+    net = data['geometry']
+    for change, match in [
+        ({'weights1': 'AAAA'}, 'geometry weights1'),
+        ({'bias2': '***'}, 'not base64'),
+        ({'threshold': [c - 1.0 for c in net['center']]}, 'geometry threshold'),
+        ({'center': [0.0]}, 'geometry center'),
+        ({'grid': 8}, 'geometry weights1'),
+        ({'hidden': 0}, 'geometry hidden'),
+        ({'names': []}, 'geometry names'),
+    ]:
+        data['geometry'] = {**net, **change}
+        with pytest.raises(MetadataError, match=match):
+            FamiliarityRecord.from_json(json.dumps(data))
+    data['geometry'] = [net]
+    with pytest.raises(MetadataError, match="'geometry' must be an object"):
+        FamiliarityRecord.from_json(json.dumps(data))
+    with pytest.raises(MetadataError, match='geometry names'):
+        GeometryNet((), 16, 4, '', '', '', '', (), ())
+
+
+def test_pitch_moves_the_scene_down_and_narrows_the_top() -> None:
+    img = np.zeros((40, 40, 3), np.uint8)
+    img[20:, :] = 255  # a bright lower half
+    up = camera_geometry._pitch(img, 0.4, 0.5)
+    down = camera_geometry._pitch(img, -0.4, 0.5)
+    # pitched up the view looks lower into the scene: more bright rows; down, fewer
+    assert (up[:, 20, 0] > 127).sum() > 20 > (down[:, 20, 0] > 127).sum()
 
 
 def test_the_suggestion_follows_the_mount(record) -> None:
@@ -212,6 +305,8 @@ def test_per_frame_cost_is_far_below_a_tenth_of_a_millisecond(record) -> None:
 def test_the_monitor_scores_frames_as_fit_record_does(record) -> None:
     """One scoring for fitting, benchmarks and the node: ``turn_distances`` of thumbnails."""
     frames = inputs()[:12]
+    assert record.geometry is not None
+    assert record.geometry.names == tuple(camera_geometry.PERTURBATIONS)
     monitor = fam.FamiliarityMonitor(record, window=12)
     bgr = fam.FamiliarityMonitor(record, window=12, color_order='bgr')
     for x in frames:
@@ -220,7 +315,9 @@ def test_the_monitor_scores_frames_as_fit_record_does(record) -> None:
     mean = np.asarray(record.mean, np.float32)
     turns = fam.turn_distances(fam.thumbnails(frames), mean, record.whitening_matrix())
     ratio, best = fam.orientation_ratio(turns)
-    expected = np.stack([turns[:, 0], ratio, best], axis=1)
+    fine = camera_geometry.fine_thumbnails(np.stack([fam.shrink(x) for x in frames]))
+    geometry = camera_geometry.scores(fine, record.geometry)
+    expected = np.concatenate([np.stack([turns[:, 0], ratio, best], axis=1), geometry], axis=1)
     assert np.allclose(monitor.scores(), expected, rtol=1e-5)
     assert np.allclose(bgr.scores(), expected, rtol=1e-5)
     assert np.allclose(monitor.scores(), expected, rtol=1e-5)  # scored once, kept

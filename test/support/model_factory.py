@@ -154,18 +154,28 @@ def gripper_sessions(
     return [render_episode(rng, i % 2 == 0, frames, size=size) for i in range(sessions)]
 
 
+_RECORDS: dict[tuple[str, int, int], FamiliarityRecord] = {}
+
+
 def familiarity_record(
     meta: ModelMetadata, sessions: int = 12, seed: int = 0
 ) -> FamiliarityRecord:
-    """Return reference statistics of rendered gripper frames as ``meta``'s input."""
-    from grasp_classifier_ros.core.familiarity import fit_record, thumbnails
+    """Return reference statistics of rendered gripper frames as ``meta``'s input (cached)."""
+    key = (repr(meta), sessions, seed)
+    if key not in _RECORDS:
+        _RECORDS[key] = _fit_familiarity_record(meta, sessions, seed)
+    return _RECORDS[key]
+
+
+def _fit_familiarity_record(meta: ModelMetadata, sessions: int, seed: int) -> FamiliarityRecord:
+    from grasp_classifier_ros.core.familiarity import fit_record_from_images
     from grasp_classifier_ros.core.preprocess import crop_resize
 
     rgb = meta.with_updates(color_order='rgb')
     runs = gripper_sessions(sessions, seed=seed)
     inputs = [crop_resize(f, 'rgb', rgb) for run in runs for f in run]
     groups = [f'session_{i}' for i, run in enumerate(runs) for _ in run]
-    return fit_record(thumbnails(inputs), groups, details={'data': 'bag.synth renders'})
+    return fit_record_from_images(inputs, groups, details={'data': 'bag.synth renders'})
 
 
 def write_familiar_model(path: Path, meta: ModelMetadata | None = None) -> Path:

@@ -19,8 +19,8 @@ Reference statistics of a model's training inputs, for the node's out-of-depth m
 ``grasp-train familiarity MODEL --data DATA --out OUT`` adds them to an exported model
 (``grasp-train export --familiarity DATA`` at export; ``grasp-train adapt`` from its
 recordings). The images are read as the node would see them (``--params``: its roi and
-mount) and fitted by ``grasp_classifier_ros.core.familiarity.fit_record``: the threshold
-comes from the data's own sessions (groups), each scored by statistics fitted without it.
+mount) and fitted by ``grasp_classifier_ros.core.familiarity.fit_record_from_images``: the
+threshold comes from the data's own sessions (groups), each scored by statistics fitted without it.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import sys
 from typing import Any
 
 from grasp_classifier_ros.bag.image_folder import natural_key
-from grasp_classifier_ros.core.familiarity import fit_record, thumbnails
+from grasp_classifier_ros.core.familiarity import fit_record_from_images
 from grasp_classifier_ros.core.metadata import FAMILIARITY_FILE, FamiliarityRecord, ModelMetadata
 import numpy as np
 
@@ -46,7 +46,7 @@ def record_from_inputs(
     details: dict[str, Any] | None = None,
 ) -> FamiliarityRecord:
     """Fit the record on model-input-sized RGB images, in frame order within each group."""
-    return fit_record(thumbnails(images), groups, details=details)
+    return fit_record_from_images(images, groups, details=details)
 
 
 def record_from_sources(
@@ -83,7 +83,8 @@ def record_from_sources(
     record = record_from_inputs(images, groups, details)
     log(
         f'familiarity: {record.images} frames of {record.groups} sessions; limits: distance '
-        f'{record.threshold:.2f}, turn ratio {record.orientation_threshold:.2f} (window '
+        f'{record.threshold:.2f}, turn ratio {record.orientation_threshold:.2f}, '
+        f'{len(record.geometry.names) if record.geometry else 0} camera-geometry checks (window '
         f'{record.window}, out of fold)'
     )
     return record
@@ -132,6 +133,7 @@ def summary(record: FamiliarityRecord) -> dict[str, Any]:
         'groups': record.groups,
         'threshold': record.threshold,
         'orientation_threshold': record.orientation_threshold,
+        'geometry_checks': list(record.geometry.names) if record.geometry else [],
         'window': record.window,
         'record': FAMILIARITY_FILE,
     }
