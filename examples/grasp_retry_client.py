@@ -24,7 +24,11 @@ Run (ROS 2 sourced, classifier running)::
 
 ``grasp_service`` / ``release_service`` are std_srvs/Trigger services of your
 controller (leave ``release_service`` empty if grasping again needs no explicit
-release). The retry policy is ``retry_logic.py`` (ROS-free, unit-tested).
+release). ``outcome_service`` (optional) is a Trigger of your controller that tells,
+after the check, whether the grasp really held (lift and weigh, gripper width): its
+answer decides the retry and is published on ``outcome_topic`` (``std_msgs/Bool``) for
+the node's live agreement and capture; an answer whose message starts with ``unknown``
+is not published. The retry policy is ``retry_logic.py`` (ROS-free, unit-tested).
 Exit code: 0 held, 1 not held, 3 could not be verified.
 """
 
@@ -36,6 +40,7 @@ from typing import Any
 import rclpy
 from rclpy.node import Node
 from retry_logic import grasp_with_retries, RetryPolicy  # beside this script
+from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
 
@@ -47,6 +52,9 @@ class GraspRetryClient(Node):
         self.grasp_service = self.declare_parameter('grasp_service', '/gripper/grasp').value
         self.release_service = self.declare_parameter('release_service', '').value
         check = self.declare_parameter('check_service', '/grasp_classifier/check').value
+        self.outcome_service = self.declare_parameter('outcome_service', '').value
+        topic = self.declare_parameter('outcome_topic', '/grasp/outcome').value
+        self.outcomes = self.create_publisher(Bool, topic, 10)
         self.policy = RetryPolicy(
             max_attempts=self.declare_parameter('max_attempts', 3).value,
             max_rechecks=self.declare_parameter('max_rechecks', 1).value,
@@ -55,7 +63,7 @@ class GraspRetryClient(Node):
         self.timeout_s = float(self.declare_parameter('service_timeout', 10.0).value)
         self._triggers = {  # not `_clients`: rclpy.Node keeps its own list under that name
             name: self.create_client(Trigger, name)
-            for name in (self.grasp_service, self.release_service, check)
+            for name in (self.grasp_service, self.release_service, check, self.outcome_service)
             if name
         }
         self.check_service = check
@@ -86,12 +94,32 @@ class GraspRetryClient(Node):
         self.get_logger().info(f'check: {response.message}')
         return bool(response.success), str(response.message)
 
+    def confirm(self, attempt: int) -> bool | None:
+        """Return the controller's own truth for ``attempt``, or None when it cannot tell."""
+        if not self.outcome_service:
+            return None
+        response = self.call(self.outcome_service)
+        if str(response.message).startswith('unknown'):
+            return None
+        self.get_logger().info(f'attempt {attempt}: the controller says held={response.success}')
+        return bool(response.success)
+
+    def publish_outcome(self, held: bool) -> None:
+        self.outcomes.publish(Bool(data=held))
+
 
 def main(args: list[str] | None = None) -> int:
     rclpy.init(args=args)
     node = GraspRetryClient()
     try:
-        report = grasp_with_retries(node.grasp, node.check, node.policy, release=node.release)
+        report = grasp_with_retries(
+            node.grasp,
+            node.check,
+            node.policy,
+            release=node.release,
+            confirm=node.confirm,
+            publish_outcome=node.publish_outcome,
+        )
         node.get_logger().info(report.summary)
         return 0 if report.held else (1 if report.verified else 3)
     finally:

@@ -26,6 +26,11 @@ object is held. The answer is one of three things:
   grasping again cannot fix a camera problem; if it persists, stop and report
   that the grasp could not be verified.
 
+If the controller can tell for itself whether the grasp held a moment later (it lifts and
+feels the weight, or looks at the gripper width), ``confirm`` gives that truth: it decides
+the retry in place of the classifier's verdict, and ``publish_outcome`` sends it to the
+node's ``grasp/outcome`` topic, so the node can score itself live and capture the attempt.
+
 ``grasp_retry_client.py`` wires this to ROS 2 services.
 """
 
@@ -77,10 +82,16 @@ class Attempt:
 
     number: int
     answers: tuple[tuple[CheckResult, str], ...]
+    outcome: bool | None = None  # the controller's own truth (True = held), when it has one
 
     @property
     def result(self) -> CheckResult:
         return self.answers[-1][0]
+
+    @property
+    def held(self) -> bool:
+        """The controller's truth when it has one, else the classifier's verdict."""
+        return self.result is CheckResult.HELD if self.outcome is None else self.outcome
 
 
 @dataclass
@@ -109,13 +120,18 @@ def grasp_with_retries(
     *,
     release: Callable[[], None] = lambda: None,
     sleep: Callable[[float], None] = time.sleep,
+    confirm: Callable[[int], bool | None] | None = None,
+    publish_outcome: Callable[[bool], None] = lambda held: None,
 ) -> GraspReport:
     """
     Grasp, verify, and retry per ``policy``; return the report.
 
     ``grasp(attempt)`` performs grasp number ``attempt`` (1-based), ``check()``
     calls ``~/check`` and returns its ``(success, message)``, ``release()``
-    opens the gripper before a retry. Exceptions from them propagate.
+    opens the gripper before a retry. ``confirm(attempt)``, when given, is called after a
+    verdict and returns the controller's own truth (``None``: it cannot tell this time);
+    each truth is passed to ``publish_outcome`` and decides the retry. Without a verdict
+    nothing is confirmed: the camera problem is reported. Exceptions propagate.
     """
     report = GraspReport()
     for number in range(1, policy.max_attempts + 1):
@@ -127,13 +143,17 @@ def grasp_with_retries(
             answers.append((interpret(success, message), message))
             if answers[-1][0] is not CheckResult.NO_VERDICT:
                 break
-        report.attempts.append(Attempt(number, tuple(answers)))
-        outcome = answers[-1][0]
-        if outcome is CheckResult.HELD:
-            report.held = True
-            return report
-        if outcome is CheckResult.NO_VERDICT:
+        if answers[-1][0] is CheckResult.NO_VERDICT:
+            report.attempts.append(Attempt(number, tuple(answers)))
             report.verified = False
+            return report
+        truth = confirm(number) if confirm is not None else None
+        if truth is not None:
+            publish_outcome(truth)
+        attempt = Attempt(number, tuple(answers), truth)
+        report.attempts.append(attempt)
+        if attempt.held:
+            report.held = True
             return report
         if number < policy.max_attempts:
             release()

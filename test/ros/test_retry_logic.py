@@ -55,9 +55,22 @@ class Robot:
         self.calls.append('check')
         return self.answers.pop(0)
 
-    def run(self, policy):
+    def run(self, policy, truths=None):
+        truths = list(truths) if truths is not None else None
+        self.published: list[bool] = []
+
+        def confirm(attempt: int):
+            self.calls.append(f'confirm {attempt}')
+            return truths.pop(0)
+
         return retry_logic.grasp_with_retries(
-            self.grasp, self.check, policy, release=self.release, sleep=self.sleeps.append
+            self.grasp,
+            self.check,
+            policy,
+            release=self.release,
+            sleep=self.sleeps.append,
+            confirm=confirm if truths is not None else None,
+            publish_outcome=self.published.append,
         )
 
 
@@ -143,3 +156,42 @@ def test_grasp_errors_propagate() -> None:
 def test_invalid_policy(kwargs) -> None:
     with pytest.raises(ValueError, match=next(iter(kwargs))):
         RetryPolicy(**kwargs)
+
+
+def test_the_controllers_truth_decides_the_retry_and_is_published() -> None:
+    # the classifier says held, the lift says otherwise: retry; then both agree
+    robot = Robot([HELD, HELD])
+    report = robot.run(RetryPolicy(max_attempts=3), truths=[False, True])
+    assert robot.calls == [
+        'grasp 1',
+        'check',
+        'confirm 1',
+        'release',
+        'grasp 2',
+        'check',
+        'confirm 2',
+    ]
+    assert robot.published == [False, True]
+    assert report.held and [a.outcome for a in report.attempts] == [False, True]
+
+
+def test_an_unknown_truth_is_not_published_and_the_verdict_decides() -> None:
+    robot = Robot([DROPPED, HELD])
+    report = robot.run(RetryPolicy(max_attempts=3), truths=[None, None])
+    assert robot.published == [] and report.held
+    assert robot.calls == [
+        'grasp 1',
+        'check',
+        'confirm 1',
+        'release',
+        'grasp 2',
+        'check',
+        'confirm 2',
+    ]
+
+
+def test_no_verdict_is_not_confirmed() -> None:
+    robot = Robot([NO_FRAMES, NO_FRAMES])
+    report = robot.run(RetryPolicy(max_attempts=3, max_rechecks=1), truths=[True])
+    assert robot.calls == ['grasp 1', 'check', 'check'] and robot.published == []
+    assert not report.verified
