@@ -182,7 +182,7 @@ def with_familiarity(model: LoadedModel) -> str:
     if model.familiarity is not None:
         return "the model's own reference statistics"
     from grasp_classifier_ros.bag.synth import render_episode
-    from grasp_classifier_ros.core.familiarity import fit_record, thumbnails
+    from grasp_classifier_ros.core.familiarity import fit_record_from_images
     from grasp_classifier_ros.core.preprocess import crop_resize
 
     rng = np.random.default_rng(0)
@@ -190,7 +190,7 @@ def with_familiarity(model: LoadedModel) -> str:
     runs = [render_episode(rng, i % 2 == 0, 8, size=128) for i in range(12)]
     inputs = [crop_resize(f, 'rgb', rgb) for run in runs for f in run]
     groups = [str(i) for i, run in enumerate(runs) for _ in run]
-    model.familiarity = fit_record(thumbnails(inputs), groups)
+    model.familiarity = fit_record_from_images(inputs, groups)  # with the geometry network
     return 'none in the model: fitted on rendered gripper frames (the cost is the same)'
 
 
@@ -761,7 +761,7 @@ def main(argv: list[str] | None = None) -> int:
     if 'familiarity_state_ms' in report:
         st = report['familiarity_state_ms']
         print(
-            f'# familiarity: the stage above keeps the 8x8 thumbnail of each frame (inference '
+            f'# familiarity: the stage above keeps the 16x16 thumbnail of each frame (inference '
             f'thread); diagnostics score {st["window"]} new frames and judge the window once '
             f'a second: p50 {st["p50"]:.2f} ms, p99 {st["p99"]:.2f} ms (diagnostics thread)'
         )
