@@ -90,7 +90,7 @@ class Attempt:
 
     @property
     def held(self) -> bool:
-        """The controller's truth when it has one, else the classifier's verdict."""
+        """Return the controller's truth when it has one, else the classifier's verdict."""
         return self.result is CheckResult.HELD if self.outcome is None else self.outcome
 
 

@@ -53,6 +53,7 @@ from .results import clock_mismatch, recorded_records, write_annotated_bag
 from .sheets import write_png
 from ..core.configure import build_pipeline, resolve_model_path
 from ..core.errors import GraspClassifierError
+from ..core.familiarity import merge_summaries
 from ..core.interfaces import (
     COMPRESSED,
     input_kind_of_type,
@@ -463,6 +464,8 @@ def _evaluate_folder(args: argparse.Namespace) -> int:
         dropped=sum(p.run.dropped for p in parts),
     )
     info = {**first.info, 'bag': str(folder), 'bags': [p.info['bag'] for p in parts]}
+    if 'familiarity' in first.info:
+        info['familiarity'] = merge_summaries([p.info['familiarity'] for p in parts])
     merged = _Scored(
         run_,
         results,
@@ -526,6 +529,8 @@ def _replay(
     )
     progress = _Progress(n_frames, 'replay', args.quiet)
     frames = reader.messages([topic])
+    pipeline.familiarity.reset()  # each bag its own stream for the out-of-depth monitor
+    pipeline.familiarity.keep_stream()
     try:
         run_: ReplayRun
         if args.realtime:
@@ -548,6 +553,7 @@ def _replay(
         'labels': _labels_info(plan),
         'decision': dict(cfg.__dict__),
         'check_frames': params.check_frames,
+        'familiarity': pipeline.familiarity.stream_summary(),
     }
     scored = _Scored(run_, results, info, threshold, cfg.hysteresis, reader.start_ns)
     return scored, pipeline

@@ -403,6 +403,16 @@ def summary_text(
             f'{ep["labelled"] - ep["with_verdict"]} of {ep["labelled"]} without a verdict '
             '(n/v: fewer fresh frames than check_frames)'
         )
+    fam = data.get('familiarity')
+    if fam and 'windows' in fam:
+        lines.append(
+            f'Familiarity (out-of-depth monitor, windows of {fam["window"]} frames): '
+            f'{_pct(fam["unfamiliar_share"])} of {fam["windows"]} windows unlike the training '
+            f'data (distance {_pct(fam["by_distance"])}, turn ratio {_pct(fam["by_turn_ratio"])}'
+            f', geometry {_pct(fam["by_geometry"])}); {fam["message"]}'
+        )
+    elif fam:
+        lines.append(f'Familiarity: {fam["message"]}')
     tot = lat.get('total', {})
     if tot.get('count'):
         stage_txt = ', '.join(

@@ -425,8 +425,9 @@ class FamiliarityMonitor:
         self.color_order = color_order
         self.mount = mount
         self._lock = threading.Lock()
-        # [thumbnail (grid, grid, 3) uint8, its (distance, turn ratio, best turn) or None]
+        # [thumbnail (2 grid, 2 grid, 3) uint8, its score row (``scores``) or None]
         self._frames: deque[list[Any]] = deque(maxlen=window)
+        self._stream: list[tuple[float, ...]] | None = None  # every row, with keep_stream
         self._grid = record.grid if record is not None else GRID
         if record is not None:
             self._mean = np.asarray(record.mean, dtype=np.float32)
@@ -443,6 +444,9 @@ class FamiliarityMonitor:
         thumb = shrink(small, self._grid)
         with self._lock:
             self._frames.append([thumb, None])
+            streaming = self._stream is not None
+        if streaming:
+            self.scores()
 
     def reset(self) -> None:
         """Forget the window (a new camera mount, ROI or model: judge afresh)."""
@@ -485,8 +489,16 @@ class FamiliarityMonitor:
             geo = camera_geometry.scores(
                 camera_geometry.fine_thumbnails(fine, self.color_order), net
             )
-            for f, d, r, b, g in zip(new, turns[:, 0], ratio, best, geo):
-                f[1] = (float(d), float(r), int(b), *map(float, g))
+            rows = [
+                (float(d), float(r), int(b), *map(float, g))
+                for d, r, b, g in zip(turns[:, 0], ratio, best, geo)
+            ]
+            with self._lock:
+                for f, row in zip(new, rows):
+                    if f[1] is None:  # another thread may have scored it meanwhile
+                        f[1] = row
+                        if self._stream is not None:
+                            self._stream.append(row)
         rows = [f[1] for f in frames if f[1] is not None]
         return np.array(rows, dtype=np.float64).reshape(-1, 3 + checks)
 
@@ -500,30 +512,116 @@ class FamiliarityMonitor:
         arr = self.scores()
         if len(arr) < window:
             return FamiliarityState('collecting', len(arr), window)
-        distance, ratio = float(np.median(arr[:, 0])), float(np.median(arr[:, 1]))
-        limit = self.record.threshold * self.scale
-        ratio_limit = max(1.0, self.record.orientation_threshold * self.scale)
-        turned_mount = ratio > ratio_limit
-        turn = int(np.bincount(arr[:, 2].astype(int), minlength=4).argmax()) if turned_mount else 0
-        geometry, geometry_score = '', None
-        if arr.shape[1] > 3:
-            medians = np.median(arr[:, 3:], axis=0) / max(self.scale, 1e-9)
-            k = int(medians.argmax())
-            geometry_score = float(medians[k])
-            assert self.record is not None and self.record.geometry is not None
-            geometry = self.record.geometry.names[k] if geometry_score > 1.0 else ''
-        far = distance > limit
-        status = 'unfamiliar' if far or turned_mount or geometry else 'familiar'
-        return FamiliarityState(
-            status,
-            len(arr),
-            window,
-            distance,
-            limit,
-            ratio,
-            ratio_limit,
-            turn,
-            self.mount,
-            geometry,
-            geometry_score,
-        )
+        return judge(arr, self.record, window, self.scale, self.mount)
+
+    def keep_stream(self) -> None:
+        """
+        From now on keep every frame's scores, in order (an offline replay: ``stream_summary``).
+
+        Each frame is scored as it is observed, so none leaves the window unscored; the node
+        never calls this (it scores once a second, off the inference thread).
+        """
+        with self._lock:
+            self._stream = []
+
+    def stream_summary(self) -> dict[str, Any]:
+        """Judge every window of the frames kept since ``keep_stream`` (``summarize_stream``)."""
+        self.scores()
+        with self._lock:
+            rows = list(self._stream or [])
+        return summarize_stream(rows, self.record, self.window, self.scale, self.mount)
+
+
+def judge(
+    arr: np.ndarray, record: FamiliarityRecord, window: int, scale: float, mount: Mount = UPRIGHT
+) -> FamiliarityState:
+    """Judge one window's score rows (``FamiliarityMonitor.scores``) against ``record``."""
+    distance, ratio = float(np.median(arr[:, 0])), float(np.median(arr[:, 1]))
+    limit = record.threshold * scale
+    ratio_limit = max(1.0, record.orientation_threshold * scale)
+    turned_mount = ratio > ratio_limit
+    turn = 0
+    if turned_mount:  # the turn most frames over the limit fit best (a window may be mixed)
+        over = arr[arr[:, 1] > ratio_limit, 2].astype(int)
+        turn = int(np.bincount(over, minlength=4).argmax())
+    geometry, geometry_score = '', None
+    if arr.shape[1] > 3 and record.geometry is not None:
+        medians = np.median(arr[:, 3:], axis=0) / max(scale, 1e-9)
+        k = int(medians.argmax())
+        geometry_score = float(medians[k])
+        geometry = record.geometry.names[k] if geometry_score > 1.0 else ''
+    far = distance > limit
+    status = 'unfamiliar' if far or turned_mount or geometry else 'familiar'
+    return FamiliarityState(
+        status,
+        len(arr),
+        window,
+        distance,
+        limit,
+        ratio,
+        ratio_limit,
+        turn,
+        mount,
+        geometry,
+        geometry_score,
+    )
+
+
+def summarize_stream(
+    rows: Sequence[Sequence[float]],
+    record: FamiliarityRecord | None,
+    window: int,
+    scale: float,
+    mount: Mount = UPRIGHT,
+) -> dict[str, Any]:
+    """
+    Judge every ``window`` consecutive frames of a stream's score rows, as the node would.
+
+    A stream shorter than the window is one window of all its frames. Returns the share of
+    windows that are unfamiliar, by which test, and the last such window's message.
+    """
+    if record is None:
+        return {'status': 'no_reference', 'message': NO_REFERENCE}
+    if scale <= 0:
+        return {'status': 'off', 'message': 'off (familiarity_threshold 0)'}
+    arr = np.asarray(rows, dtype=np.float64)
+    if len(arr) == 0:
+        return {'status': 'no_frames', 'message': 'no classified frames'}
+    starts = range(max(1, len(arr) - window + 1))
+    states = [judge(arr[i:][:window], record, window, scale, mount) for i in starts]
+    bad = [s for s in states if s.unfamiliar]
+    n = len(states)
+    share = len(bad) / n
+    return {
+        'status': 'unfamiliar' if bad else 'familiar',
+        'window': window,
+        'frames': len(arr),
+        'windows': n,
+        'unfamiliar_share': share,
+        'by_distance': sum((s.distance or 0) > (s.limit or 0) for s in states) / n,
+        'by_turn_ratio': sum((s.ratio or 0) > (s.ratio_limit or 0) for s in states) / n,
+        'by_geometry': sum(bool(s.geometry) for s in states) / n,
+        'median_distance': float(np.median(arr[:, 0])),
+        'message': (bad or states)[-1].message,
+    }
+
+
+def merge_summaries(parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Pool ``summarize_stream`` results of several streams (bags), weighted by windows."""
+    judged = [p for p in parts if 'windows' in p]
+    if not judged:
+        return dict(parts[0]) if parts else {'status': 'no_frames', 'message': 'no streams'}
+    n = sum(p['windows'] for p in judged)
+    bad = [p for p in judged if p['status'] == 'unfamiliar']
+    out: dict[str, Any] = {
+        'status': 'unfamiliar' if bad else 'familiar',
+        'window': judged[0]['window'],
+        'streams': len(judged),
+        'streams_unfamiliar': len(bad),
+        'frames': sum(p['frames'] for p in judged),
+        'windows': n,
+    }
+    for key in ('unfamiliar_share', 'by_distance', 'by_turn_ratio', 'by_geometry'):
+        out[key] = sum(p[key] * p['windows'] for p in judged) / n
+    out['message'] = (bad or judged)[0]['message']
+    return out

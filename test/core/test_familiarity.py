@@ -332,3 +332,39 @@ def test_a_hot_reload_brings_the_new_models_statistics(tmp_path) -> None:
     pipe.swap_model(familiar, pipe.decision)
     assert (pipe.familiarity.window, pipe.familiarity.scale) == (7, 2.0)
     assert pipe.familiarity.state().status == 'collecting'
+
+
+def test_a_kept_stream_is_judged_window_by_window(record) -> None:
+    monitor = fam.FamiliarityMonitor(record, window=10)
+    monitor.keep_stream()
+    for x in inputs():
+        monitor.observe(x)
+    upright = monitor.stream_summary()
+    assert upright['status'] == 'familiar' and upright['unfamiliar_share'] == 0.0
+    assert (upright['frames'], upright['windows']) == (40, 31)
+    monitor.reset()
+    monitor.keep_stream()
+    for x in inputs()[:15] + inputs(turn=1)[:25]:
+        monitor.observe(x)
+    mixed = monitor.stream_summary()
+    assert mixed['status'] == 'unfamiliar' and 0.5 < mixed['unfamiliar_share'] < 1.0
+    assert mixed['by_turn_ratio'] == mixed['unfamiliar_share']
+    assert 'try image_rotation 270' in mixed['message']
+    # the same rows judged by the node's own window verdict, window by window
+    rows = np.array(monitor._stream)
+    expected = [fam.judge(rows[i:][:10], record, 10, 1.0).unfamiliar for i in range(31)]
+    assert mixed['unfamiliar_share'] == sum(expected) / len(expected)
+    merged = fam.merge_summaries([upright, mixed])
+    assert merged['windows'] == 62 and merged['streams_unfamiliar'] == 1
+    assert merged['unfamiliar_share'] == pytest.approx(mixed['unfamiliar_share'] * 31 / 62)
+    assert merged['message'] == mixed['message']
+
+
+def test_a_short_stream_is_one_window_and_no_record_says_so() -> None:
+    rows = [(0.5, 1.0, 1, 0.0, 0.0, 0.0, 0.0)] * 3  # distance, turn ratio, turn, 4 geometry
+    record = familiarity_record(META)
+    short = fam.summarize_stream(rows, record, 10, 1.0)
+    assert (short['frames'], short['windows'], short['status']) == (3, 1, 'familiar')
+    assert fam.summarize_stream(rows, None, 10, 1.0)['status'] == 'no_reference'
+    assert fam.summarize_stream(rows, record, 10, 0.0)['status'] == 'off'
+    assert fam.summarize_stream([], record, 10, 1.0)['status'] == 'no_frames'
