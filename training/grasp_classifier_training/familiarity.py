@@ -145,7 +145,8 @@ def register(subparsers: Any) -> None:
         help="add reference statistics of the training inputs to a model (the node's "
         'out-of-depth monitor)',
         description='Fit what the training images look like to the model (an 8x8 thumbnail of '
-        "the preprocessed input: mean, shrunk covariance; limits from the data's own "
+        'the preprocessed input: mean, shrunk covariance; a small network telling them from '
+        "their own copies seen by a pitched camera or another lens; limits from the data's own "
         'sessions, each scored without its fold) and embed it in the model file, so the '
         "node's diagnostics warn when live frames are unlike them.",
     )
