@@ -165,18 +165,19 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         'images': len(raw),
         'sessions': len(set(group)),
         'input_size': args.size,
-        'method': 'core.familiarity.fit_record on 4 folds, scored on the 5th (models/folds.json)',
+        'method': (
+            'core.familiarity.fit_record_from_images on 4 folds, the 5th judged by '
+            'summarize_stream per session (models/folds.json)'
+        ),
         'thresholds': {},
         'results': {},
     }
-    dist = {name: np.zeros(len(raw)) for name in feats}
-    ratio = {name: np.zeros(len(raw)) for name in feats}
-    geo = {name: np.zeros((len(raw), 0)) for name in feats}
-    limit = np.zeros((len(raw), 2))
+    rows = {name: [None] * len(raw) for name in feats}  # the monitor's score row per frame
+    records: dict[int, Any] = {}
     t0 = time.perf_counter()
     for f in np.unique(fold):
         train = fold != f
-        record = fam.fit_record_from_images(
+        record = records[int(f)] = fam.fit_record_from_images(
             [im for im, t in zip(inputs['real'], train) if t],
             list(group[train]),
             geometry=not args.no_geometry,
@@ -186,69 +187,53 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             'turn_ratio': round(record.orientation_threshold, 4),
         }
         mean, white = np.asarray(record.mean, np.float32), record.whitening_matrix()
+        held = np.where(~train)[0]
         for name, x in feats.items():
-            turns = fam.turn_distances(x[~train], mean, white)
-            dist[name][~train] = turns[:, 0]
-            ratio[name][~train] = fam.orientation_ratio(turns)[0]
-            g = camera_geometry.scores(geo_feats[name][~train], record.geometry)
-            if geo[name].shape[1] != g.shape[1]:
-                geo[name] = np.zeros((len(raw), g.shape[1]))
-            geo[name][~train] = g
-        limit[~train] = (record.threshold, record.orientation_threshold)
+            turns = fam.turn_distances(x[held], mean, white)
+            ratio, best = fam.orientation_ratio(turns)
+            geo = camera_geometry.scores(geo_feats[name][held], record.geometry)
+            for k, i in enumerate(held):
+                rows[name][i] = (turns[k, 0], ratio[k], best[k], *geo[k])
     report['geometry_checks'] = list(record.geometry.names) if record.geometry else []
     report['fit_seconds'] = round(time.perf_counter() - t0, 1)
     for window in args.window:
         for scale in args.scale:
             key = f'window {window}, familiarity_threshold {scale:g}'
             report['results'][key] = {
-                name: judge(
-                    dist[name], ratio[name], geo[name], limit * scale, group, window, scale
-                )
-                for name in feats
+                name: judge(rows[name], records, fold, group, window, scale) for name in feats
             }
     report['feature_seconds'] = round(prep_s, 1)
     return report
 
 
 def judge(
-    dist: np.ndarray,
-    ratio: np.ndarray,
-    geo: np.ndarray,
-    limit: np.ndarray,
+    rows: list[Any],
+    records: dict[int, Any],
+    fold: np.ndarray,
     group: np.ndarray,
     window: int,
     scale: float,
 ) -> dict[str, Any]:
-    """Windows that fire, per session in frame order; pooled and per-session shares."""
-    fired: list[bool] = []
-    by_turn: list[bool] = []
-    by_distance: list[bool] = []
-    by_geometry: list[bool] = []
-    sessions_any = 0
-    per_session = []
+    """Each session a stream judged as the node judges it (``summarize_stream``); pooled."""
+    parts = []
     for g in dict.fromkeys(group):
         idx = np.where(group == g)[0]
-        far = fam.window_medians(dist[idx], window) > limit[idx[0], 0]
-        turn = fam.window_medians(ratio[idx], window) > max(1.0, limit[idx[0], 1])
-        shape = np.zeros_like(far)
-        for k in range(geo.shape[1]):
-            shape |= fam.window_medians(geo[idx, k], window) > scale
-        w = far | turn | shape
-        fired += w.tolist()
-        by_turn += turn.tolist()
-        by_distance += far.tolist()
-        by_geometry += shape.tolist()
-        sessions_any += bool(w.any())
-        per_session.append(float(w.mean()))
+        record = records[int(fold[idx[0]])]  # the statistics fitted without this session
+        parts.append(fam.summarize_stream([rows[i] for i in idx], record, window, scale))
+    n = sum(p['windows'] for p in parts)
+
+    def pooled(key: str) -> float:
+        return round(sum(p[key] * p['windows'] for p in parts) / n, 4)
+
     return {
-        'windows': len(fired),
-        'windows_fired': round(float(np.mean(fired)), 4),
-        'windows_fired_by_turn_ratio': round(float(np.mean(by_turn)), 4),
-        'windows_fired_by_distance': round(float(np.mean(by_distance)), 4),
-        'windows_fired_by_geometry': round(float(np.mean(by_geometry)), 4),
-        'sessions_with_an_alarm': sessions_any,
-        'session_mean_fired': round(float(np.mean(per_session)), 4),
-        'median_distance': round(float(np.median(dist)), 3),
+        'windows': n,
+        'windows_fired': pooled('unfamiliar_share'),
+        'windows_fired_by_turn_ratio': pooled('by_turn_ratio'),
+        'windows_fired_by_distance': pooled('by_distance'),
+        'windows_fired_by_geometry': pooled('by_geometry'),
+        'sessions_with_an_alarm': sum(p['status'] == 'unfamiliar' for p in parts),
+        'session_mean_fired': round(float(np.mean([p['unfamiliar_share'] for p in parts])), 4),
+        'median_distance': round(float(np.median([r[0] for r in rows])), 3),
     }
 
 

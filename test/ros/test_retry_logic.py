@@ -158,19 +158,14 @@ def test_invalid_policy(kwargs) -> None:
         RetryPolicy(**kwargs)
 
 
+CONFIRMED_RETRY = ['grasp 1', 'check', 'confirm 1', 'release', 'grasp 2', 'check', 'confirm 2']
+
+
 def test_the_controllers_truth_decides_the_retry_and_is_published() -> None:
     # the classifier says held, the lift says otherwise: retry; then both agree
     robot = Robot([HELD, HELD])
     report = robot.run(RetryPolicy(max_attempts=3), truths=[False, True])
-    assert robot.calls == [
-        'grasp 1',
-        'check',
-        'confirm 1',
-        'release',
-        'grasp 2',
-        'check',
-        'confirm 2',
-    ]
+    assert robot.calls == CONFIRMED_RETRY
     assert robot.published == [False, True]
     assert report.held and [a.outcome for a in report.attempts] == [False, True]
 
@@ -179,15 +174,7 @@ def test_an_unknown_truth_is_not_published_and_the_verdict_decides() -> None:
     robot = Robot([DROPPED, HELD])
     report = robot.run(RetryPolicy(max_attempts=3), truths=[None, None])
     assert robot.published == [] and report.held
-    assert robot.calls == [
-        'grasp 1',
-        'check',
-        'confirm 1',
-        'release',
-        'grasp 2',
-        'check',
-        'confirm 2',
-    ]
+    assert robot.calls == CONFIRMED_RETRY
 
 
 def test_no_verdict_is_not_confirmed() -> None:
