@@ -454,10 +454,14 @@ class GeometryNet:
             self.threshold,
             'must each be above its center',
         )
-        self.arrays()  # validates
+        # decoded once (validating them): the monitor scores with them every second
+        object.__setattr__(self, '_arrays', self._decode())
 
     def arrays(self) -> tuple[Any, Any, Any, Any]:
         """Return ``(weights1, bias1, weights2, bias2)`` as float32 numpy arrays."""
+        return self._arrays  # type: ignore[attr-defined,no-any-return]
+
+    def _decode(self) -> tuple[Any, Any, Any, Any]:
         dim, k = 3 * self.grid * self.grid, len(self.names) + 1
         return (
             _decode_floats(self.weights1, 'geometry weights1', dim * self.hidden).reshape(
