@@ -232,6 +232,9 @@ def judge(
         'windows_fired_by_distance': pooled('by_distance'),
         'windows_fired_by_geometry': pooled('by_geometry'),
         'sessions_with_an_alarm': sum(p['status'] == 'unfamiliar' for p in parts),
+        'sessions_alarmed': [
+            g for g, p in zip(dict.fromkeys(group), parts) if p['status'] == 'unfamiliar'
+        ],
         'session_mean_fired': round(float(np.mean([p['unfamiliar_share'] for p in parts])), 4),
         'median_distance': round(float(np.median([r[0] for r in rows])), 3),
     }
