@@ -68,6 +68,17 @@ REASON = (
     'or adapt the model'
 )
 NO_REFERENCE = 'no reference statistics in the model (grasp-train familiarity adds them)'
+NO_GEOMETRY = (
+    'no camera-geometry checks in the model (a record from before them): a pitched camera or '
+    'another lens goes unnoticed (grasp-train familiarity adds them)'
+)
+
+
+def load_note(record: FamiliarityRecord | None) -> str:
+    """Return what to say at model load about the monitor's limits ('' when all is there)."""
+    if record is None:
+        return NO_REFERENCE
+    return NO_GEOMETRY if record.geometry is None else ''
 
 
 class FamiliarityError(ValueError):

@@ -117,6 +117,7 @@ from .overlay import draw_overlay
 from ..core import params as param_specs
 from ..core.configure import apply_params, build_pipeline, reload_model, resolve_model_path
 from ..core.errors import ChecksumMismatchError, GraspClassifierError, ParameterError
+from ..core.familiarity import load_note
 from ..core.interfaces import (
     CHECK_SERVICE,
     CONFIDENCE,
@@ -466,9 +467,10 @@ class ClassifierAdapter(_NodeAPI):
         return result
 
     def _log_familiarity(self, pipeline: Pipeline) -> None:
-        """Say at INFO when the model carries no reference statistics (the monitor is idle)."""
-        if pipeline.model.familiarity is None:
-            self.get_logger().info(f'out-of-depth monitor: {pipeline.familiarity.state().message}')
+        """Say at INFO when the model's reference statistics are missing or partial."""
+        note = load_note(pipeline.model.familiarity)
+        if note:
+            self.get_logger().info(f'out-of-depth monitor: {note}')
 
     def _reload_model(self, pipeline: Pipeline, params: Params) -> LoadedModel:
         """Load the model ``params`` name, then swap; on failure raise and keep the old one."""

@@ -368,3 +368,10 @@ def test_a_short_stream_is_one_window_and_no_record_says_so() -> None:
     assert fam.summarize_stream(rows, None, 10, 1.0)['status'] == 'no_reference'
     assert fam.summarize_stream(rows, record, 10, 0.0)['status'] == 'off'
     assert fam.summarize_stream([], record, 10, 1.0)['status'] == 'no_frames'
+
+
+def test_the_load_note_says_what_the_monitor_lacks(record) -> None:
+    assert fam.load_note(None) == fam.NO_REFERENCE
+    assert fam.load_note(record) == ''
+    data = {**json.loads(record.to_json()), 'geometry': None, 'format': 1}
+    assert fam.load_note(FamiliarityRecord.from_json(json.dumps(data))) == fam.NO_GEOMETRY
