@@ -50,7 +50,6 @@ import time
 from typing import Any
 
 import cv2
-from grasp_classifier_ros.core import camera_geometry
 from grasp_classifier_ros.core import familiarity as fam
 from grasp_classifier_ros.core.metadata import ModelMetadata
 from grasp_classifier_ros.core.preprocess import crop_resize
@@ -156,9 +155,6 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         name: [crop_resize(im, 'rgb', meta) for im in imgs]
         for name, imgs in image_sets(raw).items()
     }
-    fine = {name: np.stack([fam.shrink(im) for im in imgs]) for name, imgs in inputs.items()}
-    feats = {name: fam.features_of(x) for name, x in fine.items()}
-    geo_feats = {name: camera_geometry.fine_thumbnails(x) for name, x in fine.items()}
     prep_s = time.perf_counter() - t0
     report: dict[str, Any] = {
         'data': str(args.data),
@@ -166,13 +162,13 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         'sessions': len(set(group)),
         'input_size': args.size,
         'method': (
-            'core.familiarity.fit_record_from_images on 4 folds, the 5th judged by '
-            'summarize_stream per session (models/folds.json)'
+            'core.familiarity.fit_record_from_images on 4 folds; each session of the 5th '
+            'scored by a FamiliarityMonitor and judged by summarize_stream (models/folds.json)'
         ),
         'thresholds': {},
         'results': {},
     }
-    rows = {name: [None] * len(raw) for name in feats}  # the monitor's score row per frame
+    rows: dict[str, list[Any]] = {name: [None] * len(raw) for name in inputs}
     records: dict[int, Any] = {}
     t0 = time.perf_counter()
     for f in np.unique(fold):
@@ -186,21 +182,23 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             'distance': round(record.threshold, 4),
             'turn_ratio': round(record.orientation_threshold, 4),
         }
-        mean, white = np.asarray(record.mean, np.float32), record.whitening_matrix()
-        held = np.where(~train)[0]
-        for name, x in feats.items():
-            turns = fam.turn_distances(x[held], mean, white)
-            ratio, best = fam.orientation_ratio(turns)
-            geo = camera_geometry.scores(geo_feats[name][held], record.geometry)
-            for k, i in enumerate(held):
-                rows[name][i] = (turns[k, 0], ratio[k], best[k], *geo[k])
+        for g in dict.fromkeys(group[~train]):
+            idx = np.where(group == g)[0]
+            for name, images in inputs.items():
+                # scored by the node's own monitor, each session one stream
+                monitor = fam.FamiliarityMonitor(record)
+                monitor.keep_stream()
+                for i in idx:
+                    monitor.observe(images[i])
+                for i, row in zip(idx, monitor.stream_rows()):
+                    rows[name][i] = row
     report['geometry_checks'] = list(record.geometry.names) if record.geometry else []
     report['fit_seconds'] = round(time.perf_counter() - t0, 1)
     for window in args.window:
         for scale in args.scale:
             key = f'window {window}, familiarity_threshold {scale:g}'
             report['results'][key] = {
-                name: judge(rows[name], records, fold, group, window, scale) for name in feats
+                name: judge(rows[name], records, fold, group, window, scale) for name in inputs
             }
     report['feature_seconds'] = round(prep_s, 1)
     return report

@@ -90,6 +90,11 @@ PERTURBATIONS: dict[str, Warp] = {
 }
 
 
+def thumbnail(image: np.ndarray, grid: int) -> np.ndarray:
+    """Return an ``(H, W, 3)`` uint8 model input area-averaged to ``(grid, grid, 3)`` uint8."""
+    return cv2.resize(image, (grid, grid), interpolation=cv2.INTER_AREA)
+
+
 def fine_thumbnails(shrunk: np.ndarray, order: str = 'rgb') -> np.ndarray:
     """Return ``(N, g, g, 3)`` uint8 thumbnails as ``(N, 3 g**2)`` float32 RGB in 0..1."""
     if order == 'bgr':
@@ -105,9 +110,7 @@ def standardise(features: np.ndarray) -> np.ndarray:
 
 
 def _features(images: Sequence[np.ndarray], grid: int) -> np.ndarray:
-    shrunk = np.stack(
-        [cv2.resize(im, (grid, grid), interpolation=cv2.INTER_AREA) for im in images]
-    )
+    shrunk = np.stack([thumbnail(im, grid) for im in images])
     return standardise(fine_thumbnails(shrunk)).astype(np.float64)
 
 

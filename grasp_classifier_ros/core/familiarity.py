@@ -42,12 +42,11 @@ the last ``familiarity_window`` frames against those thresholds times the
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 import threading
 from typing import Any
 
-import cv2
 import numpy as np
 
 from . import camera_geometry
@@ -92,16 +91,14 @@ def shrink(small: np.ndarray, grid: int = GRID) -> np.ndarray:
     The one thumbnail kept per frame: the geometry checks read it as it is, the distance
     at half its size (``features_of``).
     """
-    return cv2.resize(small, (2 * grid, 2 * grid), interpolation=cv2.INTER_AREA)
+    return camera_geometry.thumbnail(small, 2 * grid)
 
 
 def features_of(shrunk: np.ndarray, order: str = 'rgb') -> np.ndarray:
     """Return ``(N, 2g, 2g, 3)`` uint8 ``shrink`` s as ``(N, 3 g**2)`` RGB in 0..1 (2x2 means)."""
-    if order == 'bgr':
-        shrunk = shrunk[..., ::-1]
     n, g = len(shrunk), shrunk.shape[1] // 2
-    blocks = shrunk.reshape(n, g, 2, g, 2, 3).astype(np.float32).mean(axis=(2, 4))
-    return blocks.reshape(n, -1) * np.float32(1.0 / 255.0)
+    fine = camera_geometry.fine_thumbnails(shrunk, order).reshape(n, g, 2, g, 2, 3)
+    return fine.mean(axis=(2, 4)).reshape(n, -1)
 
 
 def thumbnail(small: np.ndarray, order: str = 'rgb', grid: int = GRID) -> np.ndarray:
@@ -204,6 +201,16 @@ def group_fold_ids(groups: Sequence[str], k: int = FOLDS) -> np.ndarray:
     return np.array([fold_of[str(g)] for g in groups])
 
 
+def group_windows(groups: Sequence[str], window: int) -> Callable[[np.ndarray], np.ndarray]:
+    """Return ``f(values)``: the ``window_medians`` of each group's values, concatenated."""
+    members = [[i for i, g in enumerate(groups) if g == name] for name in dict.fromkeys(groups)]
+
+    def windowed(values: np.ndarray) -> np.ndarray:
+        return np.concatenate([window_medians(values[m], window) for m in members])
+
+    return windowed
+
+
 def out_of_fold_windows(
     features: np.ndarray,
     groups: Sequence[str],
@@ -234,12 +241,12 @@ def out_of_fold_windows(
         mean, white = fit_statistics(features[~held], shrinkage)
         turns[held] = turn_distances(features[held], mean, white, grid)
     ratio, _ = orientation_ratio(turns)
-    members = [[i for i, g in enumerate(groups) if g == name] for name in dict.fromkeys(groups)]
+    windowed = group_windows(groups, window)
     return {
         'distance': turns[:, 0],
         'ratio': ratio,
-        'distance_windows': np.concatenate([window_medians(turns[m, 0], window) for m in members]),
-        'ratio_windows': np.concatenate([window_medians(ratio[m], window) for m in members]),
+        'distance_windows': windowed(turns[:, 0]),
+        'ratio_windows': windowed(ratio),
     }
 
 
@@ -321,13 +328,8 @@ def fit_record_from_images(
     info = dict(details or {})
     if geometry and len(set(groups)) >= 2:
         folds = group_fold_ids(groups, min(FOLDS, len(set(groups))))
-        members = [[i for i, g in enumerate(groups) if g == n] for n in dict.fromkeys(groups)]
-
-        def windowed(scores: np.ndarray) -> np.ndarray:
-            return np.concatenate([window_medians(scores[m], window) for m in members])
-
         net, oof = camera_geometry.fit_geometry(
-            images, folds, windowed, grid=2 * GRID, margin=margin
+            images, folds, group_windows(groups, window), grid=2 * GRID, margin=margin
         )
         info['geometry'] = {
             'features': f'{2 * GRID}x{2 * GRID} RGB thumbnail of the preprocessed model input',
@@ -415,7 +417,7 @@ class FamiliarityMonitor:
     Score classified frames against a model's ``FamiliarityRecord``; judge a sliding window.
 
     ``observe`` runs on the inference thread and only keeps the frame's thumbnail (one
-    ``cv2.resize`` to 8x8: the per-frame cost); ``state`` runs on the diagnostics thread,
+    ``cv2.resize`` to 16x16: the per-frame cost); ``state`` runs on the diagnostics thread,
     about once a second, and scores the thumbnails it has not scored yet in one batch (each
     as it is and turned by quarter turns: ``turn_distances``), then judges the window's
     medians. ``record`` None: the model carries no statistics; ``scale`` 0: off.
@@ -535,11 +537,15 @@ class FamiliarityMonitor:
         with self._lock:
             self._stream = []
 
-    def stream_summary(self) -> dict[str, Any]:
-        """Judge every window of the frames kept since ``keep_stream`` (``summarize_stream``)."""
+    def stream_rows(self) -> list[tuple[float, ...]]:
+        """Return the score rows of every frame kept since ``keep_stream``, in order."""
         self.scores()
         with self._lock:
-            rows = list(self._stream or [])
+            return list(self._stream or [])
+
+    def stream_summary(self) -> dict[str, Any]:
+        """Judge every window of the frames kept since ``keep_stream`` (``summarize_stream``)."""
+        rows = self.stream_rows()
         return summarize_stream(rows, self.record, self.window, self.scale, self.mount)
 
 
